@@ -1,0 +1,1 @@
+"""The cellprov Python client (httpx), its configuration and the `cellprov` command line."""

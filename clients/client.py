@@ -1,0 +1,344 @@
+"""A typed httpx client for the cellprov API: one object holding the server URL, the token and retries."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from schemas import (
+    ItemKind,
+    ItemOut,
+    ItemPatch,
+    ItemStatus,
+    ItemTypeIn,
+    ItemTypeOut,
+    ItemVersion,
+    Lineage,
+    LotIn,
+    Origin,
+    Page,
+    Problem,
+    ProblemItem,
+    StepIn,
+    StepOut,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    VoidIn,
+)
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+API_PREFIX = "/api/v1"
+
+# Only answers that say "try again later" are retried; a 500 is a bug and repeating it helps nobody.
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+Direction = Literal["up", "down"]
+TextFormat = Literal["mermaid", "dot"]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_ITEM_TYPES = TypeAdapter(list[ItemTypeOut])
+_HISTORY = TypeAdapter(list[ItemVersion])
+
+
+class CellprovError(Exception):
+    """The server refused a request; `problem` holds its RFC 9457 answer, `response` the raw response."""
+
+    def __init__(self, status: int, problem: Problem, response: httpx.Response) -> None:
+        self.status = status
+        self.problem = problem
+        self.response = response
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        lines = [f"{self.status} {self.problem.title}"]
+        if self.problem.detail:
+            lines[0] += f": {self.problem.detail}"
+        lines += [f"  {item.pointer}: {item.detail}" for item in self.problem.errors]
+        return "\n".join(lines)
+
+    @property
+    def errors(self) -> list[ProblemItem]:
+        return self.problem.errors
+
+
+class Client:
+    """The cellprov API as Python methods that take and return the models of the `schemas` package.
+
+    Every POST carries an `Idempotency-Key`, so a POST retried after a lost connection is applied once.
+    Pass `http` (e.g. a Starlette `TestClient`) to talk to an application in-process; it is used as is.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        token: str | None = None,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+    ) -> None:
+        self.token = token
+        self.retries = retries
+        self.backoff = 0.25
+        self._owns_http = http is None
+        self.http = http or httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": "cellprov-client/0.1"},
+        )
+        self.base_url = str(self.http.base_url).rstrip("/")
+        self.etags: dict[str, str] = {}
+        """The last ETag seen for each item code (from GET, PATCH, void or receiving a lot)."""
+
+    # -- plumbing -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> httpx.Response:
+        """Send a request to `/api/v1{path}`, retrying where safe; raise `CellprovError` on 4xx/5xx."""
+        all_headers = dict(headers or {})
+        if authenticated and self.token:
+            all_headers["Authorization"] = f"Bearer {self.token}"
+        if method == "POST":
+            # One key per logical request, reused by every retry of it: that is what makes retrying safe.
+            all_headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
+        retryable = method in ("GET", "HEAD") or "Idempotency-Key" in all_headers
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        attempt = 0
+        while True:
+            try:
+                response = self.http.request(
+                    method, API_PREFIX + path, json=json, params=query, headers=all_headers
+                )
+            except (httpx.TimeoutException, httpx.NetworkError):
+                if not retryable or attempt >= self.retries:
+                    raise
+            else:
+                if response.status_code not in RETRY_STATUSES or not retryable or attempt >= self.retries:
+                    break
+            time.sleep(self.backoff * 2**attempt)
+            attempt += 1
+        if response.is_error:
+            raise CellprovError(response.status_code, _problem_of(response), response)
+        return response
+
+    def _get(self, path: str, model: type[ModelT], **params: Any) -> ModelT:
+        return model.model_validate(self.request("GET", path, params=params).json())
+
+    def _post(self, path: str, body: BaseModel, model: type[ModelT], *, authenticated: bool = True) -> ModelT:
+        response = self.request("POST", path, json=_body(body), authenticated=authenticated)
+        return model.model_validate(response.json())
+
+    def _item_from(self, response: httpx.Response) -> ItemOut:
+        item = ItemOut.model_validate(response.json())
+        self.etags[item.code] = response.headers.get("ETag") or f'"{item.version}"'
+        return item
+
+    # -- health and identity ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """`GET /healthz`: {"status": "ok"} when the service answers."""
+        body: dict[str, Any] = self.request("GET", "/healthz", authenticated=False).json()
+        return body
+
+    def ready(self) -> bool:
+        """`GET /readyz`: True when the service can serve requests (database reachable, migrated)."""
+        try:
+            self.request("GET", "/readyz", authenticated=False)
+        except CellprovError:
+            return False
+        return True
+
+    def create_user(self, user: UserIn) -> UserOut:
+        return self._post("/users", user, UserOut)
+
+    def create_token(
+        self, username: str, password: str, *, name: str = "api", expires_in_days: int = 90
+    ) -> TokenOut:
+        """Log in: trade a password for a bearer token (shown once). Does not change `self.token`."""
+        body = TokenIn(username=username, password=password, name=name, expires_in_days=expires_in_days)
+        return self._post("/tokens", body, TokenOut, authenticated=False)
+
+    def me(self) -> UserOut:
+        return self._get("/me", UserOut)
+
+    # -- item types and items -----------------------------------------------------------------------------
+
+    def item_types(self) -> list[ItemTypeOut]:
+        return _ITEM_TYPES.validate_python(self.request("GET", "/item-types").json())
+
+    def add_item_type(self, item_type: ItemTypeIn) -> ItemTypeOut:
+        return self._post("/item-types", item_type, ItemTypeOut)
+
+    def receive_lot(self, lot: LotIn) -> ItemOut:
+        return self._item_from(self.request("POST", "/lots", json=_body(lot)))
+
+    def items(
+        self,
+        *,
+        kind: ItemKind | str | None = None,
+        type: str | None = None,
+        status: ItemStatus | str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[ItemOut]:
+        params = {"kind": kind, "type": type, "status": status, "q": q, "limit": limit, "cursor": cursor}
+        return self._get("/items", Page[ItemOut], **params)
+
+    def iter_items(
+        self,
+        *,
+        kind: ItemKind | str | None = None,
+        type: str | None = None,
+        status: ItemStatus | str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[ItemOut]:
+        """Every matching item, following `next_cursor` page by page (`limit` is the page size)."""
+        cursor: str | None = None
+        while True:
+            page = self.items(kind=kind, type=type, status=status, q=q, limit=limit, cursor=cursor)
+            yield from page.items
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def item(self, code: str) -> ItemOut:
+        """One item; its ETag (needed to correct it) is kept in `self.etags[code]`."""
+        return self._item_from(self.request("GET", f"/items/{_segment(code)}"))
+
+    def correct_item(self, code: str, patch: ItemPatch, if_match: str | None = None) -> ItemOut:
+        """Correct an item. Without `if_match` the current ETag is fetched first, so a correction made
+        by somebody else in between is refused (412) rather than silently overwritten."""
+        if if_match is None:
+            self.item(code)
+            if_match = self.etags[code]
+        response = self.request(
+            "PATCH", f"/items/{_segment(code)}", json=_body(patch), headers={"If-Match": if_match}
+        )
+        return self._item_from(response)
+
+    def void_item(self, code: str, reason: str) -> ItemOut:
+        response = self.request("POST", f"/items/{_segment(code)}/void", json=_body(VoidIn(reason=reason)))
+        return self._item_from(response)
+
+    def history(self, code: str) -> list[ItemVersion]:
+        return _HISTORY.validate_python(self.request("GET", f"/items/{_segment(code)}/history").json())
+
+    # -- steps -------------------------------------------------------------------------------------------
+
+    def log_step(self, step: StepIn) -> StepOut:
+        return self._post("/steps", step, StepOut)
+
+    def steps(
+        self,
+        *,
+        protocol: str | None = None,
+        item: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Page[StepOut]:
+        params = {"protocol": protocol, "item": item, "status": status, "limit": limit, "cursor": cursor}
+        return self._get("/steps", Page[StepOut], **params)
+
+    def step(self, step_id: int) -> StepOut:
+        return self._get(f"/steps/{step_id}", StepOut)
+
+    def void_step(self, step_id: int, reason: str) -> StepOut:
+        return self._post(f"/steps/{step_id}/void", VoidIn(reason=reason), StepOut)
+
+    # -- lineage -----------------------------------------------------------------------------------------
+
+    def lineage(
+        self,
+        code: str,
+        direction: Direction = "up",
+        *,
+        max_depth: int | None = None,
+        kind: ItemKind | str | None = None,
+        type: str | None = None,
+    ) -> Lineage:
+        """Upstream ("which lots made this cell") or downstream ("which cells used this lot")."""
+        params = {
+            "direction": direction,
+            "max_depth": max_depth,
+            "kind": kind,
+            "type": type,
+            "format": "json",
+        }
+        return self._get(f"/items/{_segment(code)}/lineage", Lineage, **params)
+
+    def lineage_text(
+        self,
+        code: str,
+        direction: Direction = "up",
+        fmt: TextFormat = "mermaid",
+        *,
+        max_depth: int | None = None,
+        kind: ItemKind | str | None = None,
+        type: str | None = None,
+    ) -> str:
+        """The lineage drawn as Mermaid or Graphviz DOT source."""
+        params = {"direction": direction, "max_depth": max_depth, "kind": kind, "type": type, "format": fmt}
+        return self.request("GET", f"/items/{_segment(code)}/lineage", params=params).text
+
+    def origin(self, code: str) -> Origin:
+        """For each item type upstream of `code`, its nearest ancestors of that type."""
+        return self._get(f"/items/{_segment(code)}/origin", Origin)
+
+
+def _body(model: BaseModel) -> Any:
+    # Only what the caller set goes over the wire: in a correction an absent field means "keep it",
+    # while an explicit null means "clear it".
+    return model.model_dump(mode="json", exclude_unset=True)
+
+
+def _segment(code: str) -> str:
+    """An item code as one URL path segment (codes are restricted to [A-Za-z0-9._-], but be safe)."""
+    return quote(code, safe="")
+
+
+def _problem_of(response: httpx.Response) -> Problem:
+    """The server's problem details, or one made up from the status when the body is not problem+json."""
+    try:
+        return Problem.model_validate(response.json())
+    except (ValueError, ValidationError):
+        text = response.text.strip()
+        return Problem(
+            title=response.reason_phrase or "Error",
+            status=response.status_code,
+            detail=text[:500] or None,
+        )

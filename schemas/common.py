@@ -1,0 +1,70 @@
+"""Shapes used across the API: quantities, pages, problem details, reasons."""
+
+import re
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+_QUANTITY_TEXT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)\s*$")
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+
+
+class Contract(BaseModel):
+    """Base of every request shape: unknown fields are errors, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Quantity(Contract):
+    """A value with a unit, e.g. {"value": 2.75, "unit": "g"}; "2.75 g" is accepted as input too."""
+
+    value: float
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            match = _QUANTITY_TEXT.match(data)
+            if not match:
+                raise ValueError("a quantity is a number followed by a unit, e.g. '2.75 g'")
+            return {"value": float(match.group(1)), "unit": match.group(2)}
+        return data
+
+    def __str__(self) -> str:
+        return f"{self.value:g} {self.unit}"
+
+
+class VoidIn(Contract):
+    reason: Reason
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` for the next one (null: last page)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class ProblemItem(BaseModel):
+    """One thing wrong with a request: where (a JSON pointer into the body, or a parameter) and what."""
+
+    pointer: str
+    detail: str
+    expected: Any = None
+    got: Any = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with every problem of the request listed in `errors`."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[ProblemItem] = Field(default_factory=list)

@@ -1,0 +1,47 @@
+"""Lineage answers: the graph around an item, and its nearest origin of each type."""
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from schemas.items import ItemKind, ItemStatus
+
+
+class LineageNode(BaseModel):
+    code: str
+    kind: ItemKind
+    type: str
+    name: str | None
+    status: ItemStatus
+    depth: int
+
+
+class LineageEdge(BaseModel):
+    """`source` was an input of step `step`, which made `target`."""
+
+    source: str
+    target: str
+    step: int
+    protocol: str
+    role: str
+
+
+class Lineage(BaseModel):
+    root: str
+    direction: Literal["up", "down"]
+    max_depth: int | None
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+
+class OriginGroup(BaseModel):
+    type: str
+    depth: int
+    items: list[LineageNode]
+
+
+class Origin(BaseModel):
+    """For each item type upstream of `root`, the nearest ancestors of that type."""
+
+    root: str
+    origins: list[OriginGroup]

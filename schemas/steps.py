@@ -1,0 +1,80 @@
+"""Steps: one performed process, its inputs (consumed items) and its outputs (created items)."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from schemas.common import Contract, Quantity
+from schemas.items import ItemCode, ItemRef, Properties, ShortText, TypeName
+
+ProtocolRef = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._-]{0,99}@[1-9][0-9]{0,5}$")
+]
+Role = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+ParameterValue = Quantity | bool | float | Annotated[str, StringConstraints(max_length=2000)]
+
+
+class StepInputIn(Contract):
+    role: Role
+    item: ItemCode
+    amount: Quantity | None = None
+
+
+class StepOutputIn(Contract):
+    """Items the step made; `count` > 1 makes that many alike (e.g. 10 coated Li discs)."""
+
+    type: TypeName
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    code: ItemCode | None = None
+    name: ShortText | None = None
+    quantity: Quantity | None = None
+    properties: Properties = {}
+
+    @model_validator(mode="after")
+    def _one_code_one_item(self) -> "StepOutputIn":
+        if self.code is not None and self.count != 1:
+            raise ValueError("a fixed code can only name one item; leave code out when count > 1")
+        return self
+
+
+class StepIn(Contract):
+    """A performed step, logged against the protocol it followed as `name@version`."""
+
+    protocol: ProtocolRef
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    parameters: dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], ParameterValue] = {}
+    inputs: list[StepInputIn] = []
+    outputs: Annotated[list[StepOutputIn], Field(min_length=1, max_length=100)]
+    notes: Annotated[str, StringConstraints(max_length=20000)] | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "StepIn":
+        if self.started_at and self.ended_at and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        return self
+
+
+class StepInputOut(BaseModel):
+    role: str
+    item: ItemRef
+    amount: Quantity | None
+
+
+class StepOut(BaseModel):
+    id: int
+    protocol: str
+    status: str
+    operator: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    parameters: dict[str, ParameterValue]
+    inputs: list[StepInputOut]
+    outputs: list[ItemRef]
+    notes: str | None
+    created_at: datetime
+    void_reason: str | None
+
+
+__all__ = ["ItemCode", "ParameterValue", "ProtocolRef", "ShortText", "StepIn", "StepOut"]

@@ -1,0 +1,1 @@
+"""The cellprov service: a FastAPI application over SQLite or PostgreSQL."""

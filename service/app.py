@@ -1,0 +1,31 @@
+"""create_app(): the FastAPI application with its routers, error handlers and middleware."""
+
+from fastapi import FastAPI
+
+from service import health
+from service.auth.router import router as auth_router
+from service.config import Settings, get_settings
+from service.db import make_engine
+from service.errors import install_error_handlers
+from service.items.router import router as items_router
+from service.lineage.router import router as lineage_router
+from service.steps.router import router as steps_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="cellprov",
+        version="0.1.0",
+        summary="Lab notebook and synthesis-to-cell provenance for battery labs",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    install_error_handlers(app)
+
+    for router in (health.router, auth_router, items_router, steps_router, lineage_router):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

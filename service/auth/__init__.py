@@ -1,0 +1,1 @@
+"""Users, bearer tokens and the roles that decide what each may do."""

@@ -1,0 +1,71 @@
+"""Creating users, issuing tokens, and resolving a bearer token to its user."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from schemas import Role, TokenIn, UserIn
+from service.auth.passwords import check_password, hash_password
+from service.auth.tables import Token, User
+from service.db import utcnow
+from service.errors import Conflict, Unauthorized
+
+TOKEN_PREFIX = "cp_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(session: Session, body: UserIn) -> User:
+    if session.exec(select(User).where(User.username == body.username)).first():
+        raise Conflict(f"a user named {body.username!r} already exists")
+    user = User(
+        username=body.username, full_name=body.full_name, role=body.role.value,
+        password_hash=hash_password(body.password), created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def issue_token(session: Session, user: User, name: str, days: int) -> tuple[str, Token]:
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    assert user.id is not None
+    token = Token(user_id=user.id, name=name, token_hash=hash_token(secret), created_at=now,
+                  expires_at=now + timedelta(days=days))
+    session.add(token)
+    session.flush()
+    return secret, token
+
+
+def log_in(session: Session, body: TokenIn) -> tuple[str, Token, User]:
+    user = session.exec(select(User).where(User.username == body.username)).first()
+    # Same answer for an unknown user and a wrong password: no hint which usernames exist.
+    if user is None or not user.active or not check_password(body.password, user.password_hash):
+        raise Unauthorized("wrong username or password")
+    secret, token = issue_token(session, user, body.name, body.expires_in_days)
+    return secret, token, user
+
+
+def user_for_token(session: Session, secret: str) -> User:
+    row = session.exec(
+        select(Token, User).join(User).where(Token.token_hash == hash_token(secret))
+    ).first()
+    if row is None:
+        raise Unauthorized("unknown token")
+    token, user = row
+    if token.revoked_at is not None:
+        raise Unauthorized("this token was revoked")
+    if token.expires_at <= utcnow():
+        raise Unauthorized("this token has expired; ask for a new one with POST /api/v1/tokens")
+    if not user.active:
+        raise Unauthorized("this user is deactivated")
+    return user
+
+
+def role_of(user: User) -> Role:
+    return Role(user.role)

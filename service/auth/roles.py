@@ -1,0 +1,24 @@
+"""What each role may do. Routes ask for a permission, never for a role, so this table is the policy."""
+
+from enum import StrEnum
+
+from schemas import Role
+
+
+class Permission(StrEnum):
+    read = "read"  # see records, lineage, history
+    record = "record"  # receive lots, log steps, correct and void items and steps
+    manage_types = "manage_types"  # add item types
+    manage_users = "manage_users"  # add users
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.scientist: frozenset({Permission.read, Permission.record}),
+    Role.reviewer: frozenset({Permission.read}),
+    Role.auditor: frozenset({Permission.read}),
+}
+
+
+def may(role: Role, permission: Permission) -> bool:
+    return permission in GRANTS[role]

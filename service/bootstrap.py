@@ -1,0 +1,43 @@
+"""First start of a server: migrate, load the built-in item types, and create the admin if there is none."""
+
+import secrets
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from schemas import Role, UserIn
+from service import migrate
+from service.auth.logic import create_user, issue_token
+from service.auth.tables import User
+from service.config import Settings
+from service.db import make_engine, open_session
+from service.items.logic import load_builtin_types
+from service.items.tables import Item
+
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    admin_token: str | None  # set only when the admin was created just now: shown once, never stored
+    admin_password: str | None
+    empty: bool  # no items yet: a good moment to load the worked example
+
+
+def prepare(settings: Settings) -> Prepared:
+    engine = make_engine(settings)  # first, as it creates the SQLite folder
+    migrate.upgrade(settings.sqlalchemy_url)
+    try:
+        with open_session(engine, write=True) as session:
+            load_builtin_types(session)
+            token = password = None
+            if session.exec(select(User.id)).first() is None:
+                password = secrets.token_urlsafe(12)
+                admin = create_user(session, UserIn(username=ADMIN, full_name="cellprov administrator",
+                                                    role=Role.admin, password=password))
+                token, _ = issue_token(session, admin, "first start", settings.token_days)
+            empty = session.exec(select(Item.id)).first() is None
+            session.commit()
+    finally:
+        engine.dispose()
+    return Prepared(admin_token=token, admin_password=password, empty=empty)

@@ -1,0 +1,128 @@
+"""Domain errors, and their one mapping to RFC 9457 problem+json responses."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
+
+from schemas import Problem, ProblemItem
+
+log = logging.getLogger("cellprov")
+PROBLEM_JSON = "application/problem+json"
+
+
+class DomainError(Exception):
+    """A request the service refuses; `errors` lists every problem found, not just the first."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: list[ProblemItem] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+class Invalid(DomainError):
+    status, slug, title = 422, "invalid", "The request is not valid"
+
+
+class NotFound(DomainError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(DomainError):
+    status, slug, title = 409, "conflict", "Conflicts with the current state"
+
+
+class Unauthorized(DomainError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str):
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="cellprov"'})
+
+
+class Forbidden(DomainError):
+    status, slug, title = 403, "forbidden", "Not allowed for your role"
+
+
+class PreconditionFailed(DomainError):
+    status, slug, title = 412, "precondition-failed", "The record changed since you read it"
+
+
+class PreconditionRequired(DomainError):
+    status, slug, title = 428, "precondition-required", "If-Match is required"
+
+
+def problem(pointer: str, detail: str, expected: Any = None, got: Any = None) -> ProblemItem:
+    return ProblemItem(pointer=pointer, detail=detail, expected=expected, got=got)
+
+
+def problem_response(
+    status: int, slug: str, title: str, detail: str | None, errors: list[ProblemItem], request: Request,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=f"/problems/{slug}", title=title, status=status, detail=detail, instance=request.url.path, errors=errors
+    )
+    return JSONResponse(
+        jsonable_encoder(body, exclude_none=True), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    where, *path = loc or ("body",)
+    if where == "body":
+        return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return f"{where}:{'.'.join(str(p) for p in path)}"
+
+
+def _shown(value: Any) -> Any:
+    """Echo what came, but never a whole huge body back."""
+    encoded = jsonable_encoder(value, custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")})
+    text = repr(encoded)
+    return encoded if len(text) <= 200 else text[:200] + "…"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors, request, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            problem(_pointer(tuple(e.get("loc", ()))), e.get("msg", "invalid"), got=_shown(e.get("input")))
+            for e in exc.errors()
+        ]
+        return problem_response(422, "invalid", Invalid.title, f"{len(errors)} problem(s) in the request", errors, request)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, "http", str(exc.detail), None, [], request, exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            409, "conflict", Conflict.title, "the change collides with a record written at the same time; retry",
+            [], request,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable on %s: %s", request.url.path, exc.orig)
+        return problem_response(503, "unavailable", "The database is busy or unavailable", "retry later", [], request,
+                                {"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return problem_response(500, "internal", "Internal error", "the error was logged", [], request)

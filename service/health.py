@@ -1,0 +1,30 @@
+"""Health checks for load balancers and the CLI: no token needed."""
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+
+from service.db import open_session
+from service.errors import DomainError
+
+router = APIRouter(tags=["health"])
+
+
+class NotReady(DomainError):
+    status, slug, title = 503, "not-ready", "Not ready"
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> dict[str, str]:
+    """The process is up and its database answers."""
+    try:
+        with open_session(request.app.state.engine, write=False) as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to reach the database means "not ready", whatever its type
+        raise NotReady(f"the database does not answer: {type(exc).__name__}") from exc
+    return {"status": "ok"}

@@ -1,0 +1,1 @@
+"""Lots, batches and cells: receiving, correcting, voiding and their history."""

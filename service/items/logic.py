@@ -1,0 +1,278 @@
+"""The rules for items: receiving lots, generated codes, corrections with reasons, voids, versions."""
+
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import yaml
+from pint import DimensionalityError
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from schemas import ItemKind, ItemOut, ItemPatch, ItemRef, ItemStatus, ItemTypeIn, ItemVersion as ItemVersionOut
+from schemas import LotIn, Quantity
+from service.auth.tables import User
+from service.db import utcnow
+from service.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired, problem
+from service.items.tables import Item, ItemType, ItemVersion
+from service import units
+
+# Floating-point slack when comparing what is left with what is asked for (2.75 g - 2.75 g must be 0).
+EPSILON = 1e-9
+_LOT_FIELDS = ("supplier", "catalog_number", "supplier_lot", "received_on", "expires_on")
+
+
+# --- item types -------------------------------------------------------------------------------------------
+
+def load_builtin_types(session: Session) -> int:
+    """Add the built-in item types that are missing; returns how many were added."""
+    text = resources.files("service.items").joinpath("builtin_types.yaml").read_text(encoding="utf-8")
+    existing = set(session.exec(select(ItemType.name)).all())
+    added = 0
+    for entry in yaml.safe_load(text):
+        body = ItemTypeIn.model_validate(entry)
+        if body.name not in existing:
+            session.add(ItemType(name=body.name, kind=body.kind.value, prefix=body.prefix, description=body.description))
+            added += 1
+    session.flush()
+    return added
+
+
+def list_types(session: Session) -> list[ItemType]:
+    return list(session.exec(select(ItemType).order_by(ItemType.kind, ItemType.name)).all())
+
+
+def create_type(session: Session, body: ItemTypeIn) -> ItemType:
+    clashes = []
+    if session.exec(select(ItemType).where(ItemType.name == body.name)).first():
+        clashes.append(problem("/name", "an item type with this name exists", got=body.name))
+    if session.exec(select(ItemType).where(ItemType.prefix == body.prefix)).first():
+        clashes.append(problem("/prefix", "another item type uses this code prefix", got=body.prefix))
+    if clashes:
+        raise Conflict("the item type clashes with an existing one", clashes)
+    item_type = ItemType(name=body.name, kind=body.kind.value, prefix=body.prefix, description=body.description)
+    session.add(item_type)
+    session.flush()
+    return item_type
+
+
+def find_type(session: Session, name: str) -> ItemType | None:
+    return session.exec(select(ItemType).where(ItemType.name == name)).first()
+
+
+def next_code(session: Session, item_type: ItemType) -> str:
+    """PREFIX-0001, PREFIX-0002, ...: the counter row is bumped in the database, so parallel writers never
+    hand out the same number; a code someone entered by hand is skipped over."""
+    while True:
+        number = session.execute(
+            update(ItemType).where(ItemType.id == item_type.id).values(last_number=ItemType.last_number + 1)
+            .returning(ItemType.last_number)
+        ).scalar_one()
+        code = f"{item_type.prefix}-{number:04d}"
+        if session.exec(select(Item.id).where(Item.code == code)).first() is None:
+            return code
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+def get_item(session: Session, code: str) -> Item:
+    item = session.exec(select(Item).where(Item.code == code)).first()
+    if item is None:
+        raise NotFound(f"no item with code {code!r}")
+    return item
+
+
+def _quantity(value: float | None, unit: str | None) -> Quantity | None:
+    return None if value is None or unit is None else Quantity(value=value, unit=unit)
+
+
+def item_ref(session: Session, item: Item) -> ItemRef:
+    item_type = session.get(ItemType, item.type_id)
+    assert item_type is not None
+    return ItemRef(code=item.code, kind=ItemKind(item.kind), type=item_type.name, name=item.name,
+                   status=ItemStatus(item.status))
+
+
+def item_out(session: Session, item: Item) -> ItemOut:
+    creator = session.get(User, item.created_by_id)
+    assert creator is not None
+    return ItemOut(
+        **item_ref(session, item).model_dump(),
+        version=item.version,
+        quantity=_quantity(item.quantity_value, item.quantity_unit),
+        remaining=_quantity(item.remaining_value, item.quantity_unit),
+        supplier=item.supplier, catalog_number=item.catalog_number, supplier_lot=item.supplier_lot,
+        received_on=item.received_on, expires_on=item.expires_on,
+        properties=item.properties, produced_by=item.produced_by_step_id,
+        created_at=item.created_at, created_by=creator.username, updated_at=item.updated_at,
+        void_reason=item.void_reason,
+    )
+
+
+def etag_of(item: ItemOut | Any) -> str:
+    return f'"{item.version}"'
+
+
+# --- versions ---------------------------------------------------------------------------------------------
+
+_NOT_COMPARED = {"version", "updated_at"}
+
+
+def record_version(session: Session, item: Item, action: str, user: User, reason: str | None) -> None:
+    """Keep the item's state as it is now, as version item.version."""
+    session.flush()
+    assert item.id is not None and user.id is not None
+    state = item_out(session, item).model_dump(mode="json")
+    session.add(ItemVersion(item_id=item.id, version=item.version, action=action, at=item.updated_at,
+                            by_id=user.id, reason=reason, state=state))
+
+
+def history(session: Session, item: Item) -> list[ItemVersionOut]:
+    rows = session.exec(
+        select(ItemVersion, User.username).join(User).where(ItemVersion.item_id == item.id).order_by(ItemVersion.version)
+    ).all()
+    versions, before = [], {}
+    for version, username in rows:
+        changes = {
+            field: {"old": before.get(field), "new": value}
+            for field, value in version.state.items()
+            if field not in _NOT_COMPARED and before.get(field) != value
+        } if before else {}
+        versions.append(ItemVersionOut(version=version.version, action=version.action, at=version.at, by=username,
+                                       reason=version.reason, changes=changes, state=version.state))
+        before = version.state
+    return versions
+
+
+# --- writing ----------------------------------------------------------------------------------------------
+
+def _check_dates(received_on: Any, expires_on: Any) -> list:
+    if received_on and expires_on and expires_on < received_on:
+        return [problem("/expires_on", "expires before it was received", expected=f">= {received_on}", got=str(expires_on))]
+    return []
+
+
+def receive_lot(session: Session, user: User, body: LotIn) -> Item:
+    problems = _check_dates(body.received_on, body.expires_on)
+    item_type = find_type(session, body.type)
+    if item_type is None:
+        problems.append(problem("/type", "no such item type; see GET /api/v1/item-types", got=body.type))
+    elif item_type.kind != ItemKind.lot:
+        problems.append(problem("/type", f"a {item_type.kind} type is made by a step, not received as a lot",
+                                expected="an item type of kind lot", got=body.type))
+    if (bad := units.check_quantity(body.quantity, "/quantity", positive=True)) is not None:
+        problems.append(bad)
+    if problems:
+        raise Invalid("the lot cannot be received", problems)
+    assert item_type is not None and user.id is not None
+    if body.code and session.exec(select(Item.id).where(Item.code == body.code)).first() is not None:
+        raise Conflict("the code is taken", [problem("/code", "an item with this code exists", got=body.code)])
+
+    now = utcnow()
+    item = Item(
+        code=body.code or next_code(session, item_type), kind=ItemKind.lot.value, type_id=item_type.id or 0,
+        name=body.name, status=ItemStatus.released.value, quantity_value=body.quantity.value,
+        quantity_unit=body.quantity.unit, remaining_value=body.quantity.value, supplier=body.supplier,
+        catalog_number=body.catalog_number, supplier_lot=body.supplier_lot, received_on=body.received_on,
+        expires_on=body.expires_on, properties=body.properties, created_at=now, created_by_id=user.id, updated_at=now,
+    )
+    session.add(item)
+    record_version(session, item, "received", user, None)
+    return item
+
+
+def create_output(session: Session, user: User, item_type: ItemType, step_id: int, *, code: str | None,
+                  name: str | None, quantity: Quantity | None, properties: dict[str, Any], now: datetime) -> Item:
+    """One item made by a step (the steps module checks the request; this only builds and versions it)."""
+    assert user.id is not None and item_type.id is not None
+    item = Item(
+        code=code or next_code(session, item_type), kind=item_type.kind, type_id=item_type.id, name=name,
+        status=ItemStatus.released.value, quantity_value=quantity.value if quantity else None,
+        quantity_unit=quantity.unit if quantity else None, remaining_value=quantity.value if quantity else None,
+        properties=properties, produced_by_step_id=step_id, created_at=now, created_by_id=user.id, updated_at=now,
+    )
+    session.add(item)
+    record_version(session, item, "made", user, None)
+    return item
+
+
+def check_if_match(item: Item, if_match: str | None) -> None:
+    if if_match is None:
+        raise PreconditionRequired(
+            "corrections need If-Match with the ETag of the version you read",
+            [problem("header:If-Match", "missing", expected=f'"{item.version}"')],
+        )
+    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if "*" not in tags and f'"{item.version}"' not in tags:
+        raise PreconditionFailed(
+            f"{item.code} is at version {item.version}; read it again and redo the correction",
+            [problem("header:If-Match", "stale version", expected=f'"{item.version}"', got=if_match)],
+        )
+
+
+def _correct_quantity(item: Item, new: Quantity) -> list:
+    if (bad := units.check_quantity(new, "/quantity", positive=True)) is not None:
+        return [bad]
+    if item.quantity_value is None or item.quantity_unit is None or item.remaining_value is None:
+        item.quantity_value, item.quantity_unit, item.remaining_value = new.value, new.unit, new.value
+        return []
+    used = Quantity(value=item.quantity_value - item.remaining_value, unit=item.quantity_unit)
+    try:
+        used_in_new_unit = units.convert(used, new.unit)
+    except DimensionalityError:
+        return [problem("/quantity/unit", "measures something else than the recorded quantity",
+                        expected=units.dimension(item.quantity_unit), got=new.unit)]
+    if new.value - used_in_new_unit < -EPSILON * max(1.0, new.value):
+        raise Conflict(f"{used} of {item.code} were already used, more than the corrected quantity",
+                       [problem("/quantity", "less than what was already used", expected=f">= {used}", got=str(new))])
+    item.quantity_value, item.quantity_unit = new.value, new.unit
+    item.remaining_value = max(new.value - used_in_new_unit, 0.0)
+    if item.status in (ItemStatus.consumed, ItemStatus.released):
+        item.status = ItemStatus.consumed.value if item.remaining_value <= EPSILON else ItemStatus.released.value
+    return []
+
+
+def correct_item(session: Session, user: User, code: str, patch: ItemPatch, if_match: str | None) -> Item:
+    item = get_item(session, code)
+    check_if_match(item, if_match)
+    if item.status == ItemStatus.voided:
+        raise Conflict(f"{code} is voided; a voided record is not corrected")
+    given = patch.model_fields_set
+    problems = []
+    if given & set(_LOT_FIELDS) and item.kind != ItemKind.lot:
+        problems += [problem(f"/{field}", "only lots have supplier details") for field in sorted(given & set(_LOT_FIELDS))]
+    problems += _check_dates(patch.received_on if "received_on" in given else item.received_on,
+                             patch.expires_on if "expires_on" in given else item.expires_on)
+    if "quantity" in given:
+        if patch.quantity is None:
+            problems.append(problem("/quantity", "a quantity cannot be removed, only corrected"))
+        else:
+            problems += _correct_quantity(item, patch.quantity)
+    if problems:
+        raise Invalid(f"the correction of {code} is not valid", problems)
+
+    for field in ("name", *_LOT_FIELDS):
+        if field in given:
+            setattr(item, field, getattr(patch, field))
+    if patch.properties is not None:
+        merged = {**item.properties, **patch.properties}
+        item.properties = {key: value for key, value in merged.items() if value is not None}
+    item.version += 1
+    item.updated_at = utcnow()
+    record_version(session, item, "corrected", user, patch.reason)
+    return item
+
+
+def void_item(session: Session, user: User, code: str, reason: str) -> Item:
+    item = get_item(session, code)
+    if item.status == ItemStatus.voided:
+        raise Conflict(f"{code} is already voided", [problem("/reason", f"voided before: {item.void_reason}")])
+    mark_voided(session, user, item, reason)
+    return item
+
+
+def mark_voided(session: Session, user: User, item: Item, reason: str) -> None:
+    item.status, item.void_reason = ItemStatus.voided.value, reason
+    item.version += 1
+    item.updated_at = utcnow()
+    record_version(session, item, "voided", user, reason)

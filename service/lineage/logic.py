@@ -1,0 +1,51 @@
+"""Lineage answers built from the graph queries: filtered node lists, edges, nearest origins."""
+
+from itertools import groupby
+
+from sqlmodel import Session
+
+from schemas import ItemKind, ItemStatus, Lineage, LineageEdge, LineageNode, Origin, OriginGroup
+from service.items.logic import get_item
+from service.lineage.queries import Direction, NodeRow, links_between, reachable_items
+
+
+def _node(row: NodeRow) -> LineageNode:
+    return LineageNode(code=row.code, kind=ItemKind(row.kind), type=row.type, name=row.name,
+                       status=ItemStatus(row.status), depth=row.depth)
+
+
+def trace(
+    session: Session, code: str, direction: Direction, max_depth: int | None = None,
+    kind: ItemKind | None = None, type_name: str | None = None,
+) -> Lineage:
+    """The items upstream or downstream of `code`, and the links between them.
+
+    With `kind` or `type` only matching items are listed (the root too only if it matches), and only the
+    links between listed items: `trace --down LOT --kind cell` answers "which cells came from this lot".
+    """
+    root = get_item(session, code)
+    assert root.id is not None
+    rows = reachable_items(session, root.id, direction, max_depth)
+    nodes = [_node(r) for r in rows
+             if (kind is None or r.kind == kind) and (type_name is None or r.type == type_name)]
+    listed = {n.code for n in nodes}
+    edges = [LineageEdge(source=e.source, target=e.target, step=e.step, protocol=e.protocol, role=e.role)
+             for e in links_between(session, root.id, direction, max_depth)
+             if e.source in listed and e.target in listed]
+    return Lineage(root=code, direction=direction, max_depth=max_depth, nodes=nodes, edges=edges)
+
+
+def origin(session: Session, code: str) -> Origin:
+    """For each item type upstream of `code`, the ancestors of that type closest to it: the MOF@CoPc batch
+    that went into a cell, the FeCl3 lot behind that batch, and so on."""
+    root = get_item(session, code)
+    assert root.id is not None
+    ancestors = [r for r in reachable_items(session, root.id, "up", None) if r.depth > 0]
+    groups = []
+    for type_name, rows in groupby(sorted(ancestors, key=lambda r: (r.type, r.depth, r.code)), key=lambda r: r.type):
+        of_type = list(rows)
+        nearest = of_type[0].depth
+        groups.append(OriginGroup(type=type_name, depth=nearest,
+                                  items=[_node(r) for r in of_type if r.depth == nearest]))
+    groups.sort(key=lambda g: (g.depth, g.type))
+    return Origin(root=code, origins=groups)

@@ -1,0 +1,76 @@
+"""The recursive CTEs that walk item_links in the database, identical on SQLite and PostgreSQL."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+Direction = Literal["up", "down"]
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    id: int
+    code: str
+    kind: str
+    type: str
+    name: str | None
+    status: str
+    depth: int
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    source: str
+    target: str
+    step: int
+    protocol: str
+    role: str
+
+
+def _walk(direction: Direction, max_depth: int | None) -> str:
+    """The CTE `reached(id, depth)`: every item reachable from :root, at its shortest distance.
+
+    UNION (not UNION ALL) drops repeated (item, depth) pairs, so diamonds - one lot reaching a cell along
+    two paths - cost one row per distinct depth, not one per path.
+    """
+    step_to, step_from = ("parent_id", "child_id") if direction == "up" else ("child_id", "parent_id")
+    limit = "" if max_depth is None else "AND w.depth < :max_depth"
+    return f"""
+        WITH RECURSIVE walk(id, depth) AS (
+            SELECT :root, 0
+            UNION
+            SELECT l.{step_to}, w.depth + 1
+            FROM walk w JOIN item_links l ON l.{step_from} = w.id
+            WHERE l.active {limit}
+        ),
+        reached AS (SELECT id, MIN(depth) AS depth FROM walk GROUP BY id)
+    """
+
+
+def reachable_items(session: Session, root_id: int, direction: Direction, max_depth: int | None) -> list[NodeRow]:
+    sql = _walk(direction, max_depth) + """
+        SELECT i.id, i.code, i.kind, t.name AS type, i.name, i.status, r.depth
+        FROM reached r JOIN items i ON i.id = r.id JOIN item_types t ON t.id = i.type_id
+        ORDER BY r.depth, i.code
+    """
+    rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
+    return [NodeRow(*row) for row in rows]
+
+
+def links_between(session: Session, root_id: int, direction: Direction, max_depth: int | None) -> list[EdgeRow]:
+    """The active links whose both ends were reached by the same walk."""
+    sql = _walk(direction, max_depth) + """
+        SELECT DISTINCT p.code, c.code, l.step_id, s.protocol, l.role
+        FROM item_links l
+        JOIN reached rp ON rp.id = l.parent_id
+        JOIN reached rc ON rc.id = l.child_id
+        JOIN items p ON p.id = l.parent_id
+        JOIN items c ON c.id = l.child_id
+        JOIN steps s ON s.id = l.step_id
+        WHERE l.active
+        ORDER BY l.step_id, p.code, c.code
+    """
+    rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
+    return [EdgeRow(*row) for row in rows]

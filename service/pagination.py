@@ -1,0 +1,30 @@
+"""Keyset pagination: opaque cursors over ids, newest first."""
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from schemas import Page
+from service.errors import Invalid, problem
+
+Out = TypeVar("Out")
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except ValueError as exc:
+        raise Invalid("bad cursor", [problem("query:cursor", "pass back a next_cursor you were given", got=cursor)]) from exc
+
+
+def page_of(rows: Sequence[Any], limit: int, out: Callable[[Any], Out]) -> Page[Out]:
+    """`rows` was fetched with limit + 1, so one extra row says whether another page follows."""
+    page = rows[:limit]
+    more = len(rows) > limit
+    return Page[Out](items=[out(row) for row in page], next_cursor=encode_cursor(page[-1].id) if more else None)

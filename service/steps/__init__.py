@@ -1,0 +1,1 @@
+"""Steps: logging a performed process, its inputs, its outputs and the inventory it consumes."""

@@ -1,0 +1,53 @@
+"""Quantities with units (pint): parsing what clients send, converting amounts, checking dimensions."""
+
+import re
+from functools import lru_cache
+
+import pint
+
+from schemas import ProblemItem, Quantity
+from service.errors import problem
+
+ureg = pint.UnitRegistry()
+ureg.formatter.default_format = "~P"
+
+# Units are parsed by pint, which evaluates expressions; let through only what a unit can look like.
+_UNIT_TEXT = re.compile(r"^[A-Za-zµμ°%Ω0-9*/^.·() _-]{1,64}$")
+
+
+class UnitProblem(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1024)
+def parse_unit(unit: str) -> pint.Unit:
+    if not _UNIT_TEXT.match(unit):
+        raise UnitProblem(f"{unit!r} is not a unit")
+    try:
+        return ureg.parse_units(unit.replace("·", "*"))
+    except Exception as exc:  # pint raises many unrelated types (UndefinedUnitError, TokenError, ...) here
+        raise UnitProblem(f"{unit!r} is not a unit pint knows ({type(exc).__name__})") from exc
+
+
+def to_pint(quantity: Quantity) -> pint.Quantity:
+    return ureg.Quantity(quantity.value, parse_unit(quantity.unit))
+
+
+def check_quantity(quantity: Quantity, pointer: str, *, positive: bool = False) -> ProblemItem | None:
+    """The problem with a client's quantity, or None when it is a usable value with a known unit."""
+    try:
+        parse_unit(quantity.unit)
+    except UnitProblem as exc:
+        return problem(f"{pointer}/unit", str(exc), expected="a unit such as g, mg, mL, µL, degC, h", got=quantity.unit)
+    if positive and quantity.value <= 0:
+        return problem(f"{pointer}/value", "must be greater than zero", expected="> 0", got=quantity.value)
+    return None
+
+
+def dimension(unit: str) -> str:
+    return str(parse_unit(unit).dimensionality)
+
+
+def convert(quantity: Quantity, unit: str) -> float:
+    """The value of `quantity` in `unit`; raises pint.DimensionalityError when they measure different things."""
+    return float(to_pint(quantity).to(parse_unit(unit)).magnitude)
