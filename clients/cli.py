@@ -168,8 +168,8 @@ def serve(
     database gets the worked example, so there is something to trace right away.
     """
     import uvicorn
-    from service.bootstrap import prepare
 
+    from service.bootstrap import prepare
     from service.config import Settings
 
     prepared = prepare(Settings())
@@ -194,7 +194,6 @@ def serve(
 def init() -> None:
     """Prepare the database (migrations, built-in item types) and create the admin user if there is none."""
     from service.bootstrap import prepare
-
     from service.config import Settings
 
     prepared = prepare(Settings())
@@ -212,10 +211,11 @@ def _announce_admin(token: str | None, password: str | None) -> None:
     body = (
         "The admin user was created. This is shown once; keep it somewhere safe.\n\n"
         f"  username: [bold]admin[/]\n  password: [bold]{escape(password or '(not set)')}[/]\n"
-        f"  token:    [bold]{escape(token)}[/]\n\n"
-        f"[green]export CELLPROV_TOKEN={escape(token)}[/]"
+        f"  token:    [bold]{escape(token)}[/]"
     )
     console.print(Panel(body, title="cellprov admin", border_style="green", expand=False))
+    # Outside the panel and never wrapped, so it can be copied into a shell as it is.
+    console.print(f"[green]export CELLPROV_TOKEN={escape(token)}[/]", soft_wrap=True)
 
 
 def _loopback(host: str) -> str:
@@ -259,10 +259,10 @@ def _print_example_summary(made: WorkedExample) -> None:
     cells = ", ".join(f"{kind}: {' '.join(made.cells[kind])}" for kind in ANODE_KINDS)
     console.print(
         f"[green]Worked example loaded:[/] {len(made.lots)} lots, {len(made.steps)} steps; "
-        f"cells {escape(cells)}.\n"
-        f"try: [bold]cellprov trace {made.cells['MOF@CoPc/Li'][0]}[/]   "
-        f"or a recall: [bold]cellprov trace --down {made.fecl3_lot} --kind cell[/]"
+        f"cells {escape(cells)}."
     )
+    console.print(f"try: [bold]cellprov trace {made.cells['MOF@CoPc/Li'][0]}[/]", soft_wrap=True)
+    console.print(f"a recall: [bold]cellprov trace --down {made.fecl3_lot} --kind cell[/]", soft_wrap=True)
 
 
 @example_app.command("load")
@@ -584,7 +584,8 @@ def lineage_tree(lineage: Lineage) -> Tree:
         text = f"[bold]{escape(code)}[/]"
         if node is not None:
             text += f"  {escape(node.type)}"
-            if node.name:
+            # A lot's name is the supplier's long product name; the type says enough in a tree.
+            if node.name and node.kind != ItemKind.lot:
                 text += f" [dim]“{escape(node.name)}”[/]"
             if node.status != "released":
                 text += f" [yellow]({node.status})[/]"

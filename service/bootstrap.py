@@ -25,6 +25,7 @@ class Prepared:
 
 
 def prepare(settings: Settings) -> Prepared:
+    """Bring a database to a usable state; safe to run at every start."""
     engine = make_engine(settings)  # first, as it creates the SQLite folder
     migrate.upgrade(settings.sqlalchemy_url)
     try:

@@ -1,0 +1,162 @@
+"""Fixtures: every API test runs on SQLite and on PostgreSQL, each on a freshly reset, seeded database.
+
+The PostgreSQL leg uses CELLPROV_TEST_DATABASE_URL (default: the local server's `test` database) to create a
+throw-away database per test session. It is skipped when the server is unreachable, except under CI=true.
+"""
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from schemas import Role
+from service import migrate
+from service.app import create_app
+from service.auth.logic import hash_token
+from service.auth.passwords import hash_password
+from service.auth.tables import Token, User
+from service.config import Settings
+from service.db import make_engine, open_session, utcnow
+from service.items.logic import load_builtin_types
+from service.tables import metadata
+
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+USERNAMES = {Role.admin: "ada", Role.scientist: "sam", Role.reviewer: "rita", Role.auditor: "aldo"}
+
+
+@dataclass(frozen=True)
+class Person:
+    role: Role
+    username: str
+    password: str
+    password_hash: str
+    token: str
+
+
+@pytest.fixture(scope="session")
+def people() -> dict[Role, Person]:
+    """One user per role; hashed once per session because scrypt is slow on purpose."""
+    made = {}
+    for role, username in USERNAMES.items():
+        password = f"{username}-password"
+        made[role] = Person(role, username, password, hash_password(password), "cp_" + secrets.token_urlsafe(24))
+    return made
+
+
+def _postgres_url() -> str | None:
+    """A URL to a new, empty PostgreSQL database for this session (or None when there is no server)."""
+    base = make_url(Settings(database_url=os.environ.get("CELLPROV_TEST_DATABASE_URL", PG_DEFAULT)).sqlalchemy_url)
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            name = f"cellprov_test_{uuid.uuid4().hex[:10]}"
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # any failure to reach the server: the leg is skipped (or fails under CI)
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is mandatory under CI=true and {base.render_as_string()} failed: {exc}")
+        return None
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database of each kind, shared by the session and reset before every test."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'cellprov.db'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    url = _postgres_url()
+    if url is None:
+        pytest.skip("PostgreSQL is not reachable; set CELLPROV_TEST_DATABASE_URL (mandatory under CI=true)")
+    migrate.upgrade(url)
+    yield url
+    _drop_postgres(url)
+
+
+def reset(engine: Engine, people: dict[Role, Person]) -> None:
+    """Empty every table, then seed the built-in item types and one user (with a token) per role."""
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+    with open_session(engine, write=True) as session:
+        load_builtin_types(session)
+        now = utcnow()
+        for person in people.values():
+            user = User(username=person.username, full_name=person.username.title(), role=person.role.value,
+                        password_hash=person.password_hash, created_at=now)
+            session.add(user)
+            session.flush()
+            assert user.id is not None
+            session.add(Token(user_id=user.id, name="test", token_hash=hash_token(person.token), created_at=now,
+                              expires_at=now + timedelta(days=1)))
+        session.commit()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, files_dir=tmp_path / "files")
+
+
+@pytest.fixture
+def app(settings: Settings, people: dict[Role, Person]) -> Iterator[FastAPI]:
+    engine = make_engine(settings)
+    reset(engine, people)
+    engine.dispose()
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+def _client(app: FastAPI, token: str | None) -> TestClient:
+    # raise_server_exceptions=False: a bug must show up as the 500 a user would get, which tests then catch.
+    client = TestClient(app, base_url="http://testserver/api/v1", raise_server_exceptions=False)
+    if token:
+        client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture
+def as_role(app: FastAPI, people: dict[Role, Person]) -> dict[Role, TestClient]:
+    """An HTTP client per role, each sending its user's bearer token."""
+    return {role: _client(app, person.token) for role, person in people.items()}
+
+
+@pytest.fixture
+def api(as_role: dict[Role, TestClient]) -> TestClient:
+    """A scientist's client: the role that records lots and steps day to day."""
+    return as_role[Role.scientist]
+
+
+@pytest.fixture
+def admin(as_role: dict[Role, TestClient]) -> TestClient:
+    return as_role[Role.admin]
+
+
+@pytest.fixture
+def anonymous(app: FastAPI) -> TestClient:
+    return _client(app, None)

@@ -1,0 +1,100 @@
+"""The worked example, loaded through the Python client: the recall and trace questions it must answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from clients.client import Client
+from clients.example import WorkedExample, load_worked_example
+from schemas import ItemStatus, Quantity, Role
+from tests.conftest import Person
+
+
+@pytest.fixture
+def client(app: FastAPI, people: dict[Role, Person]) -> Iterator[Client]:
+    """The Python client talking to the app in-process, as the scientist who records the lab's work."""
+    http = TestClient(app, raise_server_exceptions=False)
+    with Client(token=people[Role.scientist].token, http=http) as client:
+        yield client
+
+
+@pytest.fixture
+def example(client: Client) -> WorkedExample:
+    return load_worked_example(client)
+
+
+def upstream_codes(client: Client, code: str) -> set[str]:
+    return {node.code for node in client.lineage(code, "up").nodes}
+
+
+def test_every_coated_anode_cell_traces_back_to_the_fecl3_lot(client: Client, example: WorkedExample) -> None:
+    for kind in ("MOF@CoPc/Li", "MOF/Li"):
+        for cell in example.cells[kind]:
+            assert example.fecl3_lot in upstream_codes(client, cell), (kind, cell)
+
+
+def test_bare_li_cells_do_not_come_from_the_fecl3_lot(client: Client, example: WorkedExample) -> None:
+    for cell in example.cells["bare Li"]:
+        upstream = upstream_codes(client, cell)
+        assert example.fecl3_lot not in upstream
+        assert example.lots["Li foil disc"] in upstream and example.cathode in upstream
+
+
+def test_recall_of_the_fecl3_lot_finds_exactly_the_coated_anode_cells(
+    client: Client, example: WorkedExample
+) -> None:
+    recall = client.lineage(example.fecl3_lot, "down", kind="cell")
+    cells = {node.code for node in recall.nodes if node.kind == "cell"}
+    assert cells == set(example.cells["MOF@CoPc/Li"]) | set(example.cells["MOF/Li"])
+
+
+def test_only_the_mof_copc_cells_contain_copc(client: Client, example: WorkedExample) -> None:
+    recall = client.lineage(example.lots["CoPc"], "down", kind="cell")
+    assert {node.code for node in recall.nodes if node.kind == "cell"} == set(example.cells["MOF@CoPc/Li"])
+
+
+def test_origin_of_a_cell_names_its_batches_and_lots(client: Client, example: WorkedExample) -> None:
+    cell = example.cells["MOF@CoPc/Li"][0]
+    origins = {group.type: [node.code for node in group.items] for group in client.origin(cell).origins}
+    assert origins["FeCl3·6H2O"] == [example.fecl3_lot]
+    assert origins["MOF@CoPc"] == [example.mof_copc]
+    assert origins["NH2-MIL-101(Fe)"] == [example.mof]
+    assert origins["LFP cathode sheet"] == [example.cathode]
+
+
+def test_the_example_makes_the_same_codes_on_an_empty_database(example: WorkedExample) -> None:
+    assert example.fecl3_lot == "FECL-0001"
+    assert example.mof == "MOF-0001" and example.mof_copc == "MCP-0001"
+    assert example.cells == {
+        "MOF@CoPc/Li": ["CC-0001", "CC-0002"],
+        "MOF/Li": ["CC-0003", "CC-0004"],
+        "bare Li": ["CC-0005", "CC-0006"],
+    }
+
+
+def test_the_example_uses_up_inventory_as_recorded(client: Client, example: WorkedExample) -> None:
+    fecl3 = client.item(example.fecl3_lot)
+    assert fecl3.remaining is not None and fecl3.remaining.unit == "g"
+    assert fecl3.remaining.value == pytest.approx(25 - 2.75)
+    discs = client.item(example.lots["Li foil disc"])
+    assert discs.remaining is not None and discs.remaining.value == pytest.approx(50 - 4 - 4 - 2)
+    used_anode = client.item(example.anodes["MOF@CoPc/Li"][0])
+    spare_anode = client.item(example.anodes["MOF@CoPc/Li"][-1])
+    assert used_anode.status == ItemStatus.consumed and spare_anode.status == ItemStatus.released
+    mof_copc = client.item(example.mof_copc)
+    assert mof_copc.properties["copc_mass_fraction"] == {"value": 7.7, "unit": "percent"}
+
+
+def test_steps_keep_their_parameters_as_quantities(client: Client, example: WorkedExample) -> None:
+    synthesis = client.step(example.steps[0])
+    assert synthesis.protocol == "nh2-mil-101-fe-hydrothermal@1"
+    assert synthesis.parameters["temperature"] == Quantity(value=110, unit="degC")
+    roles = sorted((given.role, given.item.code) for given in synthesis.inputs)
+    assert ("iron_source", example.fecl3_lot) in roles
+    assert [role for role, _ in roles].count("wash_solvent") == 2
+    assembly = client.steps(protocol="cr2025-assembly@1", limit=100)
+    assert len(assembly.items) == 6
