@@ -160,3 +160,16 @@ def admin(as_role: dict[Role, TestClient]) -> TestClient:
 @pytest.fixture
 def anonymous(app: FastAPI) -> TestClient:
     return _client(app, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A brand-new, unmigrated database of each kind (for the migration tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = _postgres_url()
+    if url is None:
+        pytest.skip("PostgreSQL is not reachable; set CELLPROV_TEST_DATABASE_URL (mandatory under CI=true)")
+    yield url
+    _drop_postgres(url)

@@ -33,13 +33,14 @@ def _walk(direction: Direction, max_depth: int | None) -> str:
     """The CTE `reached(id, depth)`: every item reachable from :root, at its shortest distance.
 
     UNION (not UNION ALL) drops repeated (item, depth) pairs, so diamonds - one lot reaching a cell along
-    two paths - cost one row per distinct depth, not one per path.
+    two paths - cost one row per distinct depth, not one per path. The CAST matters on PostgreSQL: psycopg
+    sends a small Python int as smallint, and the recursive term must keep the anchor's column type.
     """
     step_to, step_from = ("parent_id", "child_id") if direction == "up" else ("child_id", "parent_id")
     limit = "" if max_depth is None else "AND w.depth < :max_depth"
     return f"""
         WITH RECURSIVE walk(id, depth) AS (
-            SELECT :root, 0
+            SELECT CAST(:root AS INTEGER), 0
             UNION
             SELECT l.{step_to}, w.depth + 1
             FROM walk w JOIN item_links l ON l.{step_from} = w.id

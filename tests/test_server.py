@@ -1,0 +1,98 @@
+"""A real uvicorn process on each database, driven over real HTTP by parallel clients."""
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from service.db import make_engine
+from tests.conftest import reset
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(settings, people) -> Iterator[str]:
+    engine = make_engine(settings)
+    reset(engine, people)
+    engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "CELLPROV_DATABASE_URL": settings.database_url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app", "--port", str(port),
+         "--log-level", "warning"],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}/api/v1"
+    # Wait for the process to answer, not for a fixed time.
+    transport = httpx.HTTPTransport(retries=50)
+    with httpx.Client(transport=transport, timeout=10) as probe:
+        for _ in range(100):
+            try:
+                if probe.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if process.poll() is not None:
+                    pytest.fail("the server process exited")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _client(url: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+def _take(url: str, token: str, lot: str, grams: float, key: str | None = None) -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key else {}
+    with _client(url, token) as client:
+        return client.post("/steps", headers=headers, json={
+            "protocol": "nh2-mil-101-fe-hydrothermal@1",
+            "inputs": [{"role": "iron_source", "item": lot, "amount": {"value": grams, "unit": "g"}}],
+            "outputs": [{"type": "NH2-MIL-101(Fe)"}],
+        })
+
+
+def test_parallel_steps_never_take_more_than_the_lot_holds(server, people):
+    token = people["scientist"].token
+    with _client(server, token) as client:
+        lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "25 g"}).json()["code"]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: _take(server, token, lot, 3.0), range(12)))
+
+    assert sorted({a.status_code for a in answers}) == [201, 409]
+    assert sum(a.status_code == 201 for a in answers) == 8  # 8 x 3 g fit in 25 g, the rest is refused
+    with _client(server, token) as client:
+        assert client.get(f"/items/{lot}").json()["remaining"] == {"value": 1.0, "unit": "g"}
+        assert len(client.get("/steps", params={"item": lot, "limit": 100}).json()["items"]) == 8
+        down = client.get(f"/items/{lot}/lineage", params={"direction": "down"}).json()
+        assert len(down["nodes"]) == 1 + 8
+
+
+def test_a_retried_post_racing_itself_is_applied_once(server, people, settings):
+    token = people["scientist"].token
+    with _client(server, token) as client:
+        lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "25 g"}).json()["code"]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: _take(server, token, lot, 2.75, key="glovebox-42"), range(6)))
+
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1
+    with _client(server, token) as client:
+        assert client.get(f"/items/{lot}").json()["remaining"]["value"] == pytest.approx(22.25)
+    engine = make_engine(settings)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT COUNT(*) FROM steps")).scalar_one() == 1
+    engine.dispose()
