@@ -28,7 +28,9 @@ def run_online() -> None:
 
 def _migrate(connection: object) -> None:
     # Batch mode lets ALTERs work on SQLite, which rebuilds the table instead.
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True)
+    context.configure(
+        connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 

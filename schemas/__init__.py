@@ -2,7 +2,17 @@
 
 from schemas.auth import Role, TokenIn, TokenOut, UserIn, UserOut
 from schemas.common import Page, Problem, ProblemItem, Quantity, VoidIn
-from schemas.items import ItemKind, ItemOut, ItemPatch, ItemRef, ItemStatus, ItemTypeIn, ItemTypeOut, ItemVersion, LotIn
+from schemas.items import (
+    ItemKind,
+    ItemOut,
+    ItemPatch,
+    ItemRef,
+    ItemStatus,
+    ItemTypeIn,
+    ItemTypeOut,
+    ItemVersion,
+    LotIn,
+)
 from schemas.lineage import Lineage, LineageEdge, LineageNode, Origin, OriginGroup
 from schemas.steps import StepIn, StepInputIn, StepInputOut, StepOut, StepOutputIn
 

@@ -8,7 +8,9 @@ from pydantic import BaseModel, StringConstraints, model_validator
 
 from schemas.common import Contract, Quantity, Reason
 
-ItemCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+ItemCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+]
 TypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Properties = dict[Annotated[str, StringConstraints(min_length=1, max_length=100)], Any]

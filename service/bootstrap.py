@@ -34,8 +34,12 @@ def prepare(settings: Settings) -> Prepared:
             token = password = None
             if session.exec(select(User.id)).first() is None:
                 password = secrets.token_urlsafe(12)
-                admin = create_user(session, UserIn(username=ADMIN, full_name="cellprov administrator",
-                                                    role=Role.admin, password=password))
+                admin = create_user(
+                    session,
+                    UserIn(
+                        username=ADMIN, full_name="cellprov administrator", role=Role.admin, password=password
+                    ),
+                )
                 token, _ = issue_token(session, admin, "first start", settings.token_days)
             empty = session.exec(select(Item.id)).first() is None
             session.commit()

@@ -1,6 +1,7 @@
 """Domain errors, and their one mapping to RFC 9457 problem+json responses."""
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,7 +24,9 @@ class DomainError(Exception):
     slug = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, errors: list[ProblemItem] | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self, detail: str, errors: list[ProblemItem] | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
@@ -66,14 +69,27 @@ def problem(pointer: str, detail: str, expected: Any = None, got: Any = None) ->
 
 
 def problem_response(
-    status: int, slug: str, title: str, detail: str | None, errors: list[ProblemItem], request: Request,
-    headers: dict[str, str] | None = None,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    errors: list[ProblemItem],
+    request: Request,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = Problem(
-        type=f"/problems/{slug}", title=title, status=status, detail=detail, instance=request.url.path, errors=errors
+        type=f"/problems/{slug}",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
     )
     return JSONResponse(
-        jsonable_encoder(body, exclude_none=True), status_code=status, media_type=PROBLEM_JSON, headers=headers
+        jsonable_encoder(body, exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
@@ -102,7 +118,9 @@ def install_error_handlers(app: FastAPI) -> None:
             problem(_pointer(tuple(e.get("loc", ()))), e.get("msg", "invalid"), got=_shown(e.get("input")))
             for e in exc.errors()
         ]
-        return problem_response(422, "invalid", Invalid.title, f"{len(errors)} problem(s) in the request", errors, request)
+        return problem_response(
+            422, "invalid", Invalid.title, f"{len(errors)} problem(s) in the request", errors, request
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
@@ -112,15 +130,26 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error on %s: %s", request.url.path, exc.orig)
         return problem_response(
-            409, "conflict", Conflict.title, "the change collides with a record written at the same time; retry",
-            [], request,
+            409,
+            "conflict",
+            Conflict.title,
+            "the change collides with a record written at the same time; retry",
+            [],
+            request,
         )
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable on %s: %s", request.url.path, exc.orig)
-        return problem_response(503, "unavailable", "The database is busy or unavailable", "retry later", [], request,
-                                {"Retry-After": "1"})
+        return problem_response(
+            503,
+            "unavailable",
+            "The database is busy or unavailable",
+            "retry later",
+            [],
+            request,
+            {"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

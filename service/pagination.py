@@ -20,11 +20,15 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         return int(base64.urlsafe_b64decode(cursor.encode()).decode())
     except ValueError as exc:
-        raise Invalid("bad cursor", [problem("query:cursor", "pass back a next_cursor you were given", got=cursor)]) from exc
+        raise Invalid(
+            "bad cursor", [problem("query:cursor", "pass back a next_cursor you were given", got=cursor)]
+        ) from exc
 
 
 def page_of(rows: Sequence[Any], limit: int, out: Callable[[Any], Out]) -> Page[Out]:
     """`rows` was fetched with limit + 1, so one extra row says whether another page follows."""
     page = rows[:limit]
     more = len(rows) > limit
-    return Page[Out](items=[out(row) for row in page], next_cursor=encode_cursor(page[-1].id) if more else None)
+    return Page[Out](
+        items=[out(row) for row in page], next_cursor=encode_cursor(page[-1].id) if more else None
+    )

@@ -9,4 +9,15 @@ from service.steps.tables import ItemLink, Step, StepInput
 
 metadata = SQLModel.metadata
 
-__all__ = ["IdempotentResponse", "Item", "ItemLink", "ItemType", "ItemVersion", "Step", "StepInput", "Token", "User", "metadata"]
+__all__ = [
+    "IdempotentResponse",
+    "Item",
+    "ItemLink",
+    "ItemType",
+    "ItemVersion",
+    "Step",
+    "StepInput",
+    "Token",
+    "User",
+    "metadata",
+]

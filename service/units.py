@@ -8,7 +8,7 @@ import pint
 from schemas import ProblemItem, Quantity
 from service.errors import problem
 
-ureg = pint.UnitRegistry()
+ureg: pint.UnitRegistry = pint.UnitRegistry()
 ureg.formatter.default_format = "~P"
 
 # Units are parsed by pint, which evaluates expressions; let through only what a unit can look like.
@@ -38,7 +38,9 @@ def check_quantity(quantity: Quantity, pointer: str, *, positive: bool = False) 
     try:
         parse_unit(quantity.unit)
     except UnitProblem as exc:
-        return problem(f"{pointer}/unit", str(exc), expected="a unit such as g, mg, mL, µL, degC, h", got=quantity.unit)
+        return problem(
+            f"{pointer}/unit", str(exc), expected="a unit such as g, mg, mL, µL, degC, h", got=quantity.unit
+        )
     if positive and quantity.value <= 0:
         return problem(f"{pointer}/value", "must be greater than zero", expected="> 0", got=quantity.value)
     return None
@@ -49,5 +51,5 @@ def dimension(unit: str) -> str:
 
 
 def convert(quantity: Quantity, unit: str) -> float:
-    """The value of `quantity` in `unit`; raises pint.DimensionalityError when they measure different things."""
+    """`quantity` in `unit`; raises pint.DimensionalityError when they measure different things."""
     return float(to_pint(quantity).to(parse_unit(unit)).magnitude)

@@ -47,13 +47,16 @@ def commit_once(
     """Run `produce` in the request's write transaction, commit, and answer with its JSON.
 
     With an Idempotency-Key the answer is stored in the same transaction as the change, so a retry after a
-    lost response (or a racing duplicate, which trips the unique key) gets the first answer and writes nothing.
+    lost response (or a racing duplicate, which trips the unique key) gets the first answer, writing nothing.
     """
     key = request.headers.get("Idempotency-Key")
     fingerprint = ""
     if key is not None:
         if not 1 <= len(key) <= MAX_KEY_LENGTH:
-            raise Invalid("bad Idempotency-Key", [problem("header:Idempotency-Key", f"1 to {MAX_KEY_LENGTH} characters")])
+            raise Invalid(
+                "bad Idempotency-Key",
+                [problem("header:Idempotency-Key", f"1 to {MAX_KEY_LENGTH} characters")],
+            )
         body = payload.model_dump_json() if payload is not None else ""
         fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n{body}".encode()).hexdigest()
         stored = _stored(session, user, key)
@@ -65,8 +68,17 @@ def commit_once(
     tag = etag(result) if etag else None
     if key is not None:
         assert user.id is not None
-        session.add(IdempotentResponse(user_id=user.id, key=key, fingerprint=fingerprint, status_code=status_code,
-                                       body=body_json, etag=tag, created_at=utcnow()))
+        session.add(
+            IdempotentResponse(
+                user_id=user.id,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=status_code,
+                body=body_json,
+                etag=tag,
+                created_at=utcnow(),
+            )
+        )
     try:
         session.commit()
     except IntegrityError:

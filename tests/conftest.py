@@ -49,13 +49,17 @@ def people() -> dict[Role, Person]:
     made = {}
     for role, username in USERNAMES.items():
         password = f"{username}-password"
-        made[role] = Person(role, username, password, hash_password(password), "cp_" + secrets.token_urlsafe(24))
+        made[role] = Person(
+            role, username, password, hash_password(password), "cp_" + secrets.token_urlsafe(24)
+        )
     return made
 
 
 def _postgres_url() -> str | None:
     """A URL to a new, empty PostgreSQL database for this session (or None when there is no server)."""
-    base = make_url(Settings(database_url=os.environ.get("CELLPROV_TEST_DATABASE_URL", PG_DEFAULT)).sqlalchemy_url)
+    base = make_url(
+        Settings(database_url=os.environ.get("CELLPROV_TEST_DATABASE_URL", PG_DEFAULT)).sqlalchemy_url
+    )
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
@@ -107,13 +111,25 @@ def reset(engine: Engine, people: dict[Role, Person]) -> None:
         load_builtin_types(session)
         now = utcnow()
         for person in people.values():
-            user = User(username=person.username, full_name=person.username.title(), role=person.role.value,
-                        password_hash=person.password_hash, created_at=now)
+            user = User(
+                username=person.username,
+                full_name=person.username.title(),
+                role=person.role.value,
+                password_hash=person.password_hash,
+                created_at=now,
+            )
             session.add(user)
             session.flush()
             assert user.id is not None
-            session.add(Token(user_id=user.id, name="test", token_hash=hash_token(person.token), created_at=now,
-                              expires_at=now + timedelta(days=1)))
+            session.add(
+                Token(
+                    user_id=user.id,
+                    name="test",
+                    token_hash=hash_token(person.token),
+                    created_at=now,
+                    expires_at=now + timedelta(days=1),
+                )
+            )
         session.commit()
 
 

@@ -9,7 +9,7 @@ RECORDERS = frozenset({Role.admin, Role.scientist})
 ADMINS = frozenset({Role.admin})
 PUBLIC = None
 
-# The policy, written out route by route. A new route fails test_every_route_is_in_the_policy until it is added.
+# The policy, route by route. A new route fails test_every_route_is_in_the_policy until it is added here.
 POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/healthz"): PUBLIC,
     ("GET", "/api/v1/readyz"): PUBLIC,
@@ -43,9 +43,7 @@ def _call(client, method: str, path: str, token: str | None = None):
 
 def test_every_route_is_in_the_policy(app):
     served = {
-        (method.upper(), path)
-        for path, operations in app.openapi()["paths"].items()
-        for method in operations
+        (method.upper(), path) for path, operations in app.openapi()["paths"].items() for method in operations
     }
     assert served == set(POLICY)
 
@@ -58,7 +56,9 @@ def test_each_role_gets_exactly_what_the_policy_grants(route, as_role):
         response = _call(client, method, path)
         assert response.status_code < 500, response.text
         if allowed is PUBLIC or role in allowed:
-            assert response.status_code not in (401, 403), f"{role} was refused {method} {path}: {response.text}"
+            assert response.status_code not in (401, 403), (
+                f"{role} was refused {method} {path}: {response.text}"
+            )
         else:
             assert response.status_code == 403, f"{role} got {response.status_code} for {method} {path}"
             problem = response.json()
@@ -107,19 +107,25 @@ def test_expired_and_revoked_tokens_are_refused(anonymous, app, people):
         connection.execute(text("UPDATE tokens SET expires_at = created_at"))
     assert "expired" in _call(anonymous, "GET", "/api/v1/me", token).json()["detail"]
     with app.state.engine.begin() as connection:
-        connection.execute(text("UPDATE tokens SET expires_at = created_at + interval '1 day', revoked_at = created_at")
-                           if app.state.engine.dialect.name == "postgresql"
-                           else text("UPDATE tokens SET expires_at = '2999-01-01 00:00:00', revoked_at = created_at"))
+        connection.execute(
+            text("UPDATE tokens SET expires_at = created_at + interval '1 day', revoked_at = created_at")
+            if app.state.engine.dialect.name == "postgresql"
+            else text("UPDATE tokens SET expires_at = '2999-01-01 00:00:00', revoked_at = created_at")
+        )
     assert "revoked" in _call(anonymous, "GET", "/api/v1/me", token).json()["detail"]
 
 
 def test_an_admin_creates_users_who_can_log_in(admin, anonymous):
-    created = admin.post("/users", json={"username": "lena", "full_name": "Lena Park", "role": "reviewer",
-                                         "password": "correct horse"})
+    created = admin.post(
+        "/users",
+        json={"username": "lena", "full_name": "Lena Park", "role": "reviewer", "password": "correct horse"},
+    )
     assert created.status_code == 201, created.text
     assert created.json()["role"] == "reviewer"
     assert "password" not in created.text
-    again = admin.post("/users", json={"username": "lena", "full_name": "L", "role": "auditor", "password": "12345678"})
+    again = admin.post(
+        "/users", json={"username": "lena", "full_name": "L", "role": "auditor", "password": "12345678"}
+    )
     assert again.status_code == 409
     token = anonymous.post("/tokens", json={"username": "lena", "password": "correct horse"}).json()["token"]
     assert _call(anonymous, "GET", "/api/v1/me", token).json()["username"] == "lena"

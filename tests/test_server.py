@@ -29,8 +29,17 @@ def server(settings, people) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "CELLPROV_DATABASE_URL": settings.database_url}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app", "--port", str(port),
-         "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "service.app:create_app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     url = f"http://127.0.0.1:{port}/api/v1"
@@ -56,11 +65,15 @@ def _client(url: str, token: str) -> httpx.Client:
 def _take(url: str, token: str, lot: str, grams: float, key: str | None = None) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key else {}
     with _client(url, token) as client:
-        return client.post("/steps", headers=headers, json={
-            "protocol": "nh2-mil-101-fe-hydrothermal@1",
-            "inputs": [{"role": "iron_source", "item": lot, "amount": {"value": grams, "unit": "g"}}],
-            "outputs": [{"type": "NH2-MIL-101(Fe)"}],
-        })
+        return client.post(
+            "/steps",
+            headers=headers,
+            json={
+                "protocol": "nh2-mil-101-fe-hydrothermal@1",
+                "inputs": [{"role": "iron_source", "item": lot, "amount": {"value": grams, "unit": "g"}}],
+                "outputs": [{"type": "NH2-MIL-101(Fe)"}],
+            },
+        )
 
 
 def test_parallel_steps_never_take_more_than_the_lot_holds(server, people):

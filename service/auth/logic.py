@@ -23,8 +23,11 @@ def create_user(session: Session, body: UserIn) -> User:
     if session.exec(select(User).where(User.username == body.username)).first():
         raise Conflict(f"a user named {body.username!r} already exists")
     user = User(
-        username=body.username, full_name=body.full_name, role=body.role.value,
-        password_hash=hash_password(body.password), created_at=utcnow(),
+        username=body.username,
+        full_name=body.full_name,
+        role=body.role.value,
+        password_hash=hash_password(body.password),
+        created_at=utcnow(),
     )
     session.add(user)
     session.flush()
@@ -35,8 +38,13 @@ def issue_token(session: Session, user: User, name: str, days: int) -> tuple[str
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     assert user.id is not None
-    token = Token(user_id=user.id, name=name, token_hash=hash_token(secret), created_at=now,
-                  expires_at=now + timedelta(days=days))
+    token = Token(
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(secret),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
     session.add(token)
     session.flush()
     return secret, token
@@ -52,9 +60,7 @@ def log_in(session: Session, body: TokenIn) -> tuple[str, Token, User]:
 
 
 def user_for_token(session: Session, secret: str) -> User:
-    row = session.exec(
-        select(Token, User).join(User).where(Token.token_hash == hash_token(secret))
-    ).first()
+    row = session.exec(select(Token, User).join(User).where(Token.token_hash == hash_token(secret))).first()
     if row is None:
         raise Unauthorized("unknown token")
     token, user = row

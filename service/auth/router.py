@@ -13,8 +13,14 @@ router = APIRouter(tags=["users and tokens"])
 
 
 def user_out(user: User) -> UserOut:
-    return UserOut(id=user.id or 0, username=user.username, full_name=user.full_name, role=Role(user.role),
-                   active=user.active, created_at=user.created_at)
+    return UserOut(
+        id=user.id or 0,
+        username=user.username,
+        full_name=user.full_name,
+        role=Role(user.role),
+        active=user.active,
+        created_at=user.created_at,
+    )
 
 
 @router.post("/users", status_code=201, response_model=UserOut)
@@ -27,7 +33,9 @@ def create_token(body: TokenIn, session: WriteSession) -> TokenOut:
     """Log in: exchange a username and password for a bearer token (shown once; only its hash is kept)."""
     secret, token, user = logic.log_in(session, body)
     session.commit()
-    return TokenOut(token=secret, id=token.id or 0, name=token.name, expires_at=token.expires_at, user=user_out(user))
+    return TokenOut(
+        token=secret, id=token.id or 0, name=token.name, expires_at=token.expires_at, user=user_out(user)
+    )
 
 
 @router.get("/me")

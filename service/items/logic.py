@@ -7,15 +7,26 @@ from typing import Any
 import yaml
 from pint import DimensionalityError
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from schemas import ItemKind, ItemOut, ItemPatch, ItemRef, ItemStatus, ItemTypeIn, ItemVersion as ItemVersionOut
-from schemas import LotIn, Quantity
+from schemas import (
+    ItemKind,
+    ItemOut,
+    ItemPatch,
+    ItemRef,
+    ItemStatus,
+    ItemTypeIn,
+    LotIn,
+    Quantity,
+)
+from schemas import (
+    ItemVersion as ItemVersionOut,
+)
+from service import units
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired, problem
 from service.items.tables import Item, ItemType, ItemVersion
-from service import units
 
 # Floating-point slack when comparing what is left with what is asked for (2.75 g - 2.75 g must be 0).
 EPSILON = 1e-9
@@ -23,6 +34,7 @@ _LOT_FIELDS = ("supplier", "catalog_number", "supplier_lot", "received_on", "exp
 
 
 # --- item types -------------------------------------------------------------------------------------------
+
 
 def load_builtin_types(session: Session) -> int:
     """Add the built-in item types that are missing; returns how many were added."""
@@ -32,7 +44,11 @@ def load_builtin_types(session: Session) -> int:
     for entry in yaml.safe_load(text):
         body = ItemTypeIn.model_validate(entry)
         if body.name not in existing:
-            session.add(ItemType(name=body.name, kind=body.kind.value, prefix=body.prefix, description=body.description))
+            session.add(
+                ItemType(
+                    name=body.name, kind=body.kind.value, prefix=body.prefix, description=body.description
+                )
+            )
             added += 1
     session.flush()
     return added
@@ -50,7 +66,9 @@ def create_type(session: Session, body: ItemTypeIn) -> ItemType:
         clashes.append(problem("/prefix", "another item type uses this code prefix", got=body.prefix))
     if clashes:
         raise Conflict("the item type clashes with an existing one", clashes)
-    item_type = ItemType(name=body.name, kind=body.kind.value, prefix=body.prefix, description=body.description)
+    item_type = ItemType(
+        name=body.name, kind=body.kind.value, prefix=body.prefix, description=body.description
+    )
     session.add(item_type)
     session.flush()
     return item_type
@@ -65,8 +83,10 @@ def next_code(session: Session, item_type: ItemType) -> str:
     hand out the same number; a code someone entered by hand is skipped over."""
     while True:
         number = session.execute(
-            update(ItemType).where(ItemType.id == item_type.id).values(last_number=ItemType.last_number + 1)
-            .returning(ItemType.last_number)
+            update(ItemType)
+            .where(col(ItemType.id) == item_type.id)
+            .values(last_number=ItemType.last_number + 1)
+            .returning(col(ItemType.last_number))
         ).scalar_one()
         code = f"{item_type.prefix}-{number:04d}"
         if session.exec(select(Item.id).where(Item.code == code)).first() is None:
@@ -74,6 +94,7 @@ def next_code(session: Session, item_type: ItemType) -> str:
 
 
 # --- reading ----------------------------------------------------------------------------------------------
+
 
 def get_item(session: Session, code: str) -> Item:
     item = session.exec(select(Item).where(Item.code == code)).first()
@@ -89,8 +110,13 @@ def _quantity(value: float | None, unit: str | None) -> Quantity | None:
 def item_ref(session: Session, item: Item) -> ItemRef:
     item_type = session.get(ItemType, item.type_id)
     assert item_type is not None
-    return ItemRef(code=item.code, kind=ItemKind(item.kind), type=item_type.name, name=item.name,
-                   status=ItemStatus(item.status))
+    return ItemRef(
+        code=item.code,
+        kind=ItemKind(item.kind),
+        type=item_type.name,
+        name=item.name,
+        status=ItemStatus(item.status),
+    )
 
 
 def item_out(session: Session, item: Item) -> ItemOut:
@@ -101,10 +127,16 @@ def item_out(session: Session, item: Item) -> ItemOut:
         version=item.version,
         quantity=_quantity(item.quantity_value, item.quantity_unit),
         remaining=_quantity(item.remaining_value, item.quantity_unit),
-        supplier=item.supplier, catalog_number=item.catalog_number, supplier_lot=item.supplier_lot,
-        received_on=item.received_on, expires_on=item.expires_on,
-        properties=item.properties, produced_by=item.produced_by_step_id,
-        created_at=item.created_at, created_by=creator.username, updated_at=item.updated_at,
+        supplier=item.supplier,
+        catalog_number=item.catalog_number,
+        supplier_lot=item.supplier_lot,
+        received_on=item.received_on,
+        expires_on=item.expires_on,
+        properties=item.properties,
+        produced_by=item.produced_by_step_id,
+        created_at=item.created_at,
+        created_by=creator.username,
+        updated_at=item.updated_at,
         void_reason=item.void_reason,
     )
 
@@ -123,32 +155,66 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
     session.flush()
     assert item.id is not None and user.id is not None
     state = item_out(session, item).model_dump(mode="json")
-    session.add(ItemVersion(item_id=item.id, version=item.version, action=action, at=item.updated_at,
-                            by_id=user.id, reason=reason, state=state))
+    session.add(
+        ItemVersion(
+            item_id=item.id,
+            version=item.version,
+            action=action,
+            at=item.updated_at,
+            by_id=user.id,
+            reason=reason,
+            state=state,
+        )
+    )
 
 
 def history(session: Session, item: Item) -> list[ItemVersionOut]:
     rows = session.exec(
-        select(ItemVersion, User.username).join(User).where(ItemVersion.item_id == item.id).order_by(ItemVersion.version)
+        select(ItemVersion, User.username)
+        .join(User)
+        .where(ItemVersion.item_id == item.id)
+        .order_by(col(ItemVersion.version))
     ).all()
-    versions, before = [], {}
+    versions: list[ItemVersionOut] = []
+    before: dict[str, Any] = {}
     for version, username in rows:
-        changes = {
-            field: {"old": before.get(field), "new": value}
-            for field, value in version.state.items()
-            if field not in _NOT_COMPARED and before.get(field) != value
-        } if before else {}
-        versions.append(ItemVersionOut(version=version.version, action=version.action, at=version.at, by=username,
-                                       reason=version.reason, changes=changes, state=version.state))
+        changes = (
+            {
+                field: {"old": before.get(field), "new": value}
+                for field, value in version.state.items()
+                if field not in _NOT_COMPARED and before.get(field) != value
+            }
+            if before
+            else {}
+        )
+        versions.append(
+            ItemVersionOut(
+                version=version.version,
+                action=version.action,
+                at=version.at,
+                by=username,
+                reason=version.reason,
+                changes=changes,
+                state=version.state,
+            )
+        )
         before = version.state
     return versions
 
 
 # --- writing ----------------------------------------------------------------------------------------------
 
+
 def _check_dates(received_on: Any, expires_on: Any) -> list:
     if received_on and expires_on and expires_on < received_on:
-        return [problem("/expires_on", "expires before it was received", expected=f">= {received_on}", got=str(expires_on))]
+        return [
+            problem(
+                "/expires_on",
+                "expires before it was received",
+                expected=f">= {received_on}",
+                got=str(expires_on),
+            )
+        ]
     return []
 
 
@@ -158,38 +224,77 @@ def receive_lot(session: Session, user: User, body: LotIn) -> Item:
     if item_type is None:
         problems.append(problem("/type", "no such item type; see GET /api/v1/item-types", got=body.type))
     elif item_type.kind != ItemKind.lot:
-        problems.append(problem("/type", f"a {item_type.kind} type is made by a step, not received as a lot",
-                                expected="an item type of kind lot", got=body.type))
+        problems.append(
+            problem(
+                "/type",
+                f"a {item_type.kind} type is made by a step, not received as a lot",
+                expected="an item type of kind lot",
+                got=body.type,
+            )
+        )
     if (bad := units.check_quantity(body.quantity, "/quantity", positive=True)) is not None:
         problems.append(bad)
     if problems:
         raise Invalid("the lot cannot be received", problems)
     assert item_type is not None and user.id is not None
     if body.code and session.exec(select(Item.id).where(Item.code == body.code)).first() is not None:
-        raise Conflict("the code is taken", [problem("/code", "an item with this code exists", got=body.code)])
+        raise Conflict(
+            "the code is taken", [problem("/code", "an item with this code exists", got=body.code)]
+        )
 
     now = utcnow()
     item = Item(
-        code=body.code or next_code(session, item_type), kind=ItemKind.lot.value, type_id=item_type.id or 0,
-        name=body.name, status=ItemStatus.released.value, quantity_value=body.quantity.value,
-        quantity_unit=body.quantity.unit, remaining_value=body.quantity.value, supplier=body.supplier,
-        catalog_number=body.catalog_number, supplier_lot=body.supplier_lot, received_on=body.received_on,
-        expires_on=body.expires_on, properties=body.properties, created_at=now, created_by_id=user.id, updated_at=now,
+        code=body.code or next_code(session, item_type),
+        kind=ItemKind.lot.value,
+        type_id=item_type.id or 0,
+        name=body.name,
+        status=ItemStatus.released.value,
+        quantity_value=body.quantity.value,
+        quantity_unit=body.quantity.unit,
+        remaining_value=body.quantity.value,
+        supplier=body.supplier,
+        catalog_number=body.catalog_number,
+        supplier_lot=body.supplier_lot,
+        received_on=body.received_on,
+        expires_on=body.expires_on,
+        properties=body.properties,
+        created_at=now,
+        created_by_id=user.id,
+        updated_at=now,
     )
     session.add(item)
     record_version(session, item, "received", user, None)
     return item
 
 
-def create_output(session: Session, user: User, item_type: ItemType, step_id: int, *, code: str | None,
-                  name: str | None, quantity: Quantity | None, properties: dict[str, Any], now: datetime) -> Item:
+def create_output(
+    session: Session,
+    user: User,
+    item_type: ItemType,
+    step_id: int,
+    *,
+    code: str | None,
+    name: str | None,
+    quantity: Quantity | None,
+    properties: dict[str, Any],
+    now: datetime,
+) -> Item:
     """One item made by a step (the steps module checks the request; this only builds and versions it)."""
     assert user.id is not None and item_type.id is not None
     item = Item(
-        code=code or next_code(session, item_type), kind=item_type.kind, type_id=item_type.id, name=name,
-        status=ItemStatus.released.value, quantity_value=quantity.value if quantity else None,
-        quantity_unit=quantity.unit if quantity else None, remaining_value=quantity.value if quantity else None,
-        properties=properties, produced_by_step_id=step_id, created_at=now, created_by_id=user.id, updated_at=now,
+        code=code or next_code(session, item_type),
+        kind=item_type.kind,
+        type_id=item_type.id,
+        name=name,
+        status=ItemStatus.released.value,
+        quantity_value=quantity.value if quantity else None,
+        quantity_unit=quantity.unit if quantity else None,
+        remaining_value=quantity.value if quantity else None,
+        properties=properties,
+        produced_by_step_id=step_id,
+        created_at=now,
+        created_by_id=user.id,
+        updated_at=now,
     )
     session.add(item)
     record_version(session, item, "made", user, None)
@@ -220,15 +325,25 @@ def _correct_quantity(item: Item, new: Quantity) -> list:
     try:
         used_in_new_unit = units.convert(used, new.unit)
     except DimensionalityError:
-        return [problem("/quantity/unit", "measures something else than the recorded quantity",
-                        expected=units.dimension(item.quantity_unit), got=new.unit)]
+        return [
+            problem(
+                "/quantity/unit",
+                "measures something else than the recorded quantity",
+                expected=units.dimension(item.quantity_unit),
+                got=new.unit,
+            )
+        ]
     if new.value - used_in_new_unit < -EPSILON * max(1.0, new.value):
-        raise Conflict(f"{used} of {item.code} were already used, more than the corrected quantity",
-                       [problem("/quantity", "less than what was already used", expected=f">= {used}", got=str(new))])
+        raise Conflict(
+            f"{used} of {item.code} were already used, more than the corrected quantity",
+            [problem("/quantity", "less than what was already used", expected=f">= {used}", got=str(new))],
+        )
     item.quantity_value, item.quantity_unit = new.value, new.unit
     item.remaining_value = max(new.value - used_in_new_unit, 0.0)
     if item.status in (ItemStatus.consumed, ItemStatus.released):
-        item.status = ItemStatus.consumed.value if item.remaining_value <= EPSILON else ItemStatus.released.value
+        item.status = (
+            ItemStatus.consumed.value if item.remaining_value <= EPSILON else ItemStatus.released.value
+        )
     return []
 
 
@@ -240,9 +355,14 @@ def correct_item(session: Session, user: User, code: str, patch: ItemPatch, if_m
     given = patch.model_fields_set
     problems = []
     if given & set(_LOT_FIELDS) and item.kind != ItemKind.lot:
-        problems += [problem(f"/{field}", "only lots have supplier details") for field in sorted(given & set(_LOT_FIELDS))]
-    problems += _check_dates(patch.received_on if "received_on" in given else item.received_on,
-                             patch.expires_on if "expires_on" in given else item.expires_on)
+        problems += [
+            problem(f"/{field}", "only lots have supplier details")
+            for field in sorted(given & set(_LOT_FIELDS))
+        ]
+    problems += _check_dates(
+        patch.received_on if "received_on" in given else item.received_on,
+        patch.expires_on if "expires_on" in given else item.expires_on,
+    )
     if "quantity" in given:
         if patch.quantity is None:
             problems.append(problem("/quantity", "a quantity cannot be removed, only corrected"))
@@ -266,7 +386,9 @@ def correct_item(session: Session, user: User, code: str, patch: ItemPatch, if_m
 def void_item(session: Session, user: User, code: str, reason: str) -> Item:
     item = get_item(session, code)
     if item.status == ItemStatus.voided:
-        raise Conflict(f"{code} is already voided", [problem("/reason", f"voided before: {item.void_reason}")])
+        raise Conflict(
+            f"{code} is already voided", [problem("/reason", f"voided before: {item.void_reason}")]
+        )
     mark_voided(session, user, item, reason)
     return item
 

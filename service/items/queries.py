@@ -12,8 +12,14 @@ def _like(text: str) -> str:
 
 
 def list_items(
-    session: Session, *, kind: str | None, type_name: str | None, status: str | None, q: str | None,
-    before_id: int | None, limit: int,
+    session: Session,
+    *,
+    kind: str | None,
+    type_name: str | None,
+    status: str | None,
+    q: str | None,
+    before_id: int | None,
+    limit: int,
 ) -> list[Item]:
     """One page of items, newest first; `before_id` is the last id of the previous page."""
     query = select(Item)
@@ -25,10 +31,13 @@ def list_items(
         query = query.where(Item.status == status)
     if q:
         pattern = _like(q)
-        query = query.where(or_(
-            col(Item.code).ilike(pattern, escape="\\"), col(Item.name).ilike(pattern, escape="\\"),
-            col(Item.supplier_lot).ilike(pattern, escape="\\"),
-        ))
+        query = query.where(
+            or_(
+                col(Item.code).ilike(pattern, escape="\\"),
+                col(Item.name).ilike(pattern, escape="\\"),
+                col(Item.supplier_lot).ilike(pattern, escape="\\"),
+            )
+        )
     if before_id is not None:
         query = query.where(col(Item.id) < before_id)
     return list(session.exec(query.order_by(col(Item.id).desc()).limit(limit)).all())

@@ -4,7 +4,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from schemas import ItemKind, ItemOut, ItemPatch, ItemStatus, ItemTypeIn, ItemTypeOut, ItemVersion, LotIn, Page, VoidIn
+from schemas import (
+    ItemKind,
+    ItemOut,
+    ItemPatch,
+    ItemStatus,
+    ItemTypeIn,
+    ItemTypeOut,
+    ItemVersion,
+    LotIn,
+    Page,
+    VoidIn,
+)
 from service.auth.deps import Reader, Recorder, TypeManager
 from service.config import Settings
 from service.db import ReadSession, WriteSession
@@ -32,21 +43,41 @@ def add_item_type(body: ItemTypeIn, request: Request, session: WriteSession, use
 @router.post("/lots", status_code=201, response_model=ItemOut)
 def receive_lot(body: LotIn, request: Request, session: WriteSession, user: Recorder) -> Response:
     """Receive a reagent or part lot; its code is generated from the type's prefix unless given."""
-    return commit_once(request, session, user, body,
-                   lambda: logic.item_out(session, logic.receive_lot(session, user, body)), etag=logic.etag_of)
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.item_out(session, logic.receive_lot(session, user, body)),
+        etag=logic.etag_of,
+    )
 
 
 @router.get("/items")
 def list_items(
-    request: Request, session: ReadSession, _: Reader,
-    kind: ItemKind | None = None, type: str | None = None, status: ItemStatus | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="part of a code, name or supplier lot")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=500)] = None, cursor: str | None = None,
+    request: Request,
+    session: ReadSession,
+    _: Reader,
+    kind: ItemKind | None = None,
+    type: str | None = None,
+    status: ItemStatus | None = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="part of a code, name or supplier lot")
+    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=500)] = None,
+    cursor: str | None = None,
 ) -> Page[ItemOut]:
     settings: Settings = request.app.state.settings
     size = limit or settings.default_page_size
-    rows = queries.list_items(session, kind=kind, type_name=type, status=status, q=q,
-                              before_id=decode_cursor(cursor), limit=size + 1)
+    rows = queries.list_items(
+        session,
+        kind=kind,
+        type_name=type,
+        status=status,
+        q=q,
+        before_id=decode_cursor(cursor),
+        limit=size + 1,
+    )
     return page_of(rows, size, lambda item: logic.item_out(session, item))
 
 
@@ -59,21 +90,37 @@ def get_item(code: str, response: Response, session: ReadSession, _: Reader) -> 
 
 @router.patch("/items/{code}", response_model=ItemOut)
 def correct_item(
-    code: str, body: ItemPatch, request: Request, session: WriteSession, user: Recorder,
+    code: str,
+    body: ItemPatch,
+    request: Request,
+    session: WriteSession,
+    user: Recorder,
     if_match: Annotated[str | None, Header(description='the ETag you read, e.g. "3"')] = None,
 ) -> Response:
     """Correct an item: a new version with a reason; needs If-Match with the version you corrected."""
-    return commit_once(request, session, user, body,
-                   lambda: logic.item_out(session, logic.correct_item(session, user, code, body, if_match)),
-                   status_code=200, etag=logic.etag_of)
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.item_out(session, logic.correct_item(session, user, code, body, if_match)),
+        status_code=200,
+        etag=logic.etag_of,
+    )
 
 
 @router.post("/items/{code}/void", response_model=ItemOut)
 def void_item(code: str, body: VoidIn, request: Request, session: WriteSession, user: Recorder) -> Response:
     """Void an item recorded by mistake; it stays readable, with its reason, and can no longer be used."""
-    return commit_once(request, session, user, body,
-                   lambda: logic.item_out(session, logic.void_item(session, user, code, body.reason)),
-                   status_code=200, etag=logic.etag_of)
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.item_out(session, logic.void_item(session, user, code, body.reason)),
+        status_code=200,
+        etag=logic.etag_of,
+    )
 
 
 @router.get("/items/{code}/history")

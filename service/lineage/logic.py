@@ -10,13 +10,23 @@ from service.lineage.queries import Direction, NodeRow, links_between, reachable
 
 
 def _node(row: NodeRow) -> LineageNode:
-    return LineageNode(code=row.code, kind=ItemKind(row.kind), type=row.type, name=row.name,
-                       status=ItemStatus(row.status), depth=row.depth)
+    return LineageNode(
+        code=row.code,
+        kind=ItemKind(row.kind),
+        type=row.type,
+        name=row.name,
+        status=ItemStatus(row.status),
+        depth=row.depth,
+    )
 
 
 def trace(
-    session: Session, code: str, direction: Direction, max_depth: int | None = None,
-    kind: ItemKind | None = None, type_name: str | None = None,
+    session: Session,
+    code: str,
+    direction: Direction,
+    max_depth: int | None = None,
+    kind: ItemKind | None = None,
+    type_name: str | None = None,
 ) -> Lineage:
     """The items upstream or downstream of `code`, and the links between them.
 
@@ -26,12 +36,17 @@ def trace(
     root = get_item(session, code)
     assert root.id is not None
     rows = reachable_items(session, root.id, direction, max_depth)
-    nodes = [_node(r) for r in rows
-             if (kind is None or r.kind == kind) and (type_name is None or r.type == type_name)]
+    nodes = [
+        _node(r)
+        for r in rows
+        if (kind is None or r.kind == kind) and (type_name is None or r.type == type_name)
+    ]
     listed = {n.code for n in nodes}
-    edges = [LineageEdge(source=e.source, target=e.target, step=e.step, protocol=e.protocol, role=e.role)
-             for e in links_between(session, root.id, direction, max_depth)
-             if e.source in listed and e.target in listed]
+    edges = [
+        LineageEdge(source=e.source, target=e.target, step=e.step, protocol=e.protocol, role=e.role)
+        for e in links_between(session, root.id, direction, max_depth)
+        if e.source in listed and e.target in listed
+    ]
     return Lineage(root=code, direction=direction, max_depth=max_depth, nodes=nodes, edges=edges)
 
 
@@ -42,10 +57,15 @@ def origin(session: Session, code: str) -> Origin:
     assert root.id is not None
     ancestors = [r for r in reachable_items(session, root.id, "up", None) if r.depth > 0]
     groups = []
-    for type_name, rows in groupby(sorted(ancestors, key=lambda r: (r.type, r.depth, r.code)), key=lambda r: r.type):
+    for type_name, rows in groupby(
+        sorted(ancestors, key=lambda r: (r.type, r.depth, r.code)), key=lambda r: r.type
+    ):
         of_type = list(rows)
         nearest = of_type[0].depth
-        groups.append(OriginGroup(type=type_name, depth=nearest,
-                                  items=[_node(r) for r in of_type if r.depth == nearest]))
+        groups.append(
+            OriginGroup(
+                type=type_name, depth=nearest, items=[_node(r) for r in of_type if r.depth == nearest]
+            )
+        )
     groups.sort(key=lambda g: (g.depth, g.type))
     return Origin(root=code, origins=groups)

@@ -50,19 +50,28 @@ def _walk(direction: Direction, max_depth: int | None) -> str:
     """
 
 
-def reachable_items(session: Session, root_id: int, direction: Direction, max_depth: int | None) -> list[NodeRow]:
-    sql = _walk(direction, max_depth) + """
+def reachable_items(
+    session: Session, root_id: int, direction: Direction, max_depth: int | None
+) -> list[NodeRow]:
+    sql = (
+        _walk(direction, max_depth)
+        + """
         SELECT i.id, i.code, i.kind, t.name AS type, i.name, i.status, r.depth
         FROM reached r JOIN items i ON i.id = r.id JOIN item_types t ON t.id = i.type_id
         ORDER BY r.depth, i.code
     """
+    )
     rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
     return [NodeRow(*row) for row in rows]
 
 
-def links_between(session: Session, root_id: int, direction: Direction, max_depth: int | None) -> list[EdgeRow]:
+def links_between(
+    session: Session, root_id: int, direction: Direction, max_depth: int | None
+) -> list[EdgeRow]:
     """The active links whose both ends were reached by the same walk."""
-    sql = _walk(direction, max_depth) + """
+    sql = (
+        _walk(direction, max_depth)
+        + """
         SELECT DISTINCT p.code, c.code, l.step_id, s.protocol, l.role
         FROM item_links l
         JOIN reached rp ON rp.id = l.parent_id
@@ -73,5 +82,6 @@ def links_between(session: Session, root_id: int, direction: Direction, max_dept
         WHERE l.active
         ORDER BY l.step_id, p.code, c.code
     """
+    )
     rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
     return [EdgeRow(*row) for row in rows]

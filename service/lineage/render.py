@@ -27,13 +27,20 @@ def _dot_text(text: str) -> str:
 
 
 def to_dot(lineage: Lineage) -> str:
-    lines = ["digraph lineage {", f'    rankdir={"BT" if lineage.direction == "up" else "TB"};',
-             "    node [shape=box, fontname=Helvetica];"]
+    lines = [
+        "digraph lineage {",
+        f"    rankdir={'BT' if lineage.direction == 'up' else 'TB'};",
+        "    node [shape=box, fontname=Helvetica];",
+    ]
     for node in lineage.nodes:
         style = ", style=dashed" if node.status == "voided" else ""
-        lines.append(f'    "{_dot_text(node.code)}" [label="{_dot_text(node.code + chr(10) + node.type)}"{style}];')
+        lines.append(
+            f'    "{_dot_text(node.code)}" [label="{_dot_text(node.code + chr(10) + node.type)}"{style}];'
+        )
     for edge in lineage.edges:
-        lines.append(f'    "{_dot_text(edge.source)}" -> "{_dot_text(edge.target)}" '
-                     f'[label="{_dot_text(edge.role + chr(10) + edge.protocol)}"];')
+        lines.append(
+            f'    "{_dot_text(edge.source)}" -> "{_dot_text(edge.target)}" '
+            f'[label="{_dot_text(edge.role + chr(10) + edge.protocol)}"];'
+        )
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -20,7 +20,9 @@ router = APIRouter(tags=["lineage"])
     responses={200: {"content": {"text/vnd.mermaid": {}, "text/vnd.graphviz": {}}}},
 )
 def lineage(
-    code: str, session: ReadSession, _: Reader,
+    code: str,
+    session: ReadSession,
+    _: Reader,
     direction: Literal["up", "down"] = "up",
     max_depth: Annotated[int | None, Query(ge=1, le=1000)] = None,
     kind: ItemKind | None = None,

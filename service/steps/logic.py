@@ -16,8 +16,11 @@ from service.items import logic as items
 from service.items.tables import Item, ItemType
 from service.steps.tables import ItemLink, Step, StepInput
 
-_UNUSABLE = {ItemStatus.voided: "is voided", ItemStatus.quarantined: "is quarantined until released",
-             ItemStatus.consumed: "is used up"}
+_UNUSABLE = {
+    ItemStatus.voided: "is voided",
+    ItemStatus.quarantined: "is quarantined until released",
+    ItemStatus.consumed: "is used up",
+}
 
 
 def _check_request(session: Session, body: StepIn) -> tuple[dict[int, Item], dict[int, ItemType]]:
@@ -43,22 +46,37 @@ def _check_request(session: Session, body: StepIn) -> tuple[dict[int, Item], dic
             try:
                 units.convert(given.amount, item.quantity_unit)
             except DimensionalityError:
-                problems.append(problem(f"{where}/amount/unit", f"{item.code} is counted in {item.quantity_unit}",
-                                        expected=units.dimension(item.quantity_unit), got=given.amount.unit))
+                problems.append(
+                    problem(
+                        f"{where}/amount/unit",
+                        f"{item.code} is counted in {item.quantity_unit}",
+                        expected=units.dimension(item.quantity_unit),
+                        got=given.amount.unit,
+                    )
+                )
 
     types: dict[int, ItemType] = {}
     for n, output in enumerate(body.outputs):
         where = f"/outputs/{n}"
         item_type = items.find_type(session, output.type)
         if item_type is None:
-            problems.append(problem(f"{where}/type", "no such item type; see GET /api/v1/item-types", got=output.type))
+            problems.append(
+                problem(f"{where}/type", "no such item type; see GET /api/v1/item-types", got=output.type)
+            )
         elif item_type.kind == ItemKind.lot:
-            problems.append(problem(f"{where}/type", "lots are received (POST /lots), not made by a step",
-                                    expected="a batch or cell type", got=output.type))
+            problems.append(
+                problem(
+                    f"{where}/type",
+                    "lots are received (POST /lots), not made by a step",
+                    expected="a batch or cell type",
+                    got=output.type,
+                )
+            )
         else:
             types[n] = item_type
-        if output.quantity is not None and (bad := units.check_quantity(output.quantity, f"{where}/quantity",
-                                                                        positive=True)):
+        if output.quantity is not None and (
+            bad := units.check_quantity(output.quantity, f"{where}/quantity", positive=True)
+        ):
             problems.append(bad)
         if output.code and session.exec(select(Item.id).where(Item.code == output.code)).first() is not None:
             problems.append(problem(f"{where}/code", "an item with this code exists", got=output.code))
@@ -68,7 +86,7 @@ def _check_request(session: Session, body: StepIn) -> tuple[dict[int, Item], dic
 
 
 def _amounts(body: StepIn, inputs: dict[int, Item]) -> dict[int, float]:
-    """Each input's amount in its item's own unit (inputs without an amount or a tracked quantity are absent)."""
+    """Each input's amount in its item's own unit (absent: no amount given, or no tracked quantity)."""
     return {
         n: units.convert(given.amount, inputs[n].quantity_unit or "")
         for n, given in enumerate(body.inputs)
@@ -77,7 +95,7 @@ def _amounts(body: StepIn, inputs: dict[int, Item]) -> dict[int, float]:
 
 
 def _demand(amounts: dict[int, float], inputs: dict[int, Item]) -> dict[int, float]:
-    """How much of each item the step takes, summed over the roles it fills (DMF as solvent and for washing)."""
+    """How much of each item the step takes, summed over its roles (DMF as solvent and for washing)."""
     taken: dict[int, float] = defaultdict(float)
     for n, amount in amounts.items():
         taken[inputs[n].id or 0] += amount
@@ -85,7 +103,7 @@ def _demand(amounts: dict[int, float], inputs: dict[int, Item]) -> dict[int, flo
 
 
 def _check_usable(body: StepIn, inputs: dict[int, Item], taken: dict[int, float]) -> None:
-    """Everything that conflicts with the inventory as it is (409): void or used-up inputs, too little left."""
+    """What conflicts with the inventory as it is (409): void or used-up inputs, too little left."""
     problems: list[ProblemItem] = []
     for n, given in enumerate(body.inputs):
         item = inputs[n]
@@ -94,10 +112,14 @@ def _check_usable(body: StepIn, inputs: dict[int, Item], taken: dict[int, float]
         elif given.amount is not None and item.id in taken and item.remaining_value is not None:
             wanted = taken[item.id]
             if wanted > item.remaining_value + items.EPSILON * max(1.0, wanted):
-                problems.append(problem(
-                    f"/inputs/{n}/amount", f"only {item.remaining_value:g} {item.quantity_unit} of {item.code} is left",
-                    expected=f"<= {item.remaining_value:g} {item.quantity_unit}", got=f"{wanted:g} {item.quantity_unit}",
-                ))
+                problems.append(
+                    problem(
+                        f"/inputs/{n}/amount",
+                        f"only {item.remaining_value:g} {item.quantity_unit} of {item.code} is left",
+                        expected=f"<= {item.remaining_value:g} {item.quantity_unit}",
+                        got=f"{wanted:g} {item.quantity_unit}",
+                    )
+                )
     if problems:
         raise Conflict("the step uses what cannot be used", problems)
 
@@ -109,17 +131,25 @@ def _consume(session: Session, user: User, item: Item, amount: float, step: Step
     slack = items.EPSILON * max(1.0, amount)
     taken = session.execute(
         update(Item)
-        .where(col(Item.id) == item.id, col(Item.remaining_value) >= amount - slack,
-               col(Item.status) == ItemStatus.released.value)
-        .values(remaining_value=case((left < slack, 0.0), else_=left),
-                status=case((left < slack, ItemStatus.consumed.value), else_=col(Item.status)),
-                version=col(Item.version) + 1, updated_at=utcnow())
+        .where(
+            col(Item.id) == item.id,
+            col(Item.remaining_value) >= amount - slack,
+            col(Item.status) == ItemStatus.released.value,
+        )
+        .values(
+            remaining_value=case((left < slack, 0.0), else_=left),
+            status=case((left < slack, ItemStatus.consumed.value), else_=col(Item.status)),
+            version=col(Item.version) + 1,
+            updated_at=utcnow(),
+        )
         .returning(col(Item.id))
         .execution_options(synchronize_session=False)
     ).first()
     if taken is None:
-        raise Conflict(f"{item.code} was used by another step meanwhile; not enough is left",
-                       [problem("/inputs", f"{item.code}: too little left")])
+        raise Conflict(
+            f"{item.code} was used by another step meanwhile; not enough is left",
+            [problem("/inputs", f"{item.code}: too little left")],
+        )
     session.refresh(item)
     items.record_version(session, item, "consumed", user, f"step {step.id} ({step.protocol})")
 
@@ -132,9 +162,16 @@ def log_step(session: Session, user: User, body: StepIn) -> Step:
     assert user.id is not None
 
     now = utcnow()
-    step = Step(protocol=body.protocol, status="recorded", operator_id=user.id, started_at=body.started_at,
-                ended_at=body.ended_at, parameters={k: _plain(v) for k, v in body.parameters.items()},
-                notes=body.notes, created_at=now)
+    step = Step(
+        protocol=body.protocol,
+        status="recorded",
+        operator_id=user.id,
+        started_at=body.started_at,
+        ended_at=body.ended_at,
+        parameters={k: _plain(v) for k, v in body.parameters.items()},
+        notes=body.notes,
+        created_at=now,
+    )
     session.add(step)
     session.flush()
     assert step.id is not None
@@ -145,21 +182,40 @@ def log_step(session: Session, user: User, body: StepIn) -> Step:
     for n, given in enumerate(body.inputs):
         item = inputs[n]
         assert item.id is not None
-        session.add(StepInput(step_id=step.id, item_id=item.id, role=given.role,
-                              amount_value=given.amount.value if given.amount else None,
-                              amount_unit=given.amount.unit if given.amount else None,
-                              consumed_value=amounts.get(n)))
+        session.add(
+            StepInput(
+                step_id=step.id,
+                item_id=item.id,
+                role=given.role,
+                amount_value=given.amount.value if given.amount else None,
+                amount_unit=given.amount.unit if given.amount else None,
+                consumed_value=amounts.get(n),
+            )
+        )
 
     made: list[Item] = []
     for n, output in enumerate(body.outputs):
         for _ in range(output.count):
-            made.append(items.create_output(session, user, types[n], step.id, code=output.code, name=output.name,
-                                            quantity=output.quantity, properties=output.properties, now=now))
+            made.append(
+                items.create_output(
+                    session,
+                    user,
+                    types[n],
+                    step.id,
+                    code=output.code,
+                    name=output.name,
+                    quantity=output.quantity,
+                    properties=output.properties,
+                    now=now,
+                )
+            )
     session.flush()
     for n, given in enumerate(body.inputs):
         for child in made:
             assert child.id is not None and inputs[n].id is not None
-            session.add(ItemLink(parent_id=inputs[n].id or 0, child_id=child.id, step_id=step.id, role=given.role))
+            session.add(
+                ItemLink(parent_id=inputs[n].id or 0, child_id=child.id, step_id=step.id, role=given.role)
+            )
     session.flush()
     return step
 
@@ -180,16 +236,22 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
     of lineage. Refused while a later step still uses one of its outputs: void that one first."""
     step = get_step(session, step_id)
     if step.status == "voided":
-        raise Conflict(f"step {step_id} is already voided", [problem("/reason", f"voided before: {step.void_reason}")])
+        raise Conflict(
+            f"step {step_id} is already voided", [problem("/reason", f"voided before: {step.void_reason}")]
+        )
     outputs = list(session.exec(select(Item).where(Item.produced_by_step_id == step_id)).all())
     output_ids = [o.id for o in outputs]
     users = session.exec(
-        select(ItemLink.step_id, Item.code).join(Item, col(Item.id) == ItemLink.parent_id)
-        .where(col(ItemLink.parent_id).in_(output_ids), col(ItemLink.active)).distinct()
+        select(ItemLink.step_id, Item.code)
+        .join(Item, col(Item.id) == ItemLink.parent_id)
+        .where(col(ItemLink.parent_id).in_(output_ids), col(ItemLink.active))
+        .distinct()
     ).all()
     if users:
-        raise Conflict(f"outputs of step {step_id} are used by later steps; void those first",
-                       [problem("/", f"{code} is an input of step {later}") for later, code in users])
+        raise Conflict(
+            f"outputs of step {step_id} are used by later steps; void those first",
+            [problem("/", f"{code} is an input of step {later}") for later, code in users],
+        )
 
     for output in outputs:
         if output.status != ItemStatus.voided:
@@ -214,16 +276,32 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
 def step_out(session: Session, step: Step) -> StepOut:
     operator = session.get(User, step.operator_id)
     assert operator is not None
-    rows = session.exec(select(StepInput, Item).join(Item).where(StepInput.step_id == step.id)
-                        .order_by(col(StepInput.id))).all()
-    outputs = session.exec(select(Item).where(Item.produced_by_step_id == step.id).order_by(col(Item.id))).all()
+    rows = session.exec(
+        select(StepInput, Item).join(Item).where(StepInput.step_id == step.id).order_by(col(StepInput.id))
+    ).all()
+    outputs = session.exec(
+        select(Item).where(Item.produced_by_step_id == step.id).order_by(col(Item.id))
+    ).all()
     return StepOut(
-        id=step.id or 0, protocol=step.protocol, status=step.status, operator=operator.username,
-        started_at=step.started_at, ended_at=step.ended_at, parameters=step.parameters,
-        inputs=[StepInputOut(role=row.role, item=items.item_ref(session, item),
-                             amount=Quantity(value=row.amount_value, unit=row.amount_unit)
-                             if row.amount_value is not None and row.amount_unit else None)
-                for row, item in rows],
+        id=step.id or 0,
+        protocol=step.protocol,
+        status=step.status,
+        operator=operator.username,
+        started_at=step.started_at,
+        ended_at=step.ended_at,
+        parameters=step.parameters,
+        inputs=[
+            StepInputOut(
+                role=row.role,
+                item=items.item_ref(session, item),
+                amount=Quantity(value=row.amount_value, unit=row.amount_unit)
+                if row.amount_value is not None and row.amount_unit
+                else None,
+            )
+            for row, item in rows
+        ],
         outputs=[items.item_ref(session, o) for o in outputs],
-        notes=step.notes, created_at=step.created_at, void_reason=step.void_reason,
+        notes=step.notes,
+        created_at=step.created_at,
+        void_reason=step.void_reason,
     )

@@ -18,20 +18,32 @@ router = APIRouter(tags=["steps"])
 @router.post("/steps", status_code=201, response_model=StepOut)
 def log_step(body: StepIn, request: Request, session: WriteSession, user: Recorder) -> Response:
     """Log a performed step: its inputs are consumed and its outputs made, all in one transaction."""
-    return commit_once(request, session, user, body, lambda: logic.step_out(session, logic.log_step(session, user, body)))
+    return commit_once(
+        request, session, user, body, lambda: logic.step_out(session, logic.log_step(session, user, body))
+    )
 
 
 @router.get("/steps")
 def list_steps(
-    session: ReadSession, _: Reader,
-    protocol: Annotated[str | None, Query(description="name@version, or just the name for every version")] = None,
+    session: ReadSession,
+    _: Reader,
+    protocol: Annotated[
+        str | None, Query(description="name@version, or just the name for every version")
+    ] = None,
     item: Annotated[str | None, Query(description="code of an item the step used or made")] = None,
-    operator: str | None = None, status: Literal["recorded", "voided"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+    operator: str | None = None,
+    status: Literal["recorded", "voided"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
 ) -> Page[StepOut]:
     rows = queries.list_steps(
-        session, protocol=protocol, item_id=items.get_item(session, item).id if item is not None else None,
-        operator=operator, status=status, before_id=decode_cursor(cursor), limit=limit + 1,
+        session,
+        protocol=protocol,
+        item_id=items.get_item(session, item).id if item is not None else None,
+        operator=operator,
+        status=status,
+        before_id=decode_cursor(cursor),
+        limit=limit + 1,
     )
     return page_of(rows, limit, lambda step: logic.step_out(session, step))
 
@@ -42,8 +54,15 @@ def get_step(step_id: int, session: ReadSession, _: Reader) -> StepOut:
 
 
 @router.post("/steps/{step_id}/void", response_model=StepOut)
-def void_step(step_id: int, body: VoidIn, request: Request, session: WriteSession, user: Recorder) -> Response:
-    """Void a step logged by mistake: outputs voided, consumed amounts put back, lineage no longer shows it."""
-    return commit_once(request, session, user, body,
-                   lambda: logic.step_out(session, logic.void_step(session, user, step_id, body.reason)),
-                   status_code=200)
+def void_step(
+    step_id: int, body: VoidIn, request: Request, session: WriteSession, user: Recorder
+) -> Response:
+    """Void a step logged by mistake: outputs voided, consumed amounts put back, gone from lineage."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.step_out(session, logic.void_step(session, user, step_id, body.reason)),
+        status_code=200,
+    )
