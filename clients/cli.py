@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -267,11 +267,13 @@ def _print_example_summary(made: WorkedExample) -> None:
 
 @example_app.command("load")
 def example_load(ctx: typer.Context) -> None:
-    """Load the worked example into a running server (use an empty database: it receives new lots)."""
+    """Load the worked example into a running server (a non-empty database gets a copy with new codes)."""
     with _connected(ctx) as client:
         made = load_worked_example(client)
     if _state(ctx).json:
-        sys.stdout.write(json.dumps({**made.__dict__, "fecl3_lot": made.fecl3_lot}, indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps({**asdict(made), "fecl3_lot": made.fecl3_lot}, indent=2, ensure_ascii=False) + "\n"
+        )
     else:
         _print_example_summary(made)
 

@@ -1,4 +1,4 @@
-"""The `cellprov` command line against a real server: `cellprov serve` in a subprocess, on a fresh SQLite file."""
+"""The `cellprov` command line against a real server: `cellprov serve` in a subprocess, fresh SQLite file."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def test_serve_loads_the_worked_example_and_trace_reaches_the_fecl3_lot(server: 
     assert "iron_source in nh2-mil-101-fe-hydrothermal@1" in out
     # DMF went into the MOF synthesis (as solvent and wash solvent, one line) and into the impregnation.
     assert "solvent, wash_solvent" in out
-    # MOF-0001 reaches the cell twice, through MOF@CoPc only here; the DMF lot is a leaf, so never "see above".
+    # This cell's MOF batch came only through the MOF@CoPc batch, so the FeCl3 lot appears once.
     assert out.count("FECL-0001") == 1
 
 
@@ -167,9 +167,11 @@ def test_origin_names_the_nearest_lot_of_each_type(server: Server) -> None:
 
 
 def test_receive_a_lot_log_a_step_and_read_the_history(server: Server) -> None:
-    out = ok(cellprov(server, "lot", "add", "THF", "250 mL", "--supplier", "Sigma-Aldrich",
-                      "--supplier-lot", "SHBX1234", "--received-on", "2025-03-03", "--prop", "purity=99.9 percent",
-                      "--prop", "inhibitor=BHT"))  # fmt: skip
+    received = cellprov(
+        server, "lot", "add", "THF", "250 mL", "--supplier", "Sigma-Aldrich", "--supplier-lot", "SHBX1234",
+        "--received-on", "2025-03-03", "--prop", "purity=99.9 percent", "--prop", "inhibitor=BHT",
+    )  # fmt: skip
+    out = ok(received)
     code = re.search(r"Received (THF-\d{4})", out)
     assert code, out
     thf = code.group(1)
@@ -199,7 +201,9 @@ outputs:
 def test_items_list_filters_by_type(server: Server) -> None:
     out = ok(cellprov(server, "items", "list", "--type", "FeCl3·6H2O"))
     assert "FECL-0001" in out and "DMF-0001" not in out
-    cells = json.loads(ok(cellprov(server, "items", "list", "--kind", "cell", "--limit", "2", "--all", "--json")))
+    cells = json.loads(
+        ok(cellprov(server, "items", "list", "--kind", "cell", "--limit", "2", "--all", "--json"))
+    )
     assert len(cells["items"]) == 6 and cells["next_cursor"] is None
 
 
