@@ -1,8 +1,12 @@
 """create_app(): the FastAPI application with its routers, error handlers and middleware."""
 
-from fastapi import FastAPI
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
 
 from service import health
+from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
 from service.db import make_engine
@@ -12,6 +16,18 @@ from service.lineage.router import router as lineage_router
 from service.steps.router import router as steps_router
 
 API_PREFIX = "/api/v1"
+
+
+REQUEST_ID = "X-Request-ID"
+
+
+async def tag_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Give every request an id (the client's X-Request-ID if it sent a sane one) that audit events carry."""
+    given = request.headers.get(REQUEST_ID, "")
+    request.state.request_id = given if 0 < len(given) <= 64 and given.isprintable() else uuid.uuid4().hex
+    response = await call_next(request)
+    response.headers[REQUEST_ID] = request.state.request_id
+    return response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,7 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
+    app.middleware("http")(tag_request)
 
-    for router in (health.router, auth_router, items_router, steps_router, lineage_router):
+    for router in (health.router, auth_router, items_router, steps_router, lineage_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

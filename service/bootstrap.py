@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from schemas import Role, UserIn
 from service import migrate
+from service.audit import logic as audit
 from service.auth.logic import create_user, issue_token
 from service.auth.tables import User
 from service.config import Settings
@@ -42,6 +43,7 @@ def prepare(settings: Settings) -> Prepared:
                 )
                 token, _ = issue_token(session, admin, "first start", settings.token_days)
             empty = session.exec(select(Item.id)).first() is None
+            audit.append_pending(session)  # the admin's creation, by the system itself (no actor)
             session.commit()
     finally:
         engine.dispose()

@@ -56,6 +56,9 @@ def make_engine(settings: Settings) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # INSERT OR REPLACE deletes the row it replaces; only with recursive triggers does that delete meet
+        # the audit table's no-delete trigger.
+        cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -69,10 +72,10 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def open_session(engine: Engine, *, write: bool) -> Session:
-    session = Session(engine, expire_on_commit=False)
-    if write:
-        session.connection(execution_options={"cellprov_write": True})
-    return session
+    """A session whose transaction starts at its first statement; on SQLite a write session's BEGIN takes the
+    write lock then, not earlier, so nothing holds the lock while a request is still being authenticated."""
+    bind = engine.execution_options(cellprov_write=True) if write else engine
+    return Session(bind, expire_on_commit=False)
 
 
 def _read_session(request: Request) -> Iterator[Session]:

@@ -25,10 +25,11 @@ def decode_cursor(cursor: str | None) -> int | None:
         ) from exc
 
 
-def page_of(rows: Sequence[Any], limit: int, out: Callable[[Any], Out]) -> Page[Out]:
-    """`rows` was fetched with limit + 1, so one extra row says whether another page follows."""
+def page_of(rows: Sequence[Any], limit: int, out: Callable[[Any], Out], key: str = "id") -> Page[Out]:
+    """`rows` was fetched with limit + 1, so one extra row says whether another page follows; `key` names
+    the column the cursor continues from."""
     page = rows[:limit]
     more = len(rows) > limit
     return Page[Out](
-        items=[out(row) for row in page], next_cursor=encode_cursor(page[-1].id) if more else None
+        items=[out(row) for row in page], next_cursor=encode_cursor(getattr(page[-1], key)) if more else None
     )

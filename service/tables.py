@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from service.audit.tables import AuditEventRow, AuditHead
 from service.auth.tables import Token, User
 from service.idempotency import IdempotentResponse
 from service.items.tables import Item, ItemType, ItemVersion
@@ -10,6 +11,8 @@ from service.steps.tables import ItemLink, Step, StepInput
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AuditEventRow",
+    "AuditHead",
     "IdempotentResponse",
     "Item",
     "ItemLink",

@@ -8,12 +8,24 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Invalid, problem
 from service.idempotency import IdempotentResponse
 
 MAX_KEY_LENGTH = 200
+
+
+def request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def commit_as(session: Session, user: User | None, request: Request) -> None:
+    """Chain the audit events this request noted, attributed to `user`, and commit with the change."""
+    audit.set_context(session, user, request_id(request))
+    audit.append_pending(session)
+    session.commit()
 
 
 def _stored(session: Session, user: User, key: str) -> IdempotentResponse | None:
@@ -80,7 +92,7 @@ def commit_once(
             )
         )
     try:
-        session.commit()
+        commit_as(session, user, request)
     except IntegrityError:
         session.rollback()
         stored = _stored(session, user, key) if key is not None else None

@@ -7,6 +7,7 @@ from schemas import Role
 ALL = frozenset(Role)
 RECORDERS = frozenset({Role.admin, Role.scientist})
 ADMINS = frozenset({Role.admin})
+AUDITORS = frozenset({Role.admin, Role.reviewer, Role.auditor})
 PUBLIC = None
 
 # The policy, route by route. A new route fails test_every_route_is_in_the_policy until it is added here.
@@ -30,6 +31,10 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/steps"): ALL,
     ("GET", "/api/v1/steps/{step_id}"): ALL,
     ("POST", "/api/v1/steps/{step_id}/void"): RECORDERS,
+    ("GET", "/api/v1/steps/{step_id}/history"): ALL,
+    ("GET", "/api/v1/audit"): AUDITORS,
+    ("GET", "/api/v1/audit/verify"): AUDITORS,
+    ("GET", "/api/v1/audit/export"): AUDITORS,
 }
 ROUTES = sorted(POLICY)
 

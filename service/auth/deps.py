@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from service.audit import logic as audit
 from service.auth.logic import role_of, user_for_token
 from service.auth.roles import Permission, may
 from service.auth.tables import User
@@ -19,11 +20,24 @@ def _require(permission: Permission) -> Callable[..., User]:
     def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> User:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
-        # Its own short session: the route's write transaction must not start before we know who calls.
-        with open_session(request.app.state.engine, write=False) as session:
-            user = user_for_token(session, credentials.credentials)
+        try:
+            if credentials is None or credentials.scheme.lower() != "bearer":
+                raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
+            # Its own short session: the route's write transaction must not start before we know who calls.
+            with open_session(request.app.state.engine, write=False) as session:
+                user = user_for_token(session, credentials.credentials)
+        except Unauthorized as refused:
+            # Kept in the audit trail without the token itself: tokens are never written anywhere.
+            audit.record_now(
+                request.app.state.engine,
+                None,
+                getattr(request.state, "request_id", None),
+                "auth.failed",
+                "route",
+                request.url.path,
+                reason=refused.detail,
+            )
+            raise
         if not may(role_of(user), permission):
             raise Forbidden(f"a {user.role} may not {permission.value.replace('_', ' ')}")
         request.state.user = user
@@ -37,3 +51,4 @@ Reader = Annotated[User, Depends(_require(Permission.read))]
 Recorder = Annotated[User, Depends(_require(Permission.record))]
 TypeManager = Annotated[User, Depends(_require(Permission.manage_types))]
 UserManager = Annotated[User, Depends(_require(Permission.manage_users))]
+Auditor = Annotated[User, Depends(_require(Permission.audit))]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from schemas import Role, TokenIn, UserIn
+from service.audit import logic as audit
 from service.auth.passwords import check_password, hash_password
 from service.auth.tables import Token, User
 from service.db import utcnow
@@ -31,6 +32,13 @@ def create_user(session: Session, body: UserIn) -> User:
     )
     session.add(user)
     session.flush()
+    audit.record(
+        session,
+        "user.created",
+        "user",
+        user.username,
+        data={"username": user.username, "full_name": user.full_name, "role": user.role},
+    )
     return user
 
 
@@ -47,6 +55,13 @@ def issue_token(session: Session, user: User, name: str, days: int) -> tuple[str
     )
     session.add(token)
     session.flush()
+    audit.record(
+        session,
+        "token.issued",
+        "token",
+        str(token.id),
+        data={"user": user.username, "name": name, "expires_at": token.expires_at.isoformat()},
+    )
     return secret, token
 
 

@@ -10,13 +10,14 @@ class Permission(StrEnum):
     record = "record"  # receive lots, log steps, correct and void items and steps
     manage_types = "manage_types"  # add item types
     manage_users = "manage_users"  # add users
+    audit = "audit"  # read, verify and export the audit trail
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.scientist: frozenset({Permission.read, Permission.record}),
-    Role.reviewer: frozenset({Permission.read}),
-    Role.auditor: frozenset({Permission.read}),
+    Role.reviewer: frozenset({Permission.read, Permission.audit}),
+    Role.auditor: frozenset({Permission.read, Permission.audit}),
 }
 
 

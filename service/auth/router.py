@@ -3,11 +3,13 @@
 from fastapi import APIRouter, Request, Response
 
 from schemas import Role, TokenIn, TokenOut, UserIn, UserOut
+from service.audit import logic as audit
 from service.auth import logic
 from service.auth.deps import Reader, UserManager
 from service.auth.tables import User
 from service.db import WriteSession
-from service.writes import commit_once
+from service.errors import Unauthorized
+from service.writes import commit_as, commit_once, request_id
 
 router = APIRouter(tags=["users and tokens"])
 
@@ -29,10 +31,23 @@ def create_user(body: UserIn, request: Request, session: WriteSession, admin: Us
 
 
 @router.post("/tokens", status_code=201)
-def create_token(body: TokenIn, session: WriteSession) -> TokenOut:
+def create_token(body: TokenIn, request: Request, session: WriteSession) -> TokenOut:
     """Log in: exchange a username and password for a bearer token (shown once; only its hash is kept)."""
-    secret, token, user = logic.log_in(session, body)
-    session.commit()
+    try:
+        secret, token, user = logic.log_in(session, body)
+    except Unauthorized:
+        session.rollback()  # release the write lock before the failure is recorded in its own transaction
+        audit.record_now(
+            request.app.state.engine,
+            None,
+            request_id(request),
+            "auth.failed",
+            "user",
+            body.username,
+            reason="wrong username or password",
+        )
+        raise
+    commit_as(session, user, request)
     return TokenOut(
         token=secret, id=token.id or 0, name=token.name, expires_at=token.expires_at, user=user_out(user)
     )

@@ -23,6 +23,7 @@ from schemas import (
     ItemVersion as ItemVersionOut,
 )
 from service import units
+from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired, problem
@@ -71,6 +72,7 @@ def create_type(session: Session, body: ItemTypeIn) -> ItemType:
     )
     session.add(item_type)
     session.flush()
+    audit.record(session, "item_type.created", "item_type", body.name, data=body.model_dump(mode="json"))
     return item_type
 
 
@@ -150,8 +152,16 @@ def etag_of(item: ItemOut | Any) -> str:
 _NOT_COMPARED = {"version", "updated_at"}
 
 
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        field: {"old": before.get(field), "new": value}
+        for field, value in after.items()
+        if field not in _NOT_COMPARED and before.get(field) != value
+    }
+
+
 def record_version(session: Session, item: Item, action: str, user: User, reason: str | None) -> None:
-    """Keep the item's state as it is now, as version item.version."""
+    """Keep the item's state as it is now, as version item.version, and note the audit event for it."""
     session.flush()
     assert item.id is not None and user.id is not None
     state = item_out(session, item).model_dump(mode="json")
@@ -166,6 +176,21 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
             state=state,
         )
     )
+    before = session.exec(
+        select(ItemVersion.state).where(
+            ItemVersion.item_id == item.id, ItemVersion.version == item.version - 1
+        )
+    ).first()
+    audit.record(
+        session,
+        f"item.{action}",
+        "item",
+        item.code,
+        version=item.version,
+        data=state,
+        changes=_diff(dict(before), state) if before else None,
+        reason=reason,
+    )
 
 
 def history(session: Session, item: Item) -> list[ItemVersionOut]:
@@ -178,15 +203,6 @@ def history(session: Session, item: Item) -> list[ItemVersionOut]:
     versions: list[ItemVersionOut] = []
     before: dict[str, Any] = {}
     for version, username in rows:
-        changes = (
-            {
-                field: {"old": before.get(field), "new": value}
-                for field, value in version.state.items()
-                if field not in _NOT_COMPARED and before.get(field) != value
-            }
-            if before
-            else {}
-        )
         versions.append(
             ItemVersionOut(
                 version=version.version,
@@ -194,7 +210,7 @@ def history(session: Session, item: Item) -> list[ItemVersionOut]:
                 at=version.at,
                 by=username,
                 reason=version.reason,
-                changes=changes,
+                changes=_diff(before, version.state) if before else {},
                 state=version.state,
             )
         )

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from schemas import ItemKind, ItemStatus, ProblemItem, Quantity, StepIn, StepInputOut, StepOut
 from service import units
+from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
@@ -217,6 +218,9 @@ def log_step(session: Session, user: User, body: StepIn) -> Step:
                 ItemLink(parent_id=inputs[n].id or 0, child_id=child.id, step_id=step.id, role=given.role)
             )
     session.flush()
+    audit.record(
+        session, "step.logged", "step", step.id, data=step_out(session, step).model_dump(mode="json")
+    )
     return step
 
 
@@ -270,6 +274,7 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
     step.status, step.void_reason, step.voided_at = "voided", reason, utcnow()
     session.add(step)
     session.flush()
+    audit.record(session, "step.voided", "step", step_id, data={"status": "voided"}, reason=reason)
     return step
 
 

@@ -1,0 +1,146 @@
+"""Recording audit events with the change they describe, appending them to the chain, verifying it."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from schemas.events import GENESIS_HASH, AuditEvent, ChainCheck, ChainVerifier, event_hash
+from service.audit.tables import AuditEventRow, AuditHead
+from service.auth.tables import User
+from service.db import open_session, utcnow
+
+_PENDING = "cellprov_audit_pending"
+_CONTEXT = "cellprov_audit_context"
+VERIFY_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Pending:
+    action: str
+    entity_type: str
+    entity_id: str
+    entity_version: int | None
+    data: Any
+    changes: dict[str, Any] | None
+    reason: str | None
+
+
+def record(
+    session: Session,
+    action: str,
+    entity_type: str,
+    entity_id: str | int,
+    *,
+    version: int | None = None,
+    data: Any = None,
+    changes: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """Note an event for the change being made in this session; it is chained when the session commits
+    (service.writes), so a change that rolls back leaves no event."""
+    session.info.setdefault(_PENDING, []).append(
+        Pending(action, entity_type, str(entity_id), version, data, changes, reason)
+    )
+
+
+def set_context(session: Session, actor: User | None, request_id: str | None) -> None:
+    session.info[_CONTEXT] = (actor, request_id)
+
+
+def record_now(
+    engine: Engine,
+    actor: User | None,
+    request_id: str | None,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    *,
+    data: Any = None,
+    reason: str | None = None,
+) -> None:
+    """An event that must be kept although the request itself fails (a refused token, a wrong password)."""
+    with open_session(engine, write=True) as session:
+        set_context(session, actor, request_id)
+        record(session, action, entity_type, entity_id, data=data, reason=reason)
+        append_pending(session)
+        session.commit()
+
+
+def append_pending(session: Session) -> int:
+    """Chain the session's noted events, just before commit. Taking the head row's lock last keeps the
+    time it is held short and means no writer ever waits on another while holding it."""
+    pending: list[Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return 0
+    actor, request_id = session.info.get(_CONTEXT, (None, None))
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if head is None:  # the very first event of this database
+        head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
+        session.add(head)
+    at = utcnow()
+    for note in pending:
+        event = AuditEvent(
+            seq=head.seq + 1,
+            at=at,
+            actor_id=actor.id if actor else None,
+            actor_name=actor.username if actor else None,
+            actor_role=actor.role if actor else None,
+            action=note.action,
+            entity_type=note.entity_type,
+            entity_id=note.entity_id,
+            entity_version=note.entity_version,
+            data=note.data,
+            changes=note.changes,
+            reason=note.reason,
+            request_id=request_id,
+            prev_hash=head.hash,
+            hash="",
+        )
+        event.hash = event_hash(event)
+        session.add(AuditEventRow(**event.model_dump()))
+        head.seq, head.hash = event.seq, event.hash
+    session.add(head)
+    session.flush()
+    return len(pending)
+
+
+def event_of(row: AuditEventRow) -> AuditEvent:
+    return AuditEvent.model_validate(row, from_attributes=True)
+
+
+def iter_events(session: Session, batch: int = VERIFY_BATCH, after: int = 0) -> Iterator[AuditEvent]:
+    """Every event in sequence order, fetched in keyset batches so memory stays flat on any chain length.
+    For read-only sessions: it empties the session's identity map between batches."""
+    while True:
+        rows = session.exec(
+            select(AuditEventRow)
+            .where(col(AuditEventRow.seq) > after)
+            .order_by(col(AuditEventRow.seq))
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield event_of(row)
+        after = rows[-1].seq
+        session.expunge_all()
+
+
+def head(session: Session) -> tuple[int, str]:
+    row = session.execute(
+        sa_select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.id) == 1)
+    ).first()
+    return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
+
+def verify(session: Session) -> ChainCheck:
+    """Recompute the whole chain from the stored events and compare its end with the recorded head."""
+    verifier = ChainVerifier()
+    for event in iter_events(session):
+        verifier.add(event)
+    size, head_hash = head(session)
+    return verifier.result(expected_size=size, expected_head=head_hash)

@@ -1,0 +1,87 @@
+"""HTTP routes for reading, verifying and exporting the audit trail, and for step history."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from schemas import Page
+from schemas.events import AuditEvent, ChainCheck
+from service.audit import export, logic, queries
+from service.auth.deps import Auditor, Reader
+from service.db import ReadSession
+from service.items.logic import get_item
+from service.pagination import decode_cursor, page_of
+from service.steps.logic import get_step
+from service.writes import request_id
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit")
+def list_events(
+    session: ReadSession,
+    _: Auditor,
+    actor: Annotated[str | None, Query(description="username")] = None,
+    action: Annotated[
+        str | None, Query(description="e.g. item.corrected, or item for every item action")
+    ] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    entity_type: Annotated[str | None, Query(max_length=32)] = None,
+    entity_id: Annotated[str | None, Query(max_length=128)] = None,
+    lineage_of: Annotated[
+        str | None, Query(description="an item code: events of everything in its lineage")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> Page[AuditEvent]:
+    """Audit events, oldest first, filtered."""
+    where = queries.EventFilter(
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        lineage_of=get_item(session, lineage_of).id if lineage_of else None,
+    )
+    rows = queries.list_events(session, where, decode_cursor(cursor), limit + 1)
+    return page_of(rows, limit, logic.event_of, key="seq")
+
+
+@router.get("/audit/verify")
+def verify(session: ReadSession, _: Auditor) -> ChainCheck:
+    """Recompute the hash chain; names the first event that is missing, out of place or altered."""
+    return logic.verify(session)
+
+
+@router.get(
+    "/audit/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
+)
+def export_events(
+    request: Request, user: Auditor, format: Literal["jsonl", "csv"] = "jsonl"
+) -> StreamingResponse:
+    """The whole trail, streamed, ending with a manifest line; `cellprov audit verify FILE` checks it."""
+    engine = request.app.state.engine
+    logic.record_now(
+        engine, user, request_id(request), "audit.exported", "audit", "export", data={"format": format}
+    )
+    media = "application/x-ndjson" if format == "jsonl" else "text/csv"
+    filename = f"cellprov-audit.{format}"
+    return StreamingResponse(
+        export.stream(engine, format, user.username),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/steps/{step_id}/history")
+def step_history(step_id: int, session: ReadSession, _: Reader) -> list[AuditEvent]:
+    """Every recorded change of a step: logged, voided, signed."""
+    get_step(session, step_id)
+    where = queries.EventFilter(entity_type="step", entity_id=str(step_id))
+    return [logic.event_of(row) for row in queries.list_events(session, where, None, 10_000)]
