@@ -35,6 +35,10 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/audit"): AUDITORS,
     ("GET", "/api/v1/audit/verify"): AUDITORS,
     ("GET", "/api/v1/audit/export"): AUDITORS,
+    ("GET", "/api/v1/audit/checkpoint"): AUDITORS,
+    ("GET", "/api/v1/audit/public-key"): AUDITORS,
+    ("GET", "/api/v1/audit/proofs/inclusion"): AUDITORS,
+    ("GET", "/api/v1/audit/proofs/consistency"): AUDITORS,
 }
 ROUTES = sorted(POLICY)
 

@@ -237,3 +237,39 @@ def test_an_export_verifies_offline_and_tampering_is_found(history, auditor, tmp
     unfinished = tmp_path / f"unfinished.{fmt}"
     unfinished.write_text("".join(lines[:-1]), encoding="utf-8")
     assert not verify_export(unfinished)[0].ok
+
+
+# --- signed checkpoints and proofs, checked by the client -----------------------------------------------
+
+
+def test_checkpoints_prove_growth_and_inclusion(history, api, auditor, tmp_path: Path):
+    from clients.audit_proofs import ProofError, accept_checkpoint, check_inclusion
+    from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
+
+    kept = tmp_path / "kept-checkpoints.jsonl"  # kept by the auditor, outside the server
+    key = auditor.get("/audit/public-key").text
+    first = Checkpoint.model_validate(auditor.get("/audit/checkpoint").json())
+    assert accept_checkpoint(kept, first, None, key) is None  # first use: trusted, kept
+
+    api.post("/lots", json={"type": "THF", "quantity": "100 mL"})
+    second = Checkpoint.model_validate(auditor.get("/audit/checkpoint").json())
+    assert second.size > first.size
+    proof = ConsistencyProof.model_validate(
+        auditor.get("/audit/proofs/consistency", params={"old": first.size, "new": second.size}).json()
+    )
+    assert accept_checkpoint(kept, second, proof, key) == first
+
+    event = _events(auditor, action="item.corrected")[0]
+    inclusion = InclusionProof.model_validate(
+        auditor.get("/audit/proofs/inclusion", params={"seq": event["seq"], "size": second.size}).json()
+    )
+    check_inclusion(bytes.fromhex(event["hash"]), inclusion, second)
+    with pytest.raises(ProofError):
+        check_inclusion(bytes.fromhex(event["prev_hash"]), inclusion, second)
+
+    forged = second.model_copy(update={"size": second.size + 1})
+    with pytest.raises(ProofError):
+        accept_checkpoint(kept, forged, proof, key)
+
+    assert auditor.get("/audit/proofs/inclusion", params={"seq": 10_000}).status_code == 422
+    assert auditor.get("/audit/proofs/consistency", params={"old": 10_000}).status_code == 422

@@ -4,11 +4,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from schemas import Page
+from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
 from schemas.events import AuditEvent, ChainCheck
-from service.audit import export, logic, queries
+from service.audit import export, logic, proofs, queries
 from service.auth.deps import Auditor, Reader
 from service.db import ReadSession
 from service.items.logic import get_item
@@ -85,3 +86,38 @@ def step_history(step_id: int, session: ReadSession, _: Reader) -> list[AuditEve
     get_step(session, step_id)
     where = queries.EventFilter(entity_type="step", entity_id=str(step_id))
     return [logic.event_of(row) for row in queries.list_events(session, where, None, 10_000)]
+
+
+@router.get("/audit/checkpoint")
+def checkpoint(request: Request, session: ReadSession, _: Auditor) -> Checkpoint:
+    """The trail's size and Merkle root (RFC 9162), signed with the server's Ed25519 key. Keep it elsewhere:
+    a later checkpoint must prove consistent with it."""
+    return proofs.checkpoint(session, request.app.state.settings.files_dir)
+
+
+@router.get("/audit/public-key", response_class=PlainTextResponse)
+def public_key(request: Request, _: Auditor) -> str:
+    """The PEM public key checkpoints are signed with."""
+    return proofs.public_key(request.app.state.settings.files_dir)
+
+
+@router.get("/audit/proofs/inclusion")
+def inclusion_proof(
+    session: ReadSession,
+    _: Auditor,
+    seq: Annotated[int, Query(ge=1)],
+    size: Annotated[int | None, Query(ge=1, description="tree size; default the whole trail")] = None,
+) -> InclusionProof:
+    """Proof that event `seq` is in the tree of `size` events."""
+    return proofs.inclusion(session, seq, size)
+
+
+@router.get("/audit/proofs/consistency")
+def consistency_proof(
+    session: ReadSession,
+    _: Auditor,
+    old: Annotated[int, Query(ge=0)],
+    new: Annotated[int | None, Query(ge=0, description="default the whole trail")] = None,
+) -> ConsistencyProof:
+    """Proof that the trail of `old` events is a prefix of the trail of `new` events."""
+    return proofs.consistency(session, old, new)
