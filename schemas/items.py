@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, StringConstraints, model_validator
 
 from schemas.common import Contract, Quantity, Reason
+from schemas.signatures import SignatureOut
 
 ItemCode = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -101,6 +102,7 @@ class ItemOut(ItemRef):
     created_by: str
     updated_at: datetime
     void_reason: str | None
+    signatures: list[SignatureOut] | None = None  # on GET /items/{code}; never part of what is signed
 
 
 class ItemVersion(BaseModel):
@@ -113,3 +115,4 @@ class ItemVersion(BaseModel):
     reason: str | None
     changes: dict[str, dict[str, Any]]
     state: dict[str, Any]
+    signatures: list[SignatureOut] = []  # signatures made on this version

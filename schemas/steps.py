@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from schemas.common import Contract, Quantity
+from schemas.signatures import SignatureOut
 from schemas.items import ItemCode, ItemRef, Properties, ShortText, TypeName
 
 ProtocolRef = Annotated[
@@ -75,6 +76,7 @@ class StepOut(BaseModel):
     notes: str | None
     created_at: datetime
     void_reason: str | None
+    signatures: list[SignatureOut] | None = None  # on GET /steps/{id}; never part of what is signed
 
 
 __all__ = ["ItemCode", "ParameterValue", "ProtocolRef", "ShortText", "StepIn", "StepOut"]

@@ -13,6 +13,7 @@ from service.db import make_engine
 from service.errors import install_error_handlers
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
+from service.signatures.router import router as signatures_router
 from service.steps.router import router as steps_router
 
 API_PREFIX = "/api/v1"
@@ -43,6 +44,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.middleware("http")(tag_request)
 
-    for router in (health.router, auth_router, items_router, steps_router, lineage_router, audit_router):
+    for router in (
+        health.router,
+        auth_router,
+        items_router,
+        steps_router,
+        lineage_router,
+        audit_router,
+        signatures_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     return app

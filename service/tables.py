@@ -6,6 +6,7 @@ from service.audit.tables import AuditEventRow, AuditHead
 from service.auth.tables import Token, User
 from service.idempotency import IdempotentResponse
 from service.items.tables import Item, ItemType, ItemVersion
+from service.signatures.tables import Signature
 from service.steps.tables import ItemLink, Step, StepInput
 
 metadata = SQLModel.metadata
@@ -18,6 +19,7 @@ __all__ = [
     "ItemLink",
     "ItemType",
     "ItemVersion",
+    "Signature",
     "Step",
     "StepInput",
     "Token",

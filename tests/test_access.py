@@ -8,6 +8,7 @@ ALL = frozenset(Role)
 RECORDERS = frozenset({Role.admin, Role.scientist})
 ADMINS = frozenset({Role.admin})
 AUDITORS = frozenset({Role.admin, Role.reviewer, Role.auditor})
+SIGNERS = frozenset({Role.admin, Role.scientist, Role.reviewer})
 PUBLIC = None
 
 # The policy, route by route. A new route fails test_every_route_is_in_the_policy until it is added here.
@@ -39,6 +40,8 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/audit/public-key"): AUDITORS,
     ("GET", "/api/v1/audit/proofs/inclusion"): AUDITORS,
     ("GET", "/api/v1/audit/proofs/consistency"): AUDITORS,
+    ("POST", "/api/v1/signatures"): SIGNERS,
+    ("GET", "/api/v1/signatures"): ALL,
 }
 ROUTES = sorted(POLICY)
 

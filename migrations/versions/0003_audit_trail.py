@@ -1,4 +1,4 @@
-"""The audit trail: append-only events (guarded by triggers on both databases) and the chain head.
+"""The audit trail: append-only events (guarded by triggers on both databases), the chain head, signatures.
 
 Revision ID: 0003
 Revises: 0001
@@ -82,12 +82,32 @@ def upgrade() -> None:
         sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+    op.create_table(
+        "signatures",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("record_type", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("record_version", sa.Integer(), nullable=True),
+        sa.Column("record_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("meaning", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("signer_id", sa.Integer(), nullable=False),
+        sa.Column("signer_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("signer_role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("signed_at", service.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["signer_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("signatures", schema=None) as batch_op:
+        batch_op.create_index("ix_signatures_record", ["record_type", "record_id"], unique=False)
     op.execute("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
     for statement in APPEND_ONLY[op.get_bind().dialect.name]:
         op.execute(statement)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("signatures", schema=None) as batch_op:
+        batch_op.drop_index("ix_signatures_record")
+    op.drop_table("signatures")
     for statement in UNGUARD[op.get_bind().dialect.name]:
         op.execute(statement)
     op.drop_table("audit_head")

@@ -11,12 +11,13 @@ class Permission(StrEnum):
     manage_types = "manage_types"  # add item types
     manage_users = "manage_users"  # add users
     audit = "audit"  # read, verify and export the audit trail
+    sign = "sign"  # e-sign records (which meanings, service.signatures decides)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
-    Role.scientist: frozenset({Permission.read, Permission.record}),
-    Role.reviewer: frozenset({Permission.read, Permission.audit}),
+    Role.scientist: frozenset({Permission.read, Permission.record, Permission.sign}),
+    Role.reviewer: frozenset({Permission.read, Permission.audit, Permission.sign}),
     Role.auditor: frozenset({Permission.read, Permission.audit}),
 }
 

@@ -21,6 +21,7 @@ from service.config import Settings
 from service.db import ReadSession, WriteSession
 from service.items import logic, queries
 from service.pagination import decode_cursor, page_of
+from service.signatures import logic as signatures
 from service.writes import commit_once
 
 router = APIRouter(tags=["items"])
@@ -85,7 +86,7 @@ def list_items(
 def get_item(code: str, response: Response, session: ReadSession, _: Reader) -> ItemOut:
     item = logic.item_out(session, logic.get_item(session, code))
     response.headers["ETag"] = logic.etag_of(item)
-    return item
+    return item.model_copy(update={"signatures": signatures.signatures_of(session, f"item:{item.code}")})
 
 
 @router.patch("/items/{code}", response_model=ItemOut)
@@ -125,4 +126,10 @@ def void_item(code: str, body: VoidIn, request: Request, session: WriteSession, 
 
 @router.get("/items/{code}/history")
 def item_history(code: str, session: ReadSession, _: Reader) -> list[ItemVersion]:
-    return logic.history(session, logic.get_item(session, code))
+    """Every version: who, when, why, what changed, and the signatures made on it."""
+    item = logic.get_item(session, code)
+    signed = signatures.signatures_of(session, f"item:{item.code}")
+    return [
+        version.model_copy(update={"signatures": [s for s in signed if s.record_version == version.version]})
+        for version in logic.history(session, item)
+    ]

@@ -9,6 +9,7 @@ from service.auth.deps import Reader, Recorder
 from service.db import ReadSession, WriteSession
 from service.items import logic as items
 from service.pagination import decode_cursor, page_of
+from service.signatures import logic as signatures
 from service.steps import logic, queries
 from service.writes import commit_once
 
@@ -50,7 +51,8 @@ def list_steps(
 
 @router.get("/steps/{step_id}")
 def get_step(step_id: int, session: ReadSession, _: Reader) -> StepOut:
-    return logic.step_out(session, logic.get_step(session, step_id))
+    step = logic.step_out(session, logic.get_step(session, step_id))
+    return step.model_copy(update={"signatures": signatures.signatures_of(session, f"step:{step_id}")})
 
 
 @router.post("/steps/{step_id}/void", response_model=StepOut)

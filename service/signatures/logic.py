@@ -1,0 +1,144 @@
+"""The rules of signing: who may sign what with which meaning, and what exactly gets signed."""
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from schemas import Role
+from schemas.events import canonical_json
+from schemas.signatures import Meaning, SignatureIn, SignatureOut
+from service.audit import logic as audit
+from service.auth.passwords import check_password
+from service.auth.tables import User
+from service.db import utcnow
+from service.errors import Forbidden, Unauthorized, problem
+from service.items import logic as items
+from service.signatures.tables import Signature
+from service.steps import logic as steps
+
+# Who may sign with each meaning; authorship is checked against the record itself.
+MAY_SIGN: dict[Meaning, frozenset[Role]] = {
+    Meaning.authored: frozenset({Role.admin, Role.scientist, Role.reviewer}),
+    Meaning.reviewed: frozenset({Role.admin, Role.reviewer}),
+    Meaning.approved: frozenset({Role.admin, Role.reviewer}),
+    Meaning.witnessed: frozenset({Role.admin, Role.scientist, Role.reviewer}),
+}
+
+
+@dataclass(frozen=True)
+class Record:
+    type: str
+    id: str
+    version: int | None
+    author_id: int
+    state: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.type}:{self.id}"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(canonical_json(self.state).encode()).hexdigest()
+
+
+def load_record(session: Session, ref: str) -> Record:
+    """The record as it is now, in the form the API shows it: that is what a signature binds."""
+    kind, _, key = ref.partition(":")
+    if kind == "item":
+        item = items.get_item(session, key)
+        return Record(
+            "item",
+            item.code,
+            item.version,
+            item.created_by_id,
+            items.item_out(session, item).model_dump(mode="json"),
+        )
+    step = steps.get_step(session, int(key) if key.isdigit() else -1)
+    return Record(
+        "step", str(step.id), None, step.operator_id, steps.step_out(session, step).model_dump(mode="json")
+    )
+
+
+def _check_may_sign(user: User, record: Record, meaning: Meaning) -> None:
+    role = Role(user.role)
+    if role not in MAY_SIGN[meaning]:
+        raise Forbidden(
+            f"a {role} may not sign as {meaning}",
+            [problem("/meaning", "not allowed for your role", got=meaning.value)],
+        )
+    is_author = user.id == record.author_id
+    if meaning == Meaning.authored and not is_author:
+        raise Forbidden(
+            "only the author of a record signs it as authored", [problem("/meaning", "not the author")]
+        )
+    if meaning != Meaning.authored and is_author:
+        raise Forbidden(
+            f"you cannot sign your own record as {meaning}",
+            [problem("/meaning", "the signer is the record's author", got=meaning.value)],
+        )
+
+
+def sign(session: Session, user: User, body: SignatureIn) -> Signature:
+    if not check_password(body.password, user.password_hash):
+        raise Unauthorized("the password does not match: a signature needs the signer's own password")
+    record = load_record(session, body.record)
+    _check_may_sign(user, record, body.meaning)
+    assert user.id is not None
+    signature = Signature(
+        record_type=record.type,
+        record_id=record.id,
+        record_version=record.version,
+        record_sha256=record.sha256,
+        meaning=body.meaning.value,
+        signer_id=user.id,
+        signer_name=user.full_name,
+        signer_role=user.role,
+        signed_at=utcnow(),
+    )
+    session.add(signature)
+    session.flush()
+    audit.record(
+        session,
+        "signature.created",
+        record.type,
+        record.id,
+        version=record.version,
+        data={
+            "signature": signature.id,
+            "meaning": signature.meaning,
+            "record_sha256": record.sha256,
+            "signer": user.username,
+            "signer_name": user.full_name,
+        },
+    )
+    return signature
+
+
+def signatures_of(session: Session, ref: str, current: Record | None = None) -> list[SignatureOut]:
+    """The record's signatures, each marked valid only while the record is still what was signed."""
+    record = current or load_record(session, ref)
+    rows = session.exec(
+        select(Signature, User.username)
+        .join(User)
+        .where(Signature.record_type == record.type, Signature.record_id == record.id)
+        .order_by(col(Signature.id))
+    ).all()
+    return [signature_out(row, username, valid=row.record_sha256 == record.sha256) for row, username in rows]
+
+
+def signature_out(row: Signature, username: str, *, valid: bool) -> SignatureOut:
+    return SignatureOut(
+        id=row.id or 0,
+        record=f"{row.record_type}:{row.record_id}",
+        record_version=row.record_version,
+        record_sha256=row.record_sha256,
+        meaning=Meaning(row.meaning),
+        signer=username,
+        signer_name=row.signer_name,
+        signer_role=row.signer_role,
+        signed_at=row.signed_at,
+        valid=valid,
+    )
