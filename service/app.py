@@ -7,6 +7,7 @@ from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
 from service.db import make_engine
 from service.errors import install_error_handlers
+from service.exports.router import router as exports_router
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
 from service.steps.router import router as steps_router
@@ -26,6 +27,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
 
-    for router in (health.router, auth_router, items_router, steps_router, lineage_router):
+    for router in (health.router, auth_router, items_router, steps_router, lineage_router, exports_router):
         app.include_router(router, prefix=API_PREFIX)
     return app
