@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -650,6 +651,57 @@ def origin(
         )
         table.add_row(_text(group.type), str(group.depth), items)
     console.print(table)
+
+
+class ExportFormat(StrEnum):
+    prov_json = "prov-json"
+    eln = "eln"
+
+
+_EXPORT_SUFFIX = {ExportFormat.prov_json: ".prov.json", ExportFormat.eln: ".eln"}
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Item code to export, e.g. a cell.")],
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="prov-json (W3C PROV) or eln (ELN Consortium archive)."),
+    ] = ExportFormat.prov_json,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: CODE.prov.json or CODE.eln here).")
+    ] = None,
+    max_depth: Annotated[int | None, typer.Option(min=1, help="Stop after this many steps.")] = None,
+    down: Annotated[
+        bool, typer.Option("--down", help="Export what was made from the item instead of its origin.")
+    ] = False,
+) -> None:
+    """Export an item's provenance to a file: W3C PROV-JSON, or an .eln archive other ELNs can import.
+
+    \b
+    cellprov export CC-0001                    CC-0001.prov.json, the whole upstream lineage
+    cellprov export CC-0001 --format eln       CC-0001.eln
+    cellprov export FECL-0001 --down --max-depth 2 --out recall.prov.json
+    """
+    target = out or Path(code + _EXPORT_SUFFIX[fmt])
+    with _connected(ctx) as client, err_console.status(f"Exporting {escape(code)} as {fmt.value} …"):
+        content = client.export(
+            code,
+            "eln" if fmt is ExportFormat.eln else "prov-json",
+            max_depth,
+            direction="down" if down else "up",
+        )
+    try:
+        target.write_bytes(content)
+    except OSError as exc:
+        _fail(f"cannot write {target}: {exc}")
+    if _state(ctx).json:
+        sys.stdout.write(
+            json.dumps({"path": str(target.resolve()), "format": fmt.value, "bytes": len(content)}) + "\n"
+        )
+    else:
+        console.print(f"Wrote [bold]{escape(str(target))}[/] ({len(content):,} bytes, {fmt.value}).")
 
 
 def main() -> None:

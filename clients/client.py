@@ -43,6 +43,7 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 
 Direction = Literal["up", "down"]
 TextFormat = Literal["mermaid", "dot"]
+ExportFormat = Literal["prov-json", "eln"]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _ITEM_TYPES = TypeAdapter(list[ItemTypeOut])
@@ -318,6 +319,20 @@ class Client:
     def origin(self, code: str) -> Origin:
         """For each item type upstream of `code`, its nearest ancestors of that type."""
         return self._get(f"/items/{_segment(code)}/origin", Origin)
+
+    # -- exports -----------------------------------------------------------------------------------------
+
+    def export(
+        self,
+        code: str,
+        fmt: ExportFormat = "prov-json",
+        max_depth: int | None = None,
+        *,
+        direction: Direction = "up",
+    ) -> bytes:
+        """The item's lineage as W3C PROV-JSON or as an ELN Consortium .eln archive (zip), as bytes."""
+        params = {"format": fmt, "max_depth": max_depth, "direction": direction}
+        return self.request("GET", f"/items/{_segment(code)}/export", params=params).content
 
 
 def _body(model: BaseModel) -> Any:

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     default_page_size: int = 50
     max_page_size: int = 500
     token_days: int = 90
+    # The licence .eln exports declare for the lab's records (RO-Crate requires one on the root dataset).
+    export_license: str = "https://creativecommons.org/licenses/by/4.0/"
 
     @property
     def sqlalchemy_url(self) -> str:

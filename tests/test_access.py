@@ -28,6 +28,7 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/items/{code}/history"): ALL,
     ("GET", "/api/v1/items/{code}/lineage"): ALL,
     ("GET", "/api/v1/items/{code}/origin"): ALL,
+    ("GET", "/api/v1/items/{code}/export"): ALL,
     ("POST", "/api/v1/steps"): RECORDERS,
     ("GET", "/api/v1/steps"): ALL,
     ("GET", "/api/v1/steps/{step_id}"): ALL,

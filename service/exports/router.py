@@ -1,0 +1,46 @@
+"""HTTP route for provenance exports of one item."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from service.auth.deps import Reader
+from service.config import Settings
+from service.db import ReadSession
+from service.exports import eln, logic, prov
+
+router = APIRouter(tags=["exports"])
+
+
+@router.get(
+    "/items/{code}/export",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}, eln.MEDIA_TYPE: {}}}},
+)
+def export_item(
+    code: str,
+    request: Request,
+    session: ReadSession,
+    _: Reader,
+    format: Literal["prov-json", "eln"] = "prov-json",
+    direction: Literal["up", "down"] = "up",
+    max_depth: Annotated[int | None, Query(ge=1, le=1000)] = None,
+) -> Response:
+    """The item's lineage (upstream by default) as W3C PROV-JSON or as an ELN Consortium .eln archive."""
+    # Identifiers in the export are URLs of this API (…/api/v1/items/CC-0001), wherever it is mounted.
+    # A code cannot hold a "/", so the last "/items/" of the path is where the API's own paths begin.
+    path = request.url.path
+    api_url = str(request.url.replace(path=path[: path.rindex("/items/")], query=""))
+    provenance = logic.gather(session, code, direction, max_depth, api_url)
+    if format == "eln":
+        settings: Settings = request.app.state.settings
+        body = eln.to_eln(provenance, settings.export_license)
+        return _attachment(body, eln.MEDIA_TYPE, f"{code}.eln")
+    return _attachment(prov.to_prov_json(provenance).encode("utf-8"), "application/json", f"{code}.prov.json")
+
+
+def _attachment(body: bytes, media_type: str, filename: str) -> Response:
+    # Codes are [A-Za-z0-9._-], so the file name needs no quoting beyond the quotes themselves.
+    disposition = f'attachment; filename="{filename}"'
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
