@@ -6,8 +6,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from schemas.common import Contract, Quantity
-from schemas.signatures import SignatureOut
 from schemas.items import ItemCode, ItemRef, Properties, ShortText, TypeName
+from schemas.signatures import SignatureOut
 
 ProtocolRef = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._-]{0,99}@[1-9][0-9]{0,5}$")
