@@ -224,7 +224,8 @@ def test_eln_of_a_cell_passes_the_validator_and_the_consortium_rules(
 
     # Every item is a Dataset folder listed by the root, holding its record; Datasets never nest.
     datasets = [node for node in nodes.values() if node["@type"] == "Dataset" and node["@id"] != "./"]
-    assert set(refs(root["hasPart"])) == {node["@id"] for node in datasets}
+    # The root lists every item folder, plus the audit excerpt about them.
+    assert set(refs(root["hasPart"])) == {node["@id"] for node in datasets} | {"audit-excerpt.jsonl"}
     assert {node["identifier"] for node in datasets} >= {cell, example.fecl3_lot, example.mof_copc}
     for dataset in datasets:
         assert dataset["name"] and nodes[dataset["author"]["@id"]]["@type"] == "Person"

@@ -93,3 +93,36 @@ def test_bad_signature_requests(step, as_role, passwords):
     assert _sign(reviewer, "step:999999", "reviewed", passwords[Role.reviewer]).status_code == 404
     bad = _sign(reviewer, "entry:1", "blessed", passwords[Role.reviewer])
     assert bad.status_code == 422 and {e["pointer"] for e in bad.json()["errors"]} == {"/record", "/meaning"}
+
+
+def test_signatures_and_the_audit_excerpt_travel_with_every_export(api, as_role, passwords):
+    import io
+    import json
+    import zipfile
+
+    lot = api.post("/lots", json={"type": "THF", "quantity": "100 mL"}).json()["code"]
+    assert (
+        _sign(as_role[Role.reviewer], f"item:{lot}", "reviewed", passwords[Role.reviewer]).status_code == 201
+    )
+
+    prov = api.get(f"/items/{lot}/export", params={"format": "prov-json"}).json()
+    entity = next(iter(prov["entity"].values()))
+    signed = json.loads(entity["cellprov:signatures"])
+    assert [(s["meaning"], s["signer"], s["valid"]) for s in signed] == [("reviewed", "rita", True)]
+
+    archive = zipfile.ZipFile(io.BytesIO(api.get(f"/items/{lot}/export", params={"format": "eln"}).content))
+    names = {name.split("/", 1)[1] for name in archive.namelist()}
+    assert {"signatures.json", "audit-excerpt.jsonl"} <= names
+    top = archive.namelist()[0].split("/")[0]
+    excerpt = archive.read(f"{top}/audit-excerpt.jsonl").decode().splitlines()
+    assert [json.loads(line)["action"] for line in excerpt] == [
+        "item.received",
+        "signature.created",
+        "item.exported",
+    ]
+
+    exported = as_role[Role.auditor].get("/audit", params={"action": "item.exported"}).json()["items"]
+    assert [(e["entity_id"], e["data"]["format"], e["actor_name"]) for e in exported] == [
+        (lot, "prov-json", "sam"),
+        (lot, "eln", "sam"),
+    ]

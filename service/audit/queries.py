@@ -22,23 +22,34 @@ class EventFilter:
     lineage_of: int | None = None  # an item id
 
 
-def _lineage_condition(session: Session, item_id: int) -> ColumnElement[bool]:
-    """Events of the item, of every item up- and downstream of it, and of the steps linking them."""
-    rows = reachable_items(session, item_id, "up", None) + reachable_items(session, item_id, "down", None)
-    codes = sorted({r.code for r in rows})
-    ids = {r.id for r in rows}
-    step_ids = session.exec(
-        select(ItemLink.step_id)
-        .where(col(ItemLink.child_id).in_(ids), col(ItemLink.parent_id).in_(ids))
-        .distinct()
-    ).all()
-    conditions = [and_(col(AuditEventRow.entity_type) == "item", col(AuditEventRow.entity_id).in_(codes))]
+def about_records(item_codes: list[str], step_ids: list[int]) -> ColumnElement[bool]:
+    """Events whose entity is one of these items or steps."""
+    conditions = [
+        and_(col(AuditEventRow.entity_type) == "item", col(AuditEventRow.entity_id).in_(item_codes))
+    ]
     if step_ids:
         steps = [str(s) for s in step_ids]
         conditions.append(
             and_(col(AuditEventRow.entity_type) == "step", col(AuditEventRow.entity_id).in_(steps))
         )
     return or_(false(), *conditions)
+
+
+def _lineage_condition(session: Session, item_id: int) -> ColumnElement[bool]:
+    """Events of the item, of every item up- and downstream of it, and of the steps linking them."""
+    rows = reachable_items(session, item_id, "up", None) + reachable_items(session, item_id, "down", None)
+    ids = {r.id for r in rows}
+    step_ids = session.exec(
+        select(ItemLink.step_id)
+        .where(col(ItemLink.child_id).in_(ids), col(ItemLink.parent_id).in_(ids))
+        .distinct()
+    ).all()
+    return about_records(sorted({r.code for r in rows}), list(step_ids))
+
+
+def events_about(session: Session, item_codes: list[str], step_ids: list[int]) -> list[AuditEventRow]:
+    query = select(AuditEventRow).where(about_records(item_codes, step_ids)).order_by(col(AuditEventRow.seq))
+    return list(session.exec(query).all())
 
 
 def list_events(

@@ -11,12 +11,15 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 from schemas import ItemOut, LineageEdge, StepOut
+from service.audit.logic import event_of
+from service.audit.queries import events_about
 from service.auth.tables import User
 from service.db import utcnow
 from service.items.logic import item_out
 from service.items.tables import Item
 from service.lineage.logic import trace
 from service.lineage.queries import Direction
+from service.signatures.logic import signatures_of
 from service.steps.logic import get_step, step_out
 
 ExportFormat = Literal["prov-json", "eln"]
@@ -53,22 +56,16 @@ class Provenance:
         return {item.code for item in self.items}
 
 
-def _audit_excerpt(session: Session, item_ids: list[int]) -> list[dict[str, Any]]:
-    """The audit events about the exported items, oldest first, as the audit export writes them.
-
-    Filled in when the audit trail lands: until then there are no events to excerpt, and the exports say so
-    by carrying none. The .eln writer already stores a non-empty excerpt as `audit-excerpt.jsonl`.
-    """
-    return []
+def _audit_excerpt(session: Session, codes: list[str], steps: list[StepOut]) -> list[dict[str, Any]]:
+    """The audit events about the exported items and steps, oldest first, as the audit export writes them."""
+    rows = events_about(session, codes, [step.id for step in steps])
+    return [event_of(row).model_dump(mode="json") for row in rows]
 
 
-def _signatures(session: Session, item_ids: list[int]) -> list[dict[str, Any]]:
-    """The e-signatures on the exported records (signer, meaning, time, signed hash, still valid or not).
-
-    Filled in when e-signatures land, like the audit excerpt; the .eln writer stores a non-empty list as
-    `signatures.json`.
-    """
-    return []
+def _signatures(session: Session, codes: list[str], steps: list[StepOut]) -> list[dict[str, Any]]:
+    """The e-signatures on the exported records: signer, meaning, time, signed hash, still valid or not."""
+    refs = [f"item:{code}" for code in codes] + [f"step:{step.id}" for step in steps]
+    return [signature.model_dump(mode="json") for ref in refs for signature in signatures_of(session, ref)]
 
 
 def _steps_of(
@@ -107,7 +104,7 @@ def gather(
 
     usernames = {step.operator for step in steps} | {item.created_by for item in items}
     users = session.exec(select(User).where(col(User.username).in_(sorted(usernames)))).all()
-    item_ids = [item.id for item in rows if item.id is not None]
+    codes = [item.code for item in rows]
     return Provenance(
         root=code,
         direction=direction,
@@ -119,6 +116,6 @@ def gather(
         links=lineage.edges,
         steps=steps,
         people={user.username: Person(user.username, user.full_name, user.role) for user in users},
-        audit=_audit_excerpt(session, item_ids),
-        signatures=_signatures(session, item_ids),
+        audit=_audit_excerpt(session, codes, steps),
+        signatures=_signatures(session, codes, steps),
     )

@@ -79,6 +79,16 @@ def _step_attributes(step: StepOut) -> dict[Any, Any]:
     return attributes
 
 
+def _signatures_by_record(provenance: Provenance) -> dict[str, str]:
+    """Each signed record's signatures as one JSON value (signer, meaning, time, hash, still valid)."""
+    by_record: dict[str, list[dict[str, Any]]] = {}
+    for signature in provenance.signatures:
+        by_record.setdefault(signature["record"], []).append(signature)
+    return {
+        record: json.dumps(sigs, ensure_ascii=False, sort_keys=True) for record, sigs in by_record.items()
+    }
+
+
 def to_prov_document(provenance: Provenance) -> ProvDocument:
     """The PROV document of an export. Only records inside the export are related: a step's inputs or
     outputs that lie outside the traced lineage (the other nine anodes of a coating step) are left out,
@@ -91,8 +101,12 @@ def to_prov_document(provenance: Provenance) -> ProvDocument:
     user_ns = document.add_namespace("user", f"{api}/users/")
     protocol_ns = document.add_namespace("protocol", f"{api}/templates/")
 
+    signed = _signatures_by_record(provenance)
     for item in provenance.items:
-        document.entity(item_ns[item.code], _item_attributes(item, provenance.depths[item.code]))
+        entity = _item_attributes(item, provenance.depths[item.code])
+        if f"item:{item.code}" in signed:
+            entity[CELLPROV["signatures"]] = signed[f"item:{item.code}"]
+        document.entity(item_ns[item.code], entity)
     for person in provenance.people.values():
         document.agent(
             user_ns[person.username],
@@ -107,9 +121,10 @@ def to_prov_document(provenance: Provenance) -> ProvDocument:
     listed = provenance.codes
     plans: set[str] = set()
     for step in provenance.steps:
-        activity = document.activity(
-            step_ns[str(step.id)], step.started_at, step.ended_at, _step_attributes(step)
-        )
+        step_attributes = _step_attributes(step)
+        if f"step:{step.id}" in signed:
+            step_attributes[CELLPROV["signatures"]] = signed[f"step:{step.id}"]
+        activity = document.activity(step_ns[str(step.id)], step.started_at, step.ended_at, step_attributes)
         name, _, version = step.protocol.partition("@")
         plan = protocol_ns[f"{name}/versions/{version}"]
         if step.protocol not in plans:

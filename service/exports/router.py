@@ -5,10 +5,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from service.audit import logic as audit
 from service.auth.deps import Reader
 from service.config import Settings
 from service.db import ReadSession
 from service.exports import eln, logic, prov
+from service.writes import request_id
 
 router = APIRouter(tags=["exports"])
 
@@ -22,7 +24,7 @@ def export_item(
     code: str,
     request: Request,
     session: ReadSession,
-    _: Reader,
+    user: Reader,
     format: Literal["prov-json", "eln"] = "prov-json",
     direction: Literal["up", "down"] = "up",
     max_depth: Annotated[int | None, Query(ge=1, le=1000)] = None,
@@ -33,6 +35,20 @@ def export_item(
     path = request.url.path
     api_url = str(request.url.replace(path=path[: path.rindex("/items/")], query=""))
     provenance = logic.gather(session, code, direction, max_depth, api_url)
+    audit.record_now(
+        request.app.state.engine,
+        user,
+        request_id(request),
+        "item.exported",
+        "item",
+        code,
+        data={
+            "format": format,
+            "direction": direction,
+            "max_depth": max_depth,
+            "items": len(provenance.items),
+        },
+    )
     if format == "eln":
         settings: Settings = request.app.state.settings
         body = eln.to_eln(provenance, settings.export_license)

@@ -57,6 +57,7 @@ def _check_request(session: Session, body: StepIn) -> tuple[dict[int, Item], dic
                 )
 
     types: dict[int, ItemType] = {}
+    codes: set[str | None] = set()
     for n, output in enumerate(body.outputs):
         where = f"/outputs/{n}"
         item_type = items.find_type(session, output.type)
@@ -81,6 +82,12 @@ def _check_request(session: Session, body: StepIn) -> tuple[dict[int, Item], dic
             problems.append(bad)
         if output.code and session.exec(select(Item.id).where(Item.code == output.code)).first() is not None:
             problems.append(problem(f"{where}/code", "an item with this code exists", got=output.code))
+        elif output.code and output.code in codes:
+            # Caught here: the unique index would only say "retry", and a retry can never succeed.
+            problems.append(
+                problem(f"{where}/code", "another output of this step has this code", got=output.code)
+            )
+        codes.add(output.code)
     if problems:
         raise Invalid("the step cannot be logged", problems)
     return inputs, types
