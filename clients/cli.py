@@ -704,6 +704,176 @@ def export(
         console.print(f"Wrote [bold]{escape(str(target))}[/] ({len(content):,} bytes, {fmt.value}).")
 
 
+# -- audit trail and signatures ---------------------------------------------------------------------------
+
+audit_app = typer.Typer(help="The audit trail: list events, verify the chain, export it, keep checkpoints.")
+app.add_typer(audit_app, name="audit", no_args_is_help=True)
+
+DEFAULT_CHECKPOINTS = Path("~/.config/cellprov/checkpoints.jsonl")
+
+
+@audit_app.command("list")
+def audit_list(
+    ctx: typer.Context,
+    actor: Annotated[str | None, typer.Option(help="Username.")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="e.g. item.corrected, or item for all item actions.")
+    ] = None,
+    entity: Annotated[str | None, typer.Option(help="An item code or a step id.")] = None,
+    lineage_of: Annotated[str | None, typer.Option(help="Everything in the lineage of this item.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    json_output: JsonFlag = False,
+) -> None:
+    """Audit events, oldest first: who changed what, when and why."""
+    with _connected(ctx) as client:
+        page = client.audit_events(
+            actor=actor, action=action, entity_id=entity, lineage_of=lineage_of, limit=limit
+        )
+    if _wants_json(ctx, json_output):
+        _print_json(page)
+        return
+    table = Table("seq", "when (UTC)", "who", "action", "record", "reason", title="audit trail")
+    for event in page.items:
+        record = f"{event.entity_type} {event.entity_id}" + (
+            f" v{event.entity_version}" if event.entity_version else ""
+        )
+        table.add_row(
+            str(event.seq),
+            event.at.strftime("%Y-%m-%d %H:%M:%S"),
+            _text(event.actor_name or "system"),
+            _text(event.action),
+            _text(record),
+            _text(event.reason),
+        )
+    console.print(table)
+    if page.next_cursor:
+        console.print("[dim]more events: raise --limit or filter[/]")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Argument(help="An export to check offline, without the server.", exists=True)
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Recompute the hash chain: on the server, or of an export file (offline). Exit code 1 if broken."""
+    from clients.audit_file import ExportFileError, verify_export
+
+    if file is not None:
+        try:
+            check, manifest = verify_export(file)
+        except ExportFileError as exc:
+            _fail(str(exc))
+    else:
+        with _connected(ctx) as client:
+            check, manifest = client.verify_audit(), None
+    if _wants_json(ctx, json_output):
+        _print_json(check)
+    elif check.ok:
+        source = (
+            f"{file} (exported {manifest.exported_at:%Y-%m-%d %H:%M} by {manifest.exported_by})"
+            if (file and manifest)
+            else "the server's trail"
+        )
+        console.print(
+            f"[green]✓[/] {escape(source)}: {check.size} events, chain intact, head {check.head_hash[:16]}…"
+        )
+    else:
+        err_console.print(
+            f"[bold red]✗ chain broken at event {check.first_bad_seq}:[/] {escape(check.problem or '')}"
+        )
+    if not check.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    out: Annotated[Path | None, typer.Option(help="File to write (default cellprov-audit.FORMAT).")] = None,
+) -> None:
+    """Download the whole audit trail (streamed) with its manifest; check it with `audit verify FILE`."""
+    from rich.progress import DownloadColumn, Progress, SpinnerColumn, TimeElapsedColumn, TransferSpeedColumn
+
+    if fmt not in ("jsonl", "csv"):
+        _fail("--format must be jsonl or csv")
+    target = out or Path(f"cellprov-audit.{fmt}")
+    columns = (
+        SpinnerColumn(),
+        "[progress.description]{task.description}",
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+    )
+    with (
+        _connected(ctx) as client,
+        target.open("wb") as handle,
+        Progress(*columns, console=err_console) as bar,
+    ):
+        task = bar.add_task(f"exporting to {target}", total=None)
+        written = client.export_audit(fmt, handle, progress=lambda done: bar.update(task, completed=done))
+    console.print(
+        f"Wrote [bold]{escape(str(target))}[/] ({written:,} bytes). Check it with "
+        f"`cellprov audit verify {escape(str(target))}`."
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    ctx: typer.Context,
+    keep: Annotated[Path, typer.Option(help="Where your checkpoints are kept, outside the server.")] = (
+        DEFAULT_CHECKPOINTS
+    ),
+    json_output: JsonFlag = False,
+) -> None:
+    """Fetch a signed checkpoint and prove it extends the last one you kept (the trail only grew)."""
+    from clients.audit_proofs import ProofError, accept_checkpoint, read_kept_checkpoints
+
+    path = keep.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _connected(ctx) as client:
+        new = client.checkpoint()
+        kept = read_kept_checkpoints(path) if path.exists() else []
+        proof = (
+            client.consistency_proof(kept[-1].size, new.size) if kept and kept[-1].size <= new.size else None
+        )
+        try:
+            previous = accept_checkpoint(path, new, proof, client.audit_public_key())
+        except ProofError as exc:
+            _fail(f"the server's trail is NOT consistent with your kept checkpoint: {exc}")
+    if _wants_json(ctx, json_output):
+        _print_json(new)
+    elif previous is None:
+        console.print(
+            f"First checkpoint kept in {escape(str(path))}: {new.size} events, root {new.root_hex[:16]}…"
+        )
+    else:
+        console.print(f"[green]✓[/] {new.size} events extend your kept checkpoint of {previous.size}; kept.")
+
+
+@app.command()
+def sign(
+    ctx: typer.Context,
+    record: Annotated[str, typer.Argument(help='The record: "item:CC-0001" or "step:12".')],
+    meaning: Annotated[str, typer.Option(help="authored, reviewed, approved or witnessed.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Your password (asked for).")],
+    json_output: JsonFlag = False,
+) -> None:
+    """E-sign a record as it is now. Editing it later marks the signature as no longer valid."""
+    with _connected(ctx) as client:
+        signature = client.sign(record, meaning, password)
+    if _wants_json(ctx, json_output):
+        _print_json(signature)
+    else:
+        console.print(
+            f"Signed {escape(signature.record)} v{signature.record_version or '-'} as "
+            f"[bold]{signature.meaning}[/] by {escape(signature.signer_name)} at "
+            f"{signature.signed_at:%Y-%m-%d %H:%M:%S} UTC (sha256 {signature.record_sha256[:16]}…)."
+        )
+
+
 def main() -> None:
     """Entry point of the `cellprov` console script."""
     app()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import IO, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -34,6 +34,9 @@ from schemas import (
     UserOut,
     VoidIn,
 )
+from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
+from schemas.events import AuditEvent, ChainCheck
+from schemas.signatures import Meaning, SignatureIn, SignatureOut
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
@@ -333,6 +336,53 @@ class Client:
         """The item's lineage as W3C PROV-JSON or as an ELN Consortium .eln archive (zip), as bytes."""
         params = {"format": fmt, "max_depth": max_depth, "direction": direction}
         return self.request("GET", f"/items/{_segment(code)}/export", params=params).content
+
+    # -- audit trail and signatures ------------------------------------------------------------------
+
+    def audit_events(self, **filters: Any) -> Page[AuditEvent]:
+        """`GET /audit` with filters: actor, action, since, until, entity_type, entity_id, lineage_of, …"""
+        return Page[AuditEvent].model_validate(self.request("GET", "/audit", params=filters).json())
+
+    def verify_audit(self) -> ChainCheck:
+        return self._get("/audit/verify", ChainCheck)
+
+    def export_audit(self, fmt: str, out: IO[bytes], progress: Callable[[int], None] | None = None) -> int:
+        """Stream `GET /audit/export` into `out` (memory stays flat); `progress` gets the bytes so far."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        written = 0
+        with self.http.stream(
+            "GET", API_PREFIX + "/audit/export", params={"format": fmt}, headers=headers
+        ) as answer:
+            if answer.is_error:
+                answer.read()
+                raise CellprovError(answer.status_code, _problem_of(answer), answer)
+            for chunk in answer.iter_bytes():
+                out.write(chunk)
+                written += len(chunk)
+                if progress:
+                    progress(written)
+        return written
+
+    def checkpoint(self) -> Checkpoint:
+        return self._get("/audit/checkpoint", Checkpoint)
+
+    def audit_public_key(self) -> str:
+        return self.request("GET", "/audit/public-key").text
+
+    def consistency_proof(self, old: int, new: int | None = None) -> ConsistencyProof:
+        return self._get("/audit/proofs/consistency", ConsistencyProof, old=old, new=new)
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> InclusionProof:
+        return self._get("/audit/proofs/inclusion", InclusionProof, seq=seq, size=size)
+
+    def sign(self, record: str, meaning: str, password: str) -> SignatureOut:
+        """E-sign a record ("item:CC-0001", "step:12") as it is now; the password re-authenticates you."""
+        body = SignatureIn(record=record, meaning=Meaning(meaning), password=password)
+        return self._post("/signatures", body, SignatureOut)
+
+    def signatures(self, record: str) -> list[SignatureOut]:
+        response = self.request("GET", "/signatures", params={"record": record})
+        return [SignatureOut.model_validate(s) for s in response.json()]
 
 
 def _body(model: BaseModel) -> Any:

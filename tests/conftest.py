@@ -6,12 +6,16 @@ throw-away database per test session. It is skipped when the server is unreachab
 
 import os
 import secrets
+import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -205,3 +209,51 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         pytest.skip("PostgreSQL is not reachable; set CELLPROV_TEST_DATABASE_URL (mandatory under CI=true)")
     yield url
     _drop_postgres(url)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(settings: Settings, people: dict[Role, Person]) -> Iterator[str]:
+    """A real uvicorn process serving a freshly reset database; yields its API base URL."""
+    engine = make_engine(settings)
+    reset(engine, people)
+    engine.dispose()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CELLPROV_DATABASE_URL": settings.database_url,
+        "CELLPROV_FILES_DIR": str(settings.files_dir),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "service.app:create_app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}/api/v1"
+    # Wait for the process to answer, not for a fixed time.
+    transport = httpx.HTTPTransport(retries=50)
+    with httpx.Client(transport=transport, timeout=10) as probe:
+        for _ in range(100):
+            try:
+                if probe.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if process.poll() is not None:
+                    pytest.fail("the server process exited")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)

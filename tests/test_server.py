@@ -1,10 +1,5 @@
 """A real uvicorn process on each database, driven over real HTTP by parallel clients."""
 
-import os
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -12,50 +7,6 @@ import pytest
 from sqlalchemy import text
 
 from service.db import make_engine
-from tests.conftest import reset
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(settings, people) -> Iterator[str]:
-    engine = make_engine(settings)
-    reset(engine, people)
-    engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "CELLPROV_DATABASE_URL": settings.database_url}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "service.app:create_app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}/api/v1"
-    # Wait for the process to answer, not for a fixed time.
-    transport = httpx.HTTPTransport(retries=50)
-    with httpx.Client(transport=transport, timeout=10) as probe:
-        for _ in range(100):
-            try:
-                if probe.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    pytest.fail("the server process exited")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def _client(url: str, token: str) -> httpx.Client:
@@ -76,38 +27,38 @@ def _take(url: str, token: str, lot: str, grams: float, key: str | None = None) 
         )
 
 
-def test_parallel_steps_never_take_more_than_the_lot_holds(server, people):
+def test_parallel_steps_never_take_more_than_the_lot_holds(live_server, people):
     token = people["scientist"].token
-    with _client(server, token) as client:
+    with _client(live_server, token) as client:
         lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "25 g"}).json()["code"]
 
     with ThreadPoolExecutor(max_workers=12) as pool:
-        answers = list(pool.map(lambda _: _take(server, token, lot, 3.0), range(12)))
+        answers = list(pool.map(lambda _: _take(live_server, token, lot, 3.0), range(12)))
 
     assert sorted({a.status_code for a in answers}) == [201, 409]
     assert sum(a.status_code == 201 for a in answers) == 8  # 8 x 3 g fit in 25 g, the rest is refused
-    with _client(server, token) as client:
+    with _client(live_server, token) as client:
         assert client.get(f"/items/{lot}").json()["remaining"] == {"value": 1.0, "unit": "g"}
         assert len(client.get("/steps", params={"item": lot, "limit": 100}).json()["items"]) == 8
         down = client.get(f"/items/{lot}/lineage", params={"direction": "down"}).json()
         assert len(down["nodes"]) == 1 + 8
-    with _client(server, people["auditor"].token) as client:
+    with _client(live_server, people["auditor"].token) as client:
         assert client.get("/audit/verify").json()["ok"]
         logged = client.get("/audit", params={"action": "step.logged", "limit": 1000}).json()["items"]
     assert len(logged) == 8  # one event per acknowledged step, none for the refused ones
 
 
-def test_a_retried_post_racing_itself_is_applied_once(server, people, settings):
+def test_a_retried_post_racing_itself_is_applied_once(live_server, people, settings):
     token = people["scientist"].token
-    with _client(server, token) as client:
+    with _client(live_server, token) as client:
         lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "25 g"}).json()["code"]
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        answers = list(pool.map(lambda _: _take(server, token, lot, 2.75, key="glovebox-42"), range(6)))
+        answers = list(pool.map(lambda _: _take(live_server, token, lot, 2.75, key="glovebox-42"), range(6)))
 
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1
-    with _client(server, token) as client:
+    with _client(live_server, token) as client:
         assert client.get(f"/items/{lot}").json()["remaining"]["value"] == pytest.approx(22.25)
     engine = make_engine(settings)
     with engine.connect() as connection:
@@ -115,12 +66,12 @@ def test_a_retried_post_racing_itself_is_applied_once(server, people, settings):
     engine.dispose()
 
 
-def test_parallel_writers_leave_one_gapless_verifying_chain(server, people):
+def test_parallel_writers_leave_one_gapless_verifying_chain(live_server, people):
     """Many clients writing at once: every acknowledged change is exactly one event, and the chain holds."""
     token, auditor = people["scientist"].token, people["auditor"].token
 
     def receive(n: int) -> httpx.Response:
-        with _client(server, token) as client:
+        with _client(live_server, token) as client:
             return client.post("/lots", json={"type": "DMF", "quantity": f"{n + 1} mL"})
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -128,7 +79,7 @@ def test_parallel_writers_leave_one_gapless_verifying_chain(server, people):
     acknowledged = {a.json()["code"] for a in answers if a.status_code == 201}
     assert len(acknowledged) == 48
 
-    with _client(server, auditor) as client:
+    with _client(live_server, auditor) as client:
         check = client.get("/audit/verify").json()
         events = client.get("/audit", params={"action": "item.received", "limit": 1000}).json()["items"]
     assert check["ok"], check
