@@ -98,3 +98,20 @@ def test_steps_keep_their_parameters_as_quantities(client: Client, example: Work
     assert [role for role, _ in roles].count("wash_solvent") == 2
     assembly = client.steps(protocol="cr2025-assembly@1", limit=100)
     assert len(assembly.items) == 6
+
+
+def test_the_worked_examples_audit_trail_exports_and_verifies_offline(
+    app: FastAPI, people: dict[Role, Person], example: WorkedExample, tmp_path
+) -> None:
+    from clients.audit_file import verify_export
+
+    http = TestClient(app, raise_server_exceptions=False)
+    with Client(token=people[Role.auditor].token, http=http) as auditor:
+        assert auditor.verify_audit().ok
+        path = tmp_path / "worked-example-audit.jsonl"
+        with path.open("wb") as handle:
+            auditor.export_audit("jsonl", handle)
+        steps = auditor.audit_events(action="step.logged", limit=1000).items
+    check, manifest = verify_export(path)
+    assert check.ok and manifest is not None and manifest.count == check.size
+    assert len(steps) == len(example.steps)  # one event per logged step
