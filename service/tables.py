@@ -6,6 +6,7 @@ from service.audit.tables import AuditEventRow, AuditHead
 from service.auth.tables import Token, User
 from service.idempotency import IdempotentResponse
 from service.items.tables import Item, ItemType, ItemVersion
+from service.lineage.tables import ItemAncestry
 from service.signatures.tables import Signature
 from service.steps.tables import ItemLink, Step, StepInput
 
@@ -16,6 +17,7 @@ __all__ = [
     "AuditHead",
     "IdempotentResponse",
     "Item",
+    "ItemAncestry",
     "ItemLink",
     "ItemType",
     "ItemVersion",

@@ -15,14 +15,37 @@ ureg.formatter.default_format = "~P"
 _UNIT_TEXT = re.compile(r"^[A-Za-zµμ°%Ω0-9*/^.·() _-]{1,64}$")
 
 
+# A number standing on its own in a unit (not part of a name such as "m2").
+_NUMBER = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE]-?\d+)?")
+MAX_EXPONENT = 9
+
+
 class UnitProblem(ValueError):
     pass
+
+
+def _check_numbers(unit: str) -> None:
+    """pint computes the numbers in a unit before it looks at them: "9**9**9" would tie up a worker for
+    minutes working out a number with 370 million digits. So a number may only be a small exponent that is
+    not raised again (m**2, g**-1), or the 1 of 1/h."""
+    for match in _NUMBER.finditer(unit):
+        before = unit[: match.start()].rstrip()
+        before = before.removesuffix("-").rstrip()
+        after = unit[match.end() :].lstrip()
+        if after.startswith(("**", "^")):
+            raise UnitProblem(f"{unit!r} is not a unit: a power of a number")
+        if before.endswith(("**", "^")):
+            if abs(float(match.group())) > MAX_EXPONENT:
+                raise UnitProblem(f"{unit!r} is not a unit: exponents go up to {MAX_EXPONENT}")
+        elif float(match.group()) != 1:
+            raise UnitProblem(f"{unit!r} is not a unit: a number other than an exponent")
 
 
 @lru_cache(maxsize=1024)
 def parse_unit(unit: str) -> pint.Unit:
     if not _UNIT_TEXT.match(unit):
         raise UnitProblem(f"{unit!r} is not a unit")
+    _check_numbers(unit)
     try:
         return ureg.parse_units(unit.replace("·", "*"))
     except Exception as exc:  # pint raises many unrelated types (UndefinedUnitError, TokenError, ...) here

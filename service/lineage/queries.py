@@ -29,8 +29,9 @@ class EdgeRow:
     role: str
 
 
-def _walk(direction: Direction, max_depth: int | None) -> str:
-    """The CTE `reached(id, depth)`: every item reachable from :root, at its shortest distance.
+def walk_sql(direction: Direction, max_depth: int | None) -> str:
+    """The CTE `reached(id, depth)` as a recursive walk over item_links: the reference the closure is
+    checked against in the tests, and the "bare recursive CTE" baseline of the benchmarks.
 
     UNION (not UNION ALL) drops repeated (item, depth) pairs, so diamonds - one lot reaching a cell along
     two paths - cost one row per distinct depth, not one per path. The CAST matters on PostgreSQL: psycopg
@@ -50,11 +51,24 @@ def _walk(direction: Direction, max_depth: int | None) -> str:
     """
 
 
+def _reached(direction: Direction, max_depth: int | None) -> str:
+    """The CTE `reached(id, depth)` read from the ancestry closure: one index range, no walk."""
+    mine, other = ("descendant_id", "ancestor_id") if direction == "up" else ("ancestor_id", "descendant_id")
+    limit = "" if max_depth is None else "AND a.depth <= :max_depth"
+    return f"""
+        WITH reached(id, depth) AS (
+            SELECT CAST(:root AS INTEGER), 0
+            UNION ALL
+            SELECT a.{other}, a.depth FROM item_ancestry a WHERE a.{mine} = :root {limit}
+        )
+    """
+
+
 def reachable_items(
     session: Session, root_id: int, direction: Direction, max_depth: int | None
 ) -> list[NodeRow]:
     sql = (
-        _walk(direction, max_depth)
+        _reached(direction, max_depth)
         + """
         SELECT i.id, i.code, i.kind, t.name AS type, i.name, i.status, r.depth
         FROM reached r JOIN items i ON i.id = r.id JOIN item_types t ON t.id = i.type_id
@@ -68,9 +82,9 @@ def reachable_items(
 def links_between(
     session: Session, root_id: int, direction: Direction, max_depth: int | None
 ) -> list[EdgeRow]:
-    """The active links whose both ends were reached by the same walk."""
+    """The active links whose both ends were reached."""
     sql = (
-        _walk(direction, max_depth)
+        _reached(direction, max_depth)
         + """
         SELECT DISTINCT p.code, c.code, l.step_id, s.protocol, l.role
         FROM item_links l

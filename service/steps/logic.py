@@ -15,6 +15,7 @@ from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
 from service.items import logic as items
 from service.items.tables import Item, ItemType
+from service.lineage.closure import drop_ancestry, extend_ancestry
 from service.steps.tables import ItemLink, Step, StepInput
 
 _UNUSABLE = {
@@ -225,6 +226,7 @@ def log_step(session: Session, user: User, body: StepIn) -> Step:
                 ItemLink(parent_id=inputs[n].id or 0, child_id=child.id, step_id=step.id, role=given.role)
             )
     session.flush()
+    extend_ancestry(session, [child.id for child in made if child.id is not None])
     audit.record(
         session, "step.logged", "step", step.id, data=step_out(session, step).model_dump(mode="json")
     )
@@ -278,6 +280,7 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
             item.updated_at = utcnow()
             items.record_version(session, item, "restored", user, f"step {step_id} voided: {reason}")
     session.execute(update(ItemLink).where(col(ItemLink.step_id) == step_id).values(active=False))
+    drop_ancestry(session, [o.id for o in outputs if o.id is not None])
     step.status, step.void_reason, step.voided_at = "voided", reason, utcnow()
     session.add(step)
     session.flush()
