@@ -10,6 +10,7 @@ from service.errors import install_error_handlers
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
 from service.steps.router import router as steps_router
+from service.templates.router import router as templates_router
 
 API_PREFIX = "/api/v1"
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
 
-    for router in (health.router, auth_router, items_router, steps_router, lineage_router):
+    routers = (health.router, auth_router, items_router, steps_router, lineage_router, templates_router)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -6,6 +6,7 @@ from service.auth.tables import Token, User
 from service.idempotency import IdempotentResponse
 from service.items.tables import Item, ItemType, ItemVersion
 from service.steps.tables import ItemLink, Step, StepInput
+from service.templates.tables import Template
 
 metadata = SQLModel.metadata
 
@@ -17,6 +18,7 @@ __all__ = [
     "ItemVersion",
     "Step",
     "StepInput",
+    "Template",
     "Token",
     "User",
     "metadata",

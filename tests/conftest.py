@@ -28,6 +28,7 @@ from service.config import Settings
 from service.db import make_engine, open_session, utcnow
 from service.items.logic import load_builtin_types
 from service.tables import metadata
+from service.templates.logic import load_library
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -99,7 +100,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 def reset(engine: Engine, people: dict[Role, Person]) -> None:
-    """Empty every table, then seed the built-in item types and one user (with a token) per role."""
+    """Empty every table, then seed the built-in item types and templates, and one user (with a token) per
+    role."""
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -109,6 +111,7 @@ def reset(engine: Engine, people: dict[Role, Person]) -> None:
                 connection.execute(text(f"DELETE FROM {table}"))
     with open_session(engine, write=True) as session:
         load_builtin_types(session)
+        load_library(session)
         now = utcnow()
         for person in people.values():
             user = User(

@@ -10,12 +10,14 @@ class Permission(StrEnum):
     record = "record"  # receive lots, log steps, correct and void items and steps
     manage_types = "manage_types"  # add item types
     manage_users = "manage_users"  # add users
+    author_templates = "author_templates"  # publish and retire protocol templates
+    release = "release"  # release quarantined items after quality review
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.scientist: frozenset({Permission.read, Permission.record}),
-    Role.reviewer: frozenset({Permission.read}),
+    Role.reviewer: frozenset({Permission.read, Permission.author_templates, Permission.release}),
     Role.auditor: frozenset({Permission.read}),
 }
 

@@ -27,6 +27,7 @@ class EdgeRow:
     step: int
     protocol: str
     role: str
+    deviating: bool
 
 
 def _walk(direction: Direction, max_depth: int | None) -> str:
@@ -72,7 +73,7 @@ def links_between(
     sql = (
         _walk(direction, max_depth)
         + """
-        SELECT DISTINCT p.code, c.code, l.step_id, s.protocol, l.role
+        SELECT DISTINCT p.code, c.code, l.step_id, s.protocol, l.role, s.deviating
         FROM item_links l
         JOIN reached rp ON rp.id = l.parent_id
         JOIN reached rc ON rc.id = l.child_id
@@ -84,4 +85,4 @@ def links_between(
     """
     )
     rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
-    return [EdgeRow(*row) for row in rows]
+    return [EdgeRow(*row[:5], deviating=bool(row[5])) for row in rows]
