@@ -316,10 +316,14 @@ class Client:
         return self._post("/templates", template, TemplateOut)
 
     def retire_template(self, name: str, version: int, reason: str) -> TemplateOut:
-        return self._post(f"/templates/{_segment(name)}/versions/{version}/retire", RetireIn(reason=reason), TemplateOut)
+        return self._post(
+            f"/templates/{_segment(name)}/versions/{version}/retire", RetireIn(reason=reason), TemplateOut
+        )
 
     def template_diff(self, name: str, from_version: int, to_version: int) -> TemplateDiff:
-        return self._get(f"/templates/{_segment(name)}/diff", TemplateDiff, **{"from": from_version, "to": to_version})
+        return self._get(
+            f"/templates/{_segment(name)}/diff", TemplateDiff, **{"from": from_version, "to": to_version}
+        )
 
     def check_template(self, name: str, version: int, values: TemplateCheckIn) -> TemplateCheckOut:
         """A dry run: what the template says about these values (problems, deviations, computed values)."""

@@ -269,7 +269,9 @@ def load_worked_example(client: Client) -> WorkedExample:
             StepInputIn(role="wash_solvent", item=lots["DMF"], amount=q(60, "mL")),
             StepInputIn(role="wash_solvent", item=lots["ethanol"], amount=q(40, "mL")),
         ],
-        outputs=[StepOutputIn(type="NH2-MIL-101(Fe)", quantity=q(0.85, "g"), name="NH2-MIL-101(Fe) at 120 °C")],
+        outputs=[
+            StepOutputIn(type="NH2-MIL-101(Fe)", quantity=q(0.85, "g"), name="NH2-MIL-101(Fe) at 120 °C")
+        ],
         deviations=[
             DeviationIn(
                 field="/parameters/temperature",

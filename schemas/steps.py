@@ -106,4 +106,10 @@ class StepOut(BaseModel):
 __all__ = [
     "Deviation",
     "DeviationIn",
-    "ItemCode", "ParameterValue", "ProtocolRef", "ShortText", "StepIn", "StepOut"]
+    "ItemCode",
+    "ParameterValue",
+    "ProtocolRef",
+    "ShortText",
+    "StepIn",
+    "StepOut",
+]

@@ -66,7 +66,12 @@ class Limits(Contract):
         unit = f" {self.unit}" if self.unit else ""
         if self.nominal is not None and self.tolerance and self.min is None and self.max is None:
             return f"{self.nominal:g} ± {self.tolerance:g}{unit}"
-        if self.nominal is not None and self.tolerance_percent is not None and self.min is None and self.max is None:
+        if (
+            self.nominal is not None
+            and self.tolerance_percent is not None
+            and self.min is None
+            and self.max is None
+        ):
             low, high = self.bounds()
             return f"{self.nominal:g}{unit} ± {self.tolerance_percent:g} % ({low:g}–{high:g}{unit})"
         low, high = self.bounds()
@@ -206,7 +211,9 @@ class DerivedSpec(Contract):
 
 class TemplateKind(StrEnum):
     process = "process"  # logged as a step: inputs consumed, outputs made
-    test = "test"  # settings of a measurement on a cell (cycling, CE, symmetric); checked, not logged as a step
+    test = (
+        "test"  # settings of a measurement on a cell (cycling, CE, symmetric); checked, not logged as a step
+    )
 
 
 class TemplateIn(Contract):

@@ -243,8 +243,18 @@ def _common(first_parameter: str, out_of_range: Any, wrong_unit: Any, other_type
     """Mutations every process template refuses: missing, unknown, wrong dimension, out of range, wrong
     item type for a role, a role left out, an output it does not make."""
     return [
-        ("missing parameter", _drop(["parameters", first_parameter]), f"/parameters/{first_parameter}", "required"),
-        ("unknown parameter", _set(["parameters", "colour"], "blue"), "/parameters/colour", "has no parameter"),
+        (
+            "missing parameter",
+            _drop(["parameters", first_parameter]),
+            f"/parameters/{first_parameter}",
+            "required",
+        ),
+        (
+            "unknown parameter",
+            _set(["parameters", "colour"], "blue"),
+            "/parameters/colour",
+            "has no parameter",
+        ),
         (
             "wrong dimension",
             _set(["parameters", first_parameter], wrong_unit),
@@ -259,7 +269,12 @@ def _common(first_parameter: str, out_of_range: Any, wrong_unit: Any, other_type
         ),
         ("unknown role", _set(["inputs", 0, "role"], "catalyst"), "/inputs/0/role", "no input role"),
         ("role left out", _drop(["inputs", 0]), "/inputs", "needs at least 1"),
-        ("output it does not make", _set(["outputs", 0, "type"], other_type), "/outputs/0/type", "does not make"),
+        (
+            "output it does not make",
+            _set(["outputs", 0, "type"], other_type),
+            "/outputs/0/type",
+            "does not make",
+        ),
     ]
 
 
@@ -268,7 +283,12 @@ def _wrong_item(stock_type: str, quantity: str, role_index: int = 0) -> Callable
 
     def make(stock: Stock) -> Mutation:
         code = stock(stock_type, quantity)
-        return ("wrong item type", _set(["inputs", role_index, "item"], code), f"/inputs/{role_index}/item", "role takes")
+        return (
+            "wrong item type",
+            _set(["inputs", role_index, "item"], code),
+            f"/inputs/{role_index}/item",
+            "role takes",
+        )
 
     return make
 
@@ -282,7 +302,10 @@ CASES: dict[str, tuple[Callable[[Stock], Body], list[Mutation], list[Callable[[S
             ("mass as volume", _set(["inputs", 0, "amount"], "2.75 mL"), "/inputs/0/amount/unit", "not mL"),
             (
                 "ratio off, masses in range",
-                lambda b: (_set(["inputs", 0, "amount"], "2.62 g")(b), _set(["inputs", 1, "amount"], "1.16 g")(b)),
+                lambda b: (
+                    _set(["inputs", 0, "amount"], "2.62 g")(b),
+                    _set(["inputs", 1, "amount"], "1.16 g")(b),
+                ),
                 "/checks/fe_linker_ratio",
                 "Fe : linker molar ratio",
             ),
@@ -297,7 +320,10 @@ CASES: dict[str, tuple[Callable[[Stock], Body], list[Mutation], list[Callable[[S
             *_common("temperature", q("90 degC"), q("75 h"), "NH2-MIL-101(Fe)"),
             (
                 "CoPc fraction off, masses in range",
-                lambda b: (_set(["inputs", 0, "amount"], "57 mg")(b), _set(["inputs", 1, "amount"], "5.25 mg")(b)),
+                lambda b: (
+                    _set(["inputs", 0, "amount"], "57 mg")(b),
+                    _set(["inputs", 1, "amount"], "5.25 mg")(b),
+                ),
                 "/checks/copc_mass_fraction",
                 "CoPc",
             ),
@@ -316,9 +342,24 @@ CASES: dict[str, tuple[Callable[[Stock], Body], list[Mutation], list[Callable[[S
         drop_coating("Li foil disc", "MOF@CoPc/Li anode", "li-drop-coating@1"),
         [
             *_common("drop_volume", q("80 µL"), q("50 mg"), "MOF@CoPc/Cu"),
-            ("outside the glovebox", _set(["parameters", "atmosphere"], "air"), "/parameters/atmosphere", "choices"),
-            ("too little solution", _set(["inputs", 0, "amount"], "150 µL"), "/checks/volume_per_disc", "drop volume"),
-            ("anodes without discs", _set(["outputs", 0, "count"], 5), "/checks/anodes_per_disc", "one coated anode"),
+            (
+                "outside the glovebox",
+                _set(["parameters", "atmosphere"], "air"),
+                "/parameters/atmosphere",
+                "choices",
+            ),
+            (
+                "too little solution",
+                _set(["inputs", 0, "amount"], "150 µL"),
+                "/checks/volume_per_disc",
+                "drop volume",
+            ),
+            (
+                "anodes without discs",
+                _set(["outputs", 0, "count"], 5),
+                "/checks/anodes_per_disc",
+                "one coated anode",
+            ),
         ],
         [_wrong_item("Cu foil", "10 count", role_index=1)],
     ),
@@ -332,14 +373,24 @@ CASES: dict[str, tuple[Callable[[Stock], Body], list[Mutation], list[Callable[[S
         [
             *_common("drying_temperature", q("150 degC"), q("120 V"), "NCM811 cathode sheet"),
             ("not 8:1:1", _set(["inputs", 1, "amount"], "0.3 g"), "/checks/active_fraction", "LFP share"),
-            ("loading left out", _drop(["outputs", 0, "properties", "areal_loading"]), "/outputs/0/properties/areal_loading", "required"),
+            (
+                "loading left out",
+                _drop(["outputs", 0, "properties", "areal_loading"]),
+                "/outputs/0/properties/areal_loading",
+                "required",
+            ),
             (
                 "loading as a mass",
                 _set(["outputs", 0, "properties", "areal_loading"], q("11 mg")),
                 "/outputs/0/properties/areal_loading/unit",
                 "measured in units of",
             ),
-            ("unknown property", _set(["outputs", 0, "properties", "colour"], "grey"), "/outputs/0/properties/colour", "no property"),
+            (
+                "unknown property",
+                _set(["outputs", 0, "properties", "colour"], "grey"),
+                "/outputs/0/properties/colour",
+                "no property",
+            ),
         ],
         [_wrong_item("NCM811", "10 g")],
     ),
@@ -347,7 +398,12 @@ CASES: dict[str, tuple[Callable[[Stock], Body], list[Mutation], list[Callable[[S
         coin_cell,
         [
             *_common("o2_ppm", q("0.5 ppm"), q("0.05 mL"), "pouch cell"),
-            ("wet glovebox", _set(["parameters", "h2o_ppm"], q("0.3 ppm")), "/parameters/h2o_ppm", "out of range"),
+            (
+                "wet glovebox",
+                _set(["parameters", "h2o_ppm"], q("0.3 ppm")),
+                "/parameters/h2o_ppm",
+                "out of range",
+            ),
             ("80 µL electrolyte", _set(["inputs", 3, "amount"], "80 µL"), "/inputs/3/amount", "out of range"),
             ("no case", _drop(["inputs", 4]), "/inputs", "case role needs at least 1"),
         ],
@@ -409,7 +465,9 @@ def test_every_problem_is_listed_at_once(api: TestClient, stock: Stock) -> None:
     assert api.get("/items", params={"type": "NH2-MIL-101(Fe)"}).json()["items"] == []
 
 
-def test_quantities_in_any_compatible_unit_are_accepted_and_kept_as_entered(api: TestClient, stock: Stock) -> None:
+def test_quantities_in_any_compatible_unit_are_accepted_and_kept_as_entered(
+    api: TestClient, stock: Stock
+) -> None:
     body = hydrothermal(stock)
     body["inputs"][0]["amount"] = "2750 mg"
     body["parameters"]["temperature"] = q("383.15 K")
@@ -433,9 +491,10 @@ def test_unknown_protocol_is_refused(api: TestClient, stock: Stock) -> None:
         assert refused.status_code == 422
         (problem,) = refused.json()["errors"]
         assert problem["pointer"] == "/protocol" and "unknown protocol" in problem["detail"]
-    assert "coating-solution@1" in api.post("/steps", json={**body, "protocol": "coating-solution@7"}).json()[
-        "errors"
-    ][0]["expected"]
+    assert (
+        "coating-solution@1"
+        in api.post("/steps", json={**body, "protocol": "coating-solution@7"}).json()["errors"][0]["expected"]
+    )
 
 
 # --- deviations ------------------------------------------------------------------------------------------
@@ -447,7 +506,10 @@ def test_an_out_of_range_value_is_accepted_with_a_justification_and_shown_as_dev
     body = hydrothermal(stock)
     body["parameters"]["temperature"] = q("120 degC")
     body["deviations"] = [
-        {"field": "/parameters/temperature", "justification": "exploring crystallinity at a higher temperature"}
+        {
+            "field": "/parameters/temperature",
+            "justification": "exploring crystallinity at a higher temperature",
+        }
     ]
     logged = api.post("/steps", json=body)
     assert logged.status_code == 201, logged.text
@@ -462,7 +524,9 @@ def test_an_out_of_range_value_is_accepted_with_a_justification_and_shown_as_dev
         }
     ]
     assert [s["id"] for s in api.get("/steps", params={"deviating": "true"}).json()["items"]] == [step["id"]]
-    assert step["id"] not in [s["id"] for s in api.get("/steps", params={"deviating": "false"}).json()["items"]]
+    assert step["id"] not in [
+        s["id"] for s in api.get("/steps", params={"deviating": "false"}).json()["items"]
+    ]
     made = step["outputs"][0]["code"]
     lineage = api.get(f"/items/{made}/lineage").json()
     assert lineage["edges"] and all(edge["deviating"] for edge in lineage["edges"])
@@ -473,7 +537,9 @@ def test_a_failed_check_can_be_justified_too(api: TestClient, stock: Stock) -> N
     body = hydrothermal(stock)
     body["inputs"][0]["amount"] = "2.62 g"
     body["inputs"][1]["amount"] = "1.16 g"
-    body["deviations"] = [{"field": "/checks/fe_linker_ratio", "justification": "linker excess on purpose (defects)"}]
+    body["deviations"] = [
+        {"field": "/checks/fe_linker_ratio", "justification": "linker excess on purpose (defects)"}
+    ]
     logged = api.post("/steps", json=body)
     assert logged.status_code == 201, logged.text
     assert logged.json()["computed"]["fe_linker_ratio"]["value"] == pytest.approx(1.514, abs=1e-3)
@@ -490,7 +556,11 @@ def test_deviations_excuse_only_out_of_range_values(api: TestClient, stock: Stoc
     assert refused.status_code == 422
     pointers = sorted(p["pointer"] for p in refused.json()["errors"])
     assert pointers == ["/deviations/0/field", "/deviations/1/field", "/parameters/duration"]
-    assert all("nothing to deviate from" in p["detail"] for p in refused.json()["errors"] if "deviations" in p["pointer"])
+    assert all(
+        "nothing to deviate from" in p["detail"]
+        for p in refused.json()["errors"]
+        if "deviations" in p["pointer"]
+    )
     short = hydrothermal(stock)
     short["parameters"]["temperature"] = q("120 degC")
     short["deviations"] = [{"field": "/parameters/temperature", "justification": "why"}]
@@ -502,7 +572,21 @@ def test_deviations_excuse_only_out_of_range_values(api: TestClient, stock: Stoc
 
 def _next_version(api: TestClient, name: str, **changes: Any) -> dict[str, Any]:
     current = api.get(f"/templates/{name}").json()
-    body = {key: current[key] for key in ("name", "title", "description", "kind", "parameters", "inputs", "outputs", "constants", "derived", "checks")}
+    body = {
+        key: current[key]
+        for key in (
+            "name",
+            "title",
+            "description",
+            "kind",
+            "parameters",
+            "inputs",
+            "outputs",
+            "constants",
+            "derived",
+            "checks",
+        )
+    }
     body.update(changes)
     return body
 
@@ -547,7 +631,12 @@ def test_a_new_version_is_published_and_the_old_one_stays_as_it_was(
     diff = api.get("/templates/coating-solution/diff", params={"from": 1, "to": 2}).json()
     assert diff["changes"] == [
         {"pointer": "/parameters/duration/nominal", "change": "changed", "old": 4.0, "new": 6.0},
-        {"pointer": "/parameters/duration/description", "change": "changed", "old": "stirring time", "new": ""},
+        {
+            "pointer": "/parameters/duration/description",
+            "change": "changed",
+            "old": "stirring time",
+            "new": "",
+        },
     ] or {c["pointer"] for c in diff["changes"]} == {
         "/parameters/duration/nominal",
         "/parameters/duration/description",
@@ -568,12 +657,16 @@ def test_published_versions_are_immutable(admin: TestClient) -> None:
         "got": 1,
     }
     for method in ("PUT", "PATCH", "DELETE"):
-        assert admin.request(method, "/templates/coating-solution/versions/1", json=template).status_code == 405
+        assert (
+            admin.request(method, "/templates/coating-solution/versions/1", json=template).status_code == 405
+        )
     assert admin.get("/templates/coating-solution/versions/1").json()["title"] != "Coating solution, edited"
     assert admin.post("/templates", json={**template, "version": 2}).status_code == 201
 
 
-def test_a_retired_version_takes_no_new_steps(api: TestClient, as_role: dict[Role, TestClient], stock: Stock) -> None:
+def test_a_retired_version_takes_no_new_steps(
+    api: TestClient, as_role: dict[Role, TestClient], stock: Stock
+) -> None:
     reviewer = as_role[Role.reviewer]
     body = coating_solution(stock)
     assert api.post("/steps", json=body).status_code == 201
@@ -589,7 +682,10 @@ def test_a_retired_version_takes_no_new_steps(api: TestClient, as_role: dict[Rol
     listed = {t["name"]: t for t in api.get("/templates").json()}["coating-solution"]
     assert listed["retired"] == [1] and listed["published"] == []
     # The step logged before keeps its version.
-    assert api.get("/steps", params={"protocol": "coating-solution@1"}).json()["items"][0]["status"] == "recorded"
+    assert (
+        api.get("/steps", params={"protocol": "coating-solution@1"}).json()["items"][0]["status"]
+        == "recorded"
+    )
 
 
 def test_a_template_with_unsafe_or_broken_rules_is_refused(admin: TestClient) -> None:
@@ -634,7 +730,9 @@ def _cycling(cell: str, **overrides: Any) -> dict[str, Any]:
     return {"parameters": parameters, "inputs": [{"role": "cell", "item": cell}]}
 
 
-def test_a_test_protocol_computes_the_applied_current_from_the_active_mass(api: TestClient, stock: Stock) -> None:
+def test_a_test_protocol_computes_the_applied_current_from_the_active_mass(
+    api: TestClient, stock: Stock
+) -> None:
     cell = stock("CR2025 coin cell", "1 count")
     checked = api.post("/templates/lfp-li-cycling/versions/1/check", json=_cycling(cell))
     assert checked.status_code == 200, checked.text

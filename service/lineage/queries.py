@@ -85,4 +85,7 @@ def links_between(
     """
     )
     rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
-    return [EdgeRow(*row[:5], deviating=bool(row[5])) for row in rows]
+    return [
+        EdgeRow(source=s, target=t, step=step, protocol=protocol, role=role, deviating=bool(deviating))
+        for s, t, step, protocol, role, deviating in rows
+    ]

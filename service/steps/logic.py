@@ -92,7 +92,9 @@ def _check_template(
     session: Session, body: StepIn, inputs: dict[int, Item], problems: list[ProblemItem]
 ) -> tuple[Template | None, Verdict]:
     """Add the template's verdict to the request's own problems, and refuse the step if any are left."""
-    input_types = [items.item_ref(session, inputs[n]).type if n in inputs else None for n in range(len(body.inputs))]
+    input_types = [
+        items.item_ref(session, inputs[n]).type if n in inputs else None for n in range(len(body.inputs))
+    ]
     template, verdict = templates.judge_step(session, body, input_types)
     # The same unit problem is found by both passes; list it once.
     everything = list({p.model_dump_json(): p for p in [*problems, *verdict.problems]}.values())

@@ -33,7 +33,9 @@ def list_steps(
     item: Annotated[str | None, Query(description="code of an item the step used or made")] = None,
     operator: str | None = None,
     status: Literal["recorded", "voided"] | None = None,
-    deviating: Annotated[bool | None, Query(description="only steps with (true) or without deviations")] = None,
+    deviating: Annotated[
+        bool | None, Query(description="only steps with (true) or without deviations")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> Page[StepOut]:

@@ -62,8 +62,8 @@ def _vet(node: ast.AST, names: set[str]) -> None:
             return
         case ast.Name(id=name) if not name.startswith("_") and name not in NAMESPACES:
             names.add(name)
-        case ast.Attribute(value=ast.Name(id=space), attr=attr) if space in NAMESPACES and not attr.startswith(
-            "_"
+        case ast.Attribute(value=ast.Name(id=space), attr=attr) if (
+            space in NAMESPACES and not attr.startswith("_")
         ):
             names.add(f"{space}.{attr}")
         case ast.BinOp(left=left, op=op, right=right) if type(op) in _BINARY:

@@ -1,4 +1,4 @@
-"""The rules for templates: publishing versions, retiring them, the built-in library, checking steps, releases."""
+"""The rules for templates: publishing and retiring versions, the library, checking steps, quality release."""
 
 from importlib import resources
 from typing import Any
@@ -53,7 +53,9 @@ def template_out(session: Session, row: Template) -> TemplateOut:
 
 
 def _versions(session: Session, name: str) -> list[Template]:
-    return list(session.exec(select(Template).where(Template.name == name).order_by(col(Template.version))).all())
+    return list(
+        session.exec(select(Template).where(Template.name == name).order_by(col(Template.version))).all()
+    )
 
 
 def list_templates(session: Session, kind: TemplateKind | None = None) -> list[TemplateSummary]:
@@ -65,7 +67,12 @@ def list_templates(session: Session, kind: TemplateKind | None = None) -> list[T
         summary = summaries.get(row.name)
         if summary is None:
             summary = summaries[row.name] = TemplateSummary(
-                name=row.name, title=row.title, kind=TemplateKind(row.kind), latest=row.version, published=[], retired=[]
+                name=row.name,
+                title=row.title,
+                kind=TemplateKind(row.kind),
+                latest=row.version,
+                published=[],
+                retired=[],
             )
         summary.title, summary.latest = row.title, row.version
         (summary.published if row.status == TemplateStatus.published else summary.retired).append(row.version)
@@ -105,13 +112,27 @@ def publish(session: Session, user: User | None, body: TemplateIn) -> Template:
     if body.version is not None and body.version != next_version:
         raise Conflict(
             f"{body.name}@{body.version} cannot be published: published versions are immutable",
-            [problem("/version", "publish a change as the next version", expected=next_version, got=body.version)],
+            [
+                problem(
+                    "/version",
+                    "publish a change as the next version",
+                    expected=next_version,
+                    got=body.version,
+                )
+            ],
         )
     definition = body.model_dump(mode="json", exclude={"version"})
     if latest is not None and latest.definition == definition:
         raise Conflict(
             f"nothing changed since {body.name}@{latest.version}",
-            [problem("/", "the template is identical to the latest version", expected="a change", got=latest.version)],
+            [
+                problem(
+                    "/",
+                    "the template is identical to the latest version",
+                    expected="a change",
+                    got=latest.version,
+                )
+            ],
         )
     row = Template(
         name=body.name,
@@ -132,7 +153,9 @@ def retire(session: Session, user: User, name: str, version: int, reason: str) -
     """Stop new steps on a version; steps already logged against it keep pointing at it."""
     row = get_version(session, name, version)
     if row.status == TemplateStatus.retired:
-        raise Conflict(f"{name}@{version} is already retired", [problem("/reason", f"retired: {row.retire_reason}")])
+        raise Conflict(
+            f"{name}@{version} is already retired", [problem("/reason", f"retired: {row.retire_reason}")]
+        )
     row.status, row.retired_at, row.retired_by_id, row.retire_reason = (
         TemplateStatus.retired.value,
         utcnow(),
@@ -214,14 +237,18 @@ def _split(ref: str) -> tuple[str, int]:
     return name, int(version)
 
 
-def usable_template(session: Session, ref: str, *, for_step: bool) -> tuple[Template | None, list[ProblemItem]]:
+def usable_template(
+    session: Session, ref: str, *, for_step: bool
+) -> tuple[Template | None, list[ProblemItem]]:
     """The template a step names, or the problems with naming it: unknown, retired, or a test protocol."""
     name, version = _split(ref)
     row = session.exec(select(Template).where(Template.name == name, Template.version == version)).first()
     if row is None:
         versions = [r.version for r in _versions(session, name) if r.status == TemplateStatus.published]
         expected = [f"{name}@{v}" for v in versions] or "a published template; see GET /api/v1/templates"
-        return None, [problem("/protocol", "unknown protocol: no such template version", expected=expected, got=ref)]
+        return None, [
+            problem("/protocol", "unknown protocol: no such template version", expected=expected, got=ref)
+        ]
     if row.status == TemplateStatus.retired:
         later = [r.version for r in _versions(session, name) if r.status == TemplateStatus.published]
         return row, [
@@ -245,7 +272,9 @@ def usable_template(session: Session, ref: str, *, for_step: bool) -> tuple[Temp
     return row, []
 
 
-def judge_step(session: Session, body: StepIn, input_types: list[str | None]) -> tuple[Template | None, Verdict]:
+def judge_step(
+    session: Session, body: StepIn, input_types: list[str | None]
+) -> tuple[Template | None, Verdict]:
     """The template's verdict on a step (the caller merges its problems with its own)."""
     row, problems = usable_template(session, body.protocol, for_step=True)
     if row is None or problems:
@@ -312,7 +341,11 @@ def release_item(session: Session, user: User, code: str, note: str | None) -> I
     if item.status != ItemStatus.quarantined:
         raise Conflict(
             f"{code} is not quarantined; only a quarantined item is released",
-            [problem("/", f"{code} is {item.status}", expected=ItemStatus.quarantined.value, got=item.status)],
+            [
+                problem(
+                    "/", f"{code} is {item.status}", expected=ItemStatus.quarantined.value, got=item.status
+                )
+            ],
         )
     item.status = ItemStatus.released.value
     item.version += 1

@@ -32,12 +32,16 @@ def template_schema(_: Reader) -> dict:
 
 
 @router.get("/templates")
-def list_templates(session: ReadSession, _: Reader, kind: TemplateKind | None = None) -> list[TemplateSummary]:
+def list_templates(
+    session: ReadSession, _: Reader, kind: TemplateKind | None = None
+) -> list[TemplateSummary]:
     return logic.list_templates(session, kind)
 
 
 @router.post("/templates", status_code=201, response_model=TemplateOut)
-def publish_template(body: TemplateIn, request: Request, session: WriteSession, user: TemplateAuthor) -> Response:
+def publish_template(
+    body: TemplateIn, request: Request, session: WriteSession, user: TemplateAuthor
+) -> Response:
     """Publish a new template (version 1) or the next version of one; published versions never change."""
     return commit_once(
         request, session, user, body, lambda: logic.template_out(session, logic.publish(session, user, body))
@@ -92,7 +96,9 @@ def check_against_template(
 
 
 @router.post("/items/{code}/release", response_model=ItemOut)
-def release_item(code: str, body: ReleaseIn, request: Request, session: WriteSession, user: Releaser) -> Response:
+def release_item(
+    code: str, body: ReleaseIn, request: Request, session: WriteSession, user: Releaser
+) -> Response:
     """Release a quarantined item after quality review; from then on it can be used as a step input."""
     return commit_once(
         request,

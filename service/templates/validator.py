@@ -22,7 +22,7 @@ from schemas import (
     StepOutputIn,
     TemplateIn,
 )
-from schemas.templates import AmountSpec, Limits
+from schemas.templates import AmountSpec, CheckSpec, DerivedSpec, Limits
 from service import units
 from service.errors import problem
 from service.templates.evaluator import NAMESPACES, ExpressionError, Missing, compile_expression, evaluate
@@ -89,10 +89,16 @@ def template_problems(template: TemplateIn, known_types: set[str] | None = None)
             problems.append(bad)
 
     # A check may read parameters (numbers and quantities), roles, constants and derived values above it.
-    readable = {p.name for p in template.parameters if p.kind in (ParameterKind.quantity, ParameterKind.number)}
+    readable = {
+        p.name for p in template.parameters if p.kind in (ParameterKind.quantity, ParameterKind.number)
+    }
     readable |= {f"inputs.{r.role}" for r in template.inputs} | {f"count.{r.role}" for r in template.inputs}
     readable |= set(template.constants) | {"made"}
-    for section, entries in (("derived", template.derived), ("checks", template.checks)):
+    sections: list[tuple[str, Sequence[DerivedSpec | CheckSpec]]] = [
+        ("derived", template.derived),
+        ("checks", template.checks),
+    ]
+    for section, entries in sections:
         for n, entry in enumerate(entries):
             unit_ok(entry.unit, f"/{section}/{n}/unit")
             try:
@@ -164,7 +170,7 @@ class _Checker:
         self.template = template
         self.ref = ref
         self.verdict = Verdict()
-        self.values: dict[str, units.pint.Quantity | float] = {}
+        self.values: dict[str, pint.Quantity | float] = {}
 
     def fail(self, pointer: str, detail: str, expected: Any = None, got: Any = None) -> None:
         self.verdict.problems.append(problem(pointer, detail, expected=expected, got=got))
@@ -174,9 +180,7 @@ class _Checker:
         self.verdict.problems.append(item)
         self.verdict.out_of_range[pointer] = item
 
-    def quantity(
-        self, given: Any, limits: Limits, pointer: str, what: str
-    ) -> pint.Quantity | None:
+    def quantity(self, given: Any, limits: Limits, pointer: str, what: str) -> pint.Quantity | None:
         """A client's quantity checked against `limits`: its unit's dimension, then its range. Returns it in
         the template's unit (as entered when the template has no unit), or None when it is not usable."""
         entered = _as_quantity(given)
@@ -202,7 +206,9 @@ class _Checker:
         magnitude = float(normal.magnitude)
         self.verdict.normalized[pointer] = Quantity(value=magnitude, unit=limits.unit)
         if not _within(magnitude, limits):
-            shown = str(entered) + ("" if entered.unit == limits.unit else f" (= {magnitude:g} {limits.unit})")
+            shown = str(entered) + (
+                "" if entered.unit == limits.unit else f" (= {magnitude:g} {limits.unit})"
+            )
             self.out_of_range(pointer, f"{what} is out of range", expected=limits.describe(), got=shown)
         return normal
 
@@ -213,7 +219,10 @@ class _Checker:
         for name in given:
             if name not in specs:
                 self.fail(
-                    f"/parameters/{name}", f"{self.ref} has no parameter {name!r}", expected=sorted(specs), got=name
+                    f"/parameters/{name}",
+                    f"{self.ref} has no parameter {name!r}",
+                    expected=sorted(specs),
+                    got=name,
                 )
         for name, spec in specs.items():
             pointer = f"/parameters/{name}"
@@ -253,7 +262,10 @@ class _Checker:
             spec = roles.get(entry.role)
             if spec is None:
                 self.fail(
-                    f"{where}/role", f"{self.ref} has no input role {entry.role!r}", expected=sorted(roles), got=entry.role
+                    f"{where}/role",
+                    f"{self.ref} has no input role {entry.role!r}",
+                    expected=sorted(roles),
+                    got=entry.role,
                 )
                 continue
             type_name = types[n] if n < len(types) else None
@@ -267,7 +279,9 @@ class _Checker:
             by_role[entry.role].append(self.amount(entry, spec.amount, where))
         for role, spec in roles.items():
             count = len(by_role.get(role, []))
-            allowed = f"{spec.min_count}–{spec.max_count}" if spec.max_count is not None else f">= {spec.min_count}"
+            allowed = (
+                f"{spec.min_count}–{spec.max_count}" if spec.max_count is not None else f">= {spec.min_count}"
+            )
             if spec.min_count == spec.max_count:
                 allowed = str(spec.min_count)
             if count < spec.min_count:
@@ -278,10 +292,15 @@ class _Checker:
                     got=count,
                 )
             elif spec.max_count is not None and count > spec.max_count:
-                self.fail("/inputs", f"the {role} role takes at most {spec.max_count} input(s)", expected=allowed, got=count)
+                self.fail(
+                    "/inputs",
+                    f"the {role} role takes at most {spec.max_count} input(s)",
+                    expected=allowed,
+                    got=count,
+                )
             self.values[f"count.{role}"] = float(count)
-            amounts = by_role.get(role, [])
-            if amounts and all(a is not None for a in amounts):
+            amounts = [a for a in by_role.get(role, []) if a is not None]
+            if amounts and len(amounts) == len(by_role[role]):
                 try:
                     total = amounts[0]
                     for amount in amounts[1:]:
@@ -293,7 +312,9 @@ class _Checker:
     def amount(self, entry: StepInputIn, spec: AmountSpec | None, where: str) -> pint.Quantity | None:
         if entry.amount is None:
             if spec is not None and spec.required:
-                self.fail(f"{where}/amount", f"an amount of {entry.item} is required", expected=spec.describe())
+                self.fail(
+                    f"{where}/amount", f"an amount of {entry.item} is required", expected=spec.describe()
+                )
             return None
         if spec is None:
             bad = units.check_quantity(entry.amount, f"{where}/amount", positive=True)
@@ -312,17 +333,26 @@ class _Checker:
             index = next((i for i, spec in enumerate(specs) if output.type in spec.types), None)
             if index is None:
                 makes = [t for spec in specs for t in spec.types]
-                self.fail(f"{where}/type", f"{self.ref} does not make {output.type}", expected=makes, got=output.type)
+                self.fail(
+                    f"{where}/type",
+                    f"{self.ref} does not make {output.type}",
+                    expected=makes,
+                    got=output.type,
+                )
                 continue
             spec = specs[index]
             counts[index] += output.count
             if output.quantity is None:
                 if spec.quantity is not None and spec.quantity.required:
                     self.fail(
-                        f"{where}/quantity", f"the quantity of {output.type} made is required", expected=spec.quantity.describe()
+                        f"{where}/quantity",
+                        f"the quantity of {output.type} made is required",
+                        expected=spec.quantity.describe(),
                     )
             elif spec.quantity is not None:
-                self.quantity(output.quantity, spec.quantity, f"{where}/quantity", f"the quantity of {output.type}")
+                self.quantity(
+                    output.quantity, spec.quantity, f"{where}/quantity", f"the quantity of {output.type}"
+                )
             declared = {p.name: p for p in spec.properties}
             for key in output.properties:
                 if key not in declared:
@@ -336,15 +366,29 @@ class _Checker:
                 pointer = f"{where}/properties/{name}"
                 if name not in output.properties:
                     if prop.required:
-                        self.fail(pointer, f"{name} is required", expected=prop.describe() if prop.unit else "a value")
+                        self.fail(
+                            pointer,
+                            f"{name} is required",
+                            expected=prop.describe() if prop.unit else "a value",
+                        )
                 elif prop.unit is not None:
                     self.quantity(output.properties[name], prop, pointer, name)
         for spec, count in zip(specs, counts, strict=True):
             what = " or ".join(spec.types)
             if count < spec.min_count:
-                self.fail("/outputs", f"the step must make at least {spec.min_count} {what}", expected=f">= {spec.min_count}", got=count)
+                self.fail(
+                    "/outputs",
+                    f"the step must make at least {spec.min_count} {what}",
+                    expected=f">= {spec.min_count}",
+                    got=count,
+                )
             elif spec.max_count is not None and count > spec.max_count:
-                self.fail("/outputs", f"the step makes at most {spec.max_count} {what}", expected=f"<= {spec.max_count}", got=count)
+                self.fail(
+                    "/outputs",
+                    f"the step makes at most {spec.max_count} {what}",
+                    expected=f"<= {spec.max_count}",
+                    got=count,
+                )
         self.values["made"] = float(made)
 
     # -- checks ----------------------------------------------------------------------------------------
@@ -355,7 +399,9 @@ class _Checker:
         for spec in self.template.derived:
             result = self._evaluate(spec.expression, spec.unit, f"/derived/{spec.name}", spec.name)
             if result is not None:
-                self.values[spec.name] = units.ureg.Quantity(result, units.parse_unit(spec.unit or DIMENSIONLESS))
+                self.values[spec.name] = units.ureg.Quantity(
+                    result, units.parse_unit(spec.unit or DIMENSIONLESS)
+                )
                 self.verdict.computed[spec.name] = Quantity(value=result, unit=spec.unit or DIMENSIONLESS)
         for check in self.template.checks:
             pointer = f"/checks/{check.name}"
@@ -372,11 +418,18 @@ class _Checker:
     def _evaluate(self, expression: str, unit: str | None, pointer: str, name: str) -> float | None:
         try:
             result = evaluate(compile_expression(expression), self.values)
-            as_quantity = result if isinstance(result, pint.Quantity) else units.ureg.Quantity(result, DIMENSIONLESS)
+            as_quantity = (
+                result if isinstance(result, pint.Quantity) else units.ureg.Quantity(result, DIMENSIONLESS)
+            )
             return float(as_quantity.to(units.parse_unit(unit or DIMENSIONLESS)).magnitude)
         except Missing:
             return None  # a value it reads is missing or unusable, and that is reported where it is
-        except (pint.DimensionalityError, pint.OffsetUnitCalculusError, ZeroDivisionError, ExpressionError) as exc:
+        except (
+            pint.DimensionalityError,
+            pint.OffsetUnitCalculusError,
+            ZeroDivisionError,
+            ExpressionError,
+        ) as exc:
             self.fail(
                 pointer,
                 f"{name} cannot be computed from these values ({type(exc).__name__})",
