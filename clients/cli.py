@@ -14,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import httpx
 import typer
 import yaml
@@ -28,6 +29,7 @@ from clients.client import CellprovError, Client
 from clients.config import ConfigError, resolve
 from clients.example import ANODE_KINDS, WorkedExample, load_worked_example
 from schemas import (
+    InputRole,
     ItemKind,
     ItemOut,
     ItemStatus,
@@ -36,9 +38,15 @@ from schemas import (
     LineageEdge,
     LineageNode,
     LotIn,
+    OutputSpec,
     Page,
+    ParameterKind,
+    ParameterSpec,
     Quantity,
     StepIn,
+    StepInputIn,
+    StepOutputIn,
+    TemplateIn,
 )
 
 console = Console()
@@ -56,10 +64,12 @@ example_app = typer.Typer(help="The worked example: the reference workflow from 
 lot_app = typer.Typer(help="Reagent and part lots: receive them into the inventory.")
 step_app = typer.Typer(help="Steps: log a performed process (synthesis, coating, assembly …).")
 items_app = typer.Typer(help="Items (lots, batches, cells): list, show, history.")
+template_app = typer.Typer(help="Protocol templates: list, show, and validate a template file.")
 app.add_typer(example_app, name="example", no_args_is_help=True)
 app.add_typer(lot_app, name="lot", no_args_is_help=True)
 app.add_typer(step_app, name="step", no_args_is_help=True)
 app.add_typer(items_app, name="items", no_args_is_help=True)
+app.add_typer(template_app, name="template", no_args_is_help=True)
 
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print the server's answer as JSON (for scripts) instead of tables.")
@@ -387,14 +397,318 @@ def step_log(
         step_in = StepIn.model_validate(body)
     except ValidationError as exc:
         _fail_with_validation(exc)
+    _submit_step(ctx, step_in, json_output)
+
+
+def _submit_step(ctx: typer.Context, step_in: StepIn, json_output: bool) -> None:
+    """Log the step; a refusal is shown as a table of violations: where, what, expected, got."""
     with _connected(ctx) as client:
-        step = client.log_step(step_in)
+        try:
+            step = client.log_step(step_in)
+        except CellprovError as exc:
+            if not exc.errors:
+                raise
+            _print_violations(exc)
+            raise typer.Exit(1) from None
     if _wants_json(ctx, json_output):
         _print_json(step)
         return
     console.print(f"Logged step [bold]#{step.id}[/] ({_text(step.protocol)}), status {step.status}.")
+    for deviation in step.deviations:
+        console.print(
+            f"  [yellow]deviation[/] {_text(deviation.field)}: got {_text(deviation.got)}, "
+            f"expected {_text(deviation.expected)} — {_text(deviation.justification)}"
+        )
     for output in step.outputs:
-        console.print(f"  made [bold]{output.code}[/]  {_text(output.type)}  {_text(output.name)}")
+        suffix = " [yellow](quarantined until released)[/]" if output.status == ItemStatus.quarantined else ""
+        console.print(f"  made [bold]{output.code}[/]  {_text(output.type)}  {_text(output.name)}{suffix}")
+
+
+def _print_violations(exc: CellprovError) -> None:
+    problem = exc.problem
+    err_console.print(f"[bold red]error:[/] [red]{exc.status} {escape(problem.detail or problem.title)}[/]")
+    table = Table("field", "problem", "expected", "got", title="violations")
+    for item in problem.errors:
+        table.add_row(
+            escape(item.pointer), escape(item.detail), _text(_plain(item.expected)), _text(_plain(item.got))
+        )
+    err_console.print(table)
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return _property_text(value)
+    return value
+
+
+# -- templates ------------------------------------------------------------------------------------------
+
+
+@template_app.command("list")
+def template_list(
+    ctx: typer.Context,
+    kind: Annotated[str | None, typer.Option(help="Only process or test templates.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """The protocol templates and their versions."""
+    with _connected(ctx) as client:
+        found = client.templates(kind=kind)
+    if _wants_json(ctx, json_output):
+        _print_json(found)
+        return
+    table = Table("name", "kind", "latest", "published", "retired", "title", title=f"{len(found)} templates")
+    for summary in found:
+        table.add_row(
+            summary.name,
+            summary.kind,
+            str(summary.latest),
+            ", ".join(map(str, summary.published)),
+            ", ".join(map(str, summary.retired)),
+            _text(summary.title),
+        )
+    console.print(table)
+
+
+def _split_ref(ref: str) -> tuple[str, int | None]:
+    name, _, version = ref.partition("@")
+    if version and not version.isdigit():
+        raise typer.BadParameter(f"{ref!r} is not name or name@version", param_hint="TEMPLATE")
+    return name, int(version) if version else None
+
+
+@template_app.command("show")
+def template_show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="TEMPLATE", help="name or name@version.")],
+    json_output: JsonFlag = False,
+) -> None:
+    """One template: its parameters with nominal values and ranges, input roles, outputs and checks."""
+    name, version = _split_ref(ref)
+    with _connected(ctx) as client:
+        template = client.template(name, version)
+    if _wants_json(ctx, json_output):
+        _print_json(template)
+        return
+    console.print(
+        f"[bold]{escape(template.ref)}[/] {escape(template.title)} ({template.kind}, {template.status})"
+    )
+    if template.description:
+        console.print(escape(template.description))
+    parameters = Table("parameter", "kind", "accepted", "required", title="parameters")
+    for parameter in template.parameters:
+        accepted = ", ".join(parameter.choices or []) or parameter.describe()
+        parameters.add_row(
+            parameter.name, parameter.kind, escape(accepted), "yes" if parameter.required else "no"
+        )
+    console.print(parameters)
+    if template.inputs:
+        roles = Table("role", "item types", "count", "amount", title="inputs")
+        for role in template.inputs:
+            count = (
+                f"{role.min_count}–{role.max_count}" if role.max_count is not None else f">= {role.min_count}"
+            )
+            amount = role.amount.describe() if role.amount else ""
+            roles.add_row(role.role, escape(", ".join(role.types)), count, escape(amount))
+        console.print(roles)
+    if template.outputs:
+        outputs = Table("makes", "count", "quantity", "properties", "quarantined", title="outputs")
+        for output in template.outputs:
+            count = f"{output.min_count}–{output.max_count}" if output.max_count else f">= {output.min_count}"
+            properties = ", ".join(f"{p.name} ({p.describe()})" for p in output.properties)
+            outputs.add_row(
+                escape(", ".join(output.types)),
+                count,
+                escape(output.quantity.describe() if output.quantity else ""),
+                escape(properties),
+                "yes" if output.quarantined else "no",
+            )
+        console.print(outputs)
+    if template.checks or template.derived:
+        rules = Table("name", "expression", "accepted", title="checks and derived values")
+        for derived in template.derived:
+            rules.add_row(
+                derived.name, escape(derived.expression), escape(f"computed, in {derived.unit or '1'}")
+            )
+        for check in template.checks:
+            rules.add_row(check.name, escape(check.expression), escape(check.describe()))
+        console.print(rules)
+
+
+@template_app.command("validate")
+def template_validate(
+    file: Annotated[str, typer.Argument(metavar="FILE", help="YAML or JSON template file; - for stdin.")],
+) -> None:
+    """Check a template file before publishing it: its shape, units, names and check expressions.
+
+    Runs locally, without a server; item types are checked against the built-in ones only.
+    """
+    from service.templates.validator import template_problems
+
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        body = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as exc:
+        _fail(f"cannot read the template from {file}: {exc}")
+    try:
+        template = TemplateIn.model_validate(body)
+    except ValidationError as exc:
+        _fail_with_validation(exc)
+    problems = template_problems(template, _builtin_types())
+    if problems:
+        table = Table("field", "problem", "expected", "got", title=f"{len(problems)} problem(s) in {file}")
+        for item in problems:
+            table.add_row(
+                escape(item.pointer), escape(item.detail), _text(_plain(item.expected)), _text(item.got)
+            )
+        err_console.print(table)
+        raise typer.Exit(1)
+    console.print(
+        f"[green]{escape(template.name)} is a valid template[/]: {len(template.parameters)} parameters, "
+        f"{len(template.inputs)} input roles, {len(template.outputs)} outputs, {len(template.checks)} checks."
+    )
+
+
+def _builtin_types() -> set[str]:
+    from importlib import resources
+
+    text = resources.files("service.items").joinpath("builtin_types.yaml").read_text(encoding="utf-8")
+    return {entry["name"] for entry in yaml.safe_load(text)}
+
+
+@step_app.command("new")
+def step_new(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="TEMPLATE", help="Template to follow: name or name@version.")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Log a step by answering the template's questions one by one, then submit it.
+
+    Each parameter is asked with its nominal value and accepted range (Enter skips an optional one); then
+    the item code and amount for each input role, then what was made.
+    """
+    name, version = _split_ref(ref)
+    with _connected(ctx) as client:
+        template = client.template(name, version)
+    console.print(f"[bold]{escape(template.ref)}[/] {escape(template.title)}")
+    parameters: dict[str, Any] = {}
+    for parameter in template.parameters:
+        answer = _ask_parameter(parameter)
+        if answer is not None:
+            parameters[parameter.name] = answer
+    inputs: list[StepInputIn] = []
+    for role in template.inputs:
+        inputs += _ask_role(role)
+    outputs = [_ask_output(spec) for spec in template.outputs]
+    notes = typer.prompt("notes", default="", show_default=False) or None
+    try:
+        step_in = StepIn(
+            protocol=template.ref,
+            parameters=parameters,
+            inputs=inputs,
+            outputs=[o for o in outputs if o is not None],
+            notes=notes,
+        )
+    except ValidationError as exc:
+        _fail_with_validation(exc)
+    _submit_step(ctx, step_in, json_output)
+
+
+def _ask_parameter(parameter: ParameterSpec) -> Any:
+    optional = "" if parameter.required else ", optional"
+    if parameter.kind == ParameterKind.choice:
+        choices = parameter.choices or []
+        default = choices[0] if len(choices) == 1 else None
+        return typer.prompt(f"{parameter.name} [{' | '.join(choices)}{optional}]", default=default)
+    if parameter.kind == ParameterKind.bool:
+        return typer.confirm(parameter.name)
+    hint = (
+        parameter.describe() if parameter.kind in (ParameterKind.quantity, ParameterKind.number) else "text"
+    )
+    default = None
+    if parameter.nominal is not None:
+        default = f"{parameter.nominal:g}" + (f" {parameter.unit}" if parameter.unit else "")
+    while True:
+        text = typer.prompt(
+            f"{parameter.name} ({hint}{optional})",
+            default=default if default is not None else ("" if not parameter.required else None),
+            show_default=default is not None,
+        ).strip()
+        if not text and not parameter.required:
+            return None
+        if parameter.kind == ParameterKind.text:
+            return text
+        if parameter.kind == ParameterKind.number:
+            try:
+                return float(text)
+            except ValueError:
+                err_console.print(f"[red]{escape(text)!r} is not a number[/]")
+                continue
+        try:
+            return Quantity.model_validate(
+                text if " " in text or not parameter.unit else f"{text} {parameter.unit}"
+            )
+        except ValidationError:
+            err_console.print(f"[red]{escape(text)!r} is not a quantity like '110 degC'[/]")
+
+
+def _ask_role(role: InputRole) -> list[StepInputIn]:
+    entries: list[StepInputIn] = []
+    most = role.max_count if role.max_count is not None else 100
+    while len(entries) < most:
+        needed = len(entries) < role.min_count
+        label = f"{role.role} item code ({', '.join(role.types)})" + ("" if needed else ", Enter when done")
+        code = typer.prompt(label, default=None if needed else "", show_default=False).strip()
+        if not code:
+            break
+        amount: Quantity | None = None
+        if role.amount is not None:
+            while True:
+                text = typer.prompt(
+                    f"  amount of {code} ({role.amount.describe()})",
+                    default="" if not role.amount.required else None,
+                    show_default=False,
+                ).strip()
+                if not text:
+                    break
+                try:
+                    amount = Quantity.model_validate(text)
+                    break
+                except ValidationError:
+                    err_console.print(f"[red]{escape(text)!r} is not a quantity like '2.75 g'[/]")
+        entries.append(StepInputIn(role=role.role, item=code, amount=amount))
+    return entries
+
+
+def _ask_output(spec: OutputSpec) -> StepOutputIn | None:
+    if len(spec.types) == 1:
+        type_name = spec.types[0]
+    else:
+        type_name = typer.prompt(f"makes [{' | '.join(spec.types)}]", type=click.Choice(spec.types))
+    count = typer.prompt(f"how many {type_name}", default=max(spec.min_count, 1), type=int)
+    if count == 0:
+        return None
+    quantity = None
+    if spec.quantity is not None:
+        text = typer.prompt(
+            f"  quantity of each {type_name} ({spec.quantity.describe()})",
+            default="" if not spec.quantity.required else None,
+            show_default=False,
+        ).strip()
+        quantity = Quantity.model_validate(text) if text else None
+    properties: dict[str, Any] = {}
+    for prop in spec.properties:
+        text = typer.prompt(
+            f"  {prop.name} ({prop.describe()})",
+            default="" if not prop.required else None,
+            show_default=False,
+        ).strip()
+        if text:
+            properties[prop.name] = Quantity.model_validate(text).model_dump() if prop.unit else text
+    return StepOutputIn(type=type_name, count=count, quantity=quantity, properties=properties)
 
 
 # -- items ----------------------------------------------------------------------------------------------

@@ -26,8 +26,16 @@ from schemas import (
     Page,
     Problem,
     ProblemItem,
+    ReleaseIn,
+    RetireIn,
     StepIn,
     StepOut,
+    TemplateCheckIn,
+    TemplateCheckOut,
+    TemplateDiff,
+    TemplateIn,
+    TemplateOut,
+    TemplateSummary,
     TokenIn,
     TokenOut,
     UserIn,
@@ -51,6 +59,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _ITEM_TYPES = TypeAdapter(list[ItemTypeOut])
 _HISTORY = TypeAdapter(list[ItemVersion])
+_TEMPLATES = TypeAdapter(list[TemplateSummary])
 
 
 class CellprovError(Exception):
@@ -272,10 +281,18 @@ class Client:
         protocol: str | None = None,
         item: str | None = None,
         status: str | None = None,
+        deviating: bool | None = None,
         limit: int | None = None,
         cursor: str | None = None,
     ) -> Page[StepOut]:
-        params = {"protocol": protocol, "item": item, "status": status, "limit": limit, "cursor": cursor}
+        params = {
+            "protocol": protocol,
+            "item": item,
+            "status": status,
+            "deviating": None if deviating is None else str(deviating).lower(),
+            "limit": limit,
+            "cursor": cursor,
+        }
         return self._get("/steps", Page[StepOut], **params)
 
     def step(self, step_id: int) -> StepOut:
@@ -283,6 +300,43 @@ class Client:
 
     def void_step(self, step_id: int, reason: str) -> StepOut:
         return self._post(f"/steps/{step_id}/void", VoidIn(reason=reason), StepOut)
+
+    # -- protocol templates ------------------------------------------------------------------------------
+
+    def templates(self, *, kind: str | None = None) -> list[TemplateSummary]:
+        return _TEMPLATES.validate_python(self.request("GET", "/templates", params={"kind": kind}).json())
+
+    def template(self, name: str, version: int | None = None) -> TemplateOut:
+        """A template's latest version, or the given one."""
+        path = f"/templates/{_segment(name)}" + (f"/versions/{version}" if version is not None else "")
+        return self._get(path, TemplateOut)
+
+    def template_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = self.request("GET", "/templates/schema").json()
+        return schema
+
+    def publish_template(self, template: TemplateIn) -> TemplateOut:
+        """Publish a new template, or the next version of one (admin and reviewer)."""
+        return self._post("/templates", template, TemplateOut)
+
+    def retire_template(self, name: str, version: int, reason: str) -> TemplateOut:
+        return self._post(
+            f"/templates/{_segment(name)}/versions/{version}/retire", RetireIn(reason=reason), TemplateOut
+        )
+
+    def template_diff(self, name: str, from_version: int, to_version: int) -> TemplateDiff:
+        return self._get(
+            f"/templates/{_segment(name)}/diff", TemplateDiff, **{"from": from_version, "to": to_version}
+        )
+
+    def check_template(self, name: str, version: int, values: TemplateCheckIn) -> TemplateCheckOut:
+        """A dry run: what the template says about these values (problems, deviations, computed values)."""
+        return self._post(f"/templates/{_segment(name)}/versions/{version}/check", values, TemplateCheckOut)
+
+    def release_item(self, code: str, note: str | None = None) -> ItemOut:
+        """Release a quarantined item after quality review (reviewer)."""
+        response = self.request("POST", f"/items/{_segment(code)}/release", json=_body(ReleaseIn(note=note)))
+        return self._item_from(response)
 
     # -- lineage -----------------------------------------------------------------------------------------
 

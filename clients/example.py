@@ -1,5 +1,8 @@
 """The worked example: the reference workflow from reagent lots to CR2025 coin cells, entered via the client.
 
+Every step follows a built-in protocol template (service/templates/library) with no deviation, except one
+deliberate exploratory batch at 120 °C, logged with its justification so it shows as deviating.
+
 Everything goes through the public API, exactly as a lab member would enter it, so loading the example is
 also an end-to-end check of the service. On an empty database it makes the same codes every time.
 """
@@ -11,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from clients.client import Client
-from schemas import LotIn, Quantity, StepIn, StepInputIn, StepOut, StepOutputIn
+from schemas import DeviationIn, LotIn, Quantity, StepIn, StepInputIn, StepOut, StepOutputIn
 
 ANODE_KINDS = ("MOF@CoPc/Li", "MOF/Li", "bare Li")
 CELLS_PER_ANODE_KIND = 2
@@ -35,6 +38,9 @@ class WorkedExample:
     cells: dict[str, list[str]] = field(default_factory=dict)
     """CR2025 coin cell codes by anode kind: "MOF@CoPc/Li", "MOF/Li", "bare Li"."""
     steps: list[int] = field(default_factory=list)
+    deviating_step: int = 0
+    """The one step logged with a deliberate deviation (the hydrothermal synthesis at 120 °C)."""
+    exploratory_mof: str = ""
 
     @property
     def fecl3_lot(self) -> str:
@@ -250,6 +256,31 @@ def load_worked_example(client: Client) -> WorkedExample:
                 outputs=[StepOutputIn(type="CR2025 coin cell", name=f"LFP||{anode_kind} #{number}")],
             )
             made.cells[anode_kind].append(assembly.outputs[0].code)
+
+    # A deliberate deviation, logged as such: a second MOF batch at 120 °C, outside 110 ± 5 °C.
+    exploratory = log(
+        "nh2-mil-101-fe-hydrothermal@1",
+        hours=40,
+        parameters={**synthesis.parameters, "temperature": q(120, "degC")},
+        inputs=[
+            StepInputIn(role="iron_source", item=lots["FeCl3·6H2O"], amount=q(2750, "mg")),
+            StepInputIn(role="linker", item=lots["2-aminoterephthalic acid"], amount=q(1.105, "g")),
+            StepInputIn(role="solvent", item=lots["DMF"], amount=q(80, "mL")),
+            StepInputIn(role="wash_solvent", item=lots["DMF"], amount=q(60, "mL")),
+            StepInputIn(role="wash_solvent", item=lots["ethanol"], amount=q(40, "mL")),
+        ],
+        outputs=[
+            StepOutputIn(type="NH2-MIL-101(Fe)", quantity=q(0.85, "g"), name="NH2-MIL-101(Fe) at 120 °C")
+        ],
+        deviations=[
+            DeviationIn(
+                field="/parameters/temperature",
+                justification="Exploratory batch: does 120 °C give larger, more crystalline particles (XRD)?",
+            )
+        ],
+    )
+    made.deviating_step = exploratory.id
+    made.exploratory_mof = exploratory.outputs[0].code
     return made
 
 

@@ -3,7 +3,7 @@
 import re
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 _QUANTITY_TEXT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)\s*$")
 
@@ -31,6 +31,14 @@ class Quantity(Contract):
                 raise ValueError("a quantity is a number followed by a unit, e.g. '2.75 g'")
             return {"value": float(match.group(1)), "unit": match.group(2)}
         return data
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _not_a_truth_value(cls, value: Any) -> Any:
+        # pydantic would read true as 1.0: "true litres" is a client's mistake, not an amount.
+        if isinstance(value, bool):
+            raise ValueError("a quantity's value is a number, not true or false")
+        return value
 
     def __str__(self) -> str:
         return f"{self.value:g} {self.unit}"

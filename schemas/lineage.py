@@ -24,6 +24,7 @@ class LineageEdge(BaseModel):
     step: int
     protocol: str
     role: str
+    deviating: bool = False
 
 
 class Lineage(BaseModel):

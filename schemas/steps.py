@@ -1,7 +1,7 @@
 """Steps: one performed process, its inputs (consumed items) and its outputs (created items)."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
@@ -39,6 +39,23 @@ class StepOutputIn(Contract):
         return self
 
 
+class DeviationIn(Contract):
+    """A written reason for a value outside its template's range; `field` is the value's JSON pointer,
+    e.g. "/parameters/temperature" or "/inputs/0/amount" or "/checks/fe_linker_ratio"."""
+
+    field: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^/.{1,300}$")]
+    justification: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
+
+
+class Deviation(BaseModel):
+    """A recorded deviation: the field, why, and what the template expected against what was done."""
+
+    field: str
+    justification: str
+    expected: Any = None
+    got: Any = None
+
+
 class StepIn(Contract):
     """A performed step, logged against the protocol it followed as `name@version`."""
 
@@ -49,6 +66,7 @@ class StepIn(Contract):
     inputs: list[StepInputIn] = []
     outputs: Annotated[list[StepOutputIn], Field(min_length=1, max_length=100)]
     notes: Annotated[str, StringConstraints(max_length=20000)] | None = None
+    deviations: Annotated[list[DeviationIn], Field(max_length=100)] = []
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "StepIn":
@@ -77,6 +95,23 @@ class StepOut(BaseModel):
     created_at: datetime
     void_reason: str | None
     signatures: list[SignatureOut] | None = None  # on GET /steps/{id}; never part of what is signed
+    deviating: bool = False
+    deviations: list[Deviation] = []
+    normalized: dict[str, Quantity] = Field(
+        default={}, description="each quantity at its JSON pointer, in the unit of the template"
+    )
+    computed: dict[str, Quantity] = Field(
+        default={}, description="the template's checks and derived values, as computed for this step"
+    )
 
 
-__all__ = ["ItemCode", "ParameterValue", "ProtocolRef", "ShortText", "StepIn", "StepOut"]
+__all__ = [
+    "Deviation",
+    "DeviationIn",
+    "ItemCode",
+    "ParameterValue",
+    "ProtocolRef",
+    "ShortText",
+    "StepIn",
+    "StepOut",
+]

@@ -16,6 +16,7 @@ from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
 from service.signatures.router import router as signatures_router
 from service.steps.router import router as steps_router
+from service.templates.router import router as templates_router
 
 API_PREFIX = "/api/v1"
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
         signatures_router,
         exports_router,
+        templates_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

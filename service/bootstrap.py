@@ -1,4 +1,5 @@
-"""First start of a server: migrate, load the built-in item types, and create the admin if there is none."""
+"""First start of a server: migrate, load the built-in item types and protocol templates, and create the admin
+if there is none."""
 
 import secrets
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from service.config import Settings
 from service.db import make_engine, open_session
 from service.items.logic import load_builtin_types
 from service.items.tables import Item
+from service.templates.logic import load_library
 
 ADMIN = "admin"
 
@@ -32,6 +34,7 @@ def prepare(settings: Settings) -> Prepared:
     try:
         with open_session(engine, write=True) as session:
             load_builtin_types(session)
+            load_library(session)
             token = password = None
             if session.exec(select(User.id)).first() is None:
                 password = secrets.token_urlsafe(12)

@@ -9,6 +9,7 @@ from service.items.tables import Item, ItemType, ItemVersion
 from service.lineage.tables import ItemAncestry
 from service.signatures.tables import Signature
 from service.steps.tables import ItemLink, Step, StepInput
+from service.templates.tables import Template
 
 metadata = SQLModel.metadata
 
@@ -24,6 +25,7 @@ __all__ = [
     "Signature",
     "Step",
     "StepInput",
+    "Template",
     "Token",
     "User",
     "metadata",

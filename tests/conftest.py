@@ -33,6 +33,7 @@ from service.config import Settings
 from service.db import make_engine, open_session, utcnow
 from service.items.logic import load_builtin_types
 from service.tables import metadata
+from service.templates.logic import load_library
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -107,7 +108,8 @@ _SQLITE_GUARDS: dict[str, list[str]] = {}
 
 
 def reset(engine: Engine, people: dict[Role, Person]) -> None:
-    """Empty every table, then seed the built-in item types and one user (with a token) per role."""
+    """Empty every table, then seed the built-in item types and templates, and one user (with a token) per
+    role."""
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     with engine.begin() as connection:
         # The audit table's append-only triggers would refuse this; the tests step around them knowingly.
@@ -129,6 +131,7 @@ def reset(engine: Engine, people: dict[Role, Person]) -> None:
         connection.execute(text(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')"))
     with open_session(engine, write=True) as session:
         load_builtin_types(session)
+        load_library(session)
         now = utcnow()
         for person in people.values():
             user = User(

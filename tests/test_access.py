@@ -9,6 +9,7 @@ RECORDERS = frozenset({Role.admin, Role.scientist})
 ADMINS = frozenset({Role.admin})
 AUDITORS = frozenset({Role.admin, Role.reviewer, Role.auditor})
 SIGNERS = frozenset({Role.admin, Role.scientist, Role.reviewer})
+AUTHORS = frozenset({Role.admin, Role.reviewer})
 PUBLIC = None
 
 # The policy, route by route. A new route fails test_every_route_is_in_the_policy until it is added here.
@@ -43,12 +44,22 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/audit/proofs/consistency"): AUDITORS,
     ("POST", "/api/v1/signatures"): SIGNERS,
     ("GET", "/api/v1/signatures"): ALL,
+    ("GET", "/api/v1/templates/schema"): ALL,
+    ("GET", "/api/v1/templates"): ALL,
+    ("POST", "/api/v1/templates"): AUTHORS,
+    ("GET", "/api/v1/templates/{name}"): ALL,
+    ("GET", "/api/v1/templates/{name}/diff"): ALL,
+    ("GET", "/api/v1/templates/{name}/versions/{version}"): ALL,
+    ("POST", "/api/v1/templates/{name}/versions/{version}/retire"): AUTHORS,
+    ("POST", "/api/v1/templates/{name}/versions/{version}/check"): ALL,
+    ("POST", "/api/v1/items/{code}/release"): AUTHORS,
 }
 ROUTES = sorted(POLICY)
 
 
 def _call(client, method: str, path: str, token: str | None = None):
     url = path.removeprefix("/api/v1").replace("{code}", "FECL-0001").replace("{step_id}", "1")
+    url = url.replace("{name}", "coating-solution").replace("{version}", "1")
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     # An empty body: authorisation is decided before the body is looked at.
     return client.request(method, url, json={} if method in ("POST", "PATCH") else None, headers=headers)

@@ -8,13 +8,14 @@ from sqlalchemy.exc import DBAPIError
 
 from clients.audit_file import verify_export
 from schemas import Role
+from tests.lab import SYNTHESIS, publish_bench
 
 FECL = {"type": "FeCl3·6H2O", "quantity": "25 g", "supplier": "Sigma-Aldrich"}
 
 
 def _synthesis(lot: str, grams: float) -> dict:
     return {
-        "protocol": "nh2-mil-101-fe-hydrothermal@1",
+        "protocol": SYNTHESIS,
         "inputs": [{"role": "iron_source", "item": lot, "amount": {"value": grams, "unit": "g"}}],
         "outputs": [{"type": "NH2-MIL-101(Fe)"}],
     }
@@ -24,6 +25,12 @@ def _events(auditor, **params) -> list[dict]:
     response = auditor.get("/audit", params={"limit": 1000, **params})
     assert response.status_code == 200, response.text
     return response.json()["items"]
+
+
+@pytest.fixture(autouse=True)
+def bench(admin):
+    """A permissive protocol: these tests are about the trail, not about what a template demands."""
+    publish_bench(admin, SYNTHESIS)
 
 
 @pytest.fixture

@@ -69,11 +69,25 @@ def test_problems_become_an_error_listing_each_of_them(client: Client) -> None:
 
 def test_void_a_step_puts_back_what_it_used(client: Client) -> None:
     dmf = client.receive_lot(dmf_lot())
+    iron = client.receive_lot(LotIn(type="FeCl3·6H2O", quantity=Quantity(value=25, unit="g")))
+    linker = client.receive_lot(LotIn(type="2-aminoterephthalic acid", quantity=Quantity(value=10, unit="g")))
     step = client.log_step(
         StepIn(
-            protocol="coating-solution@1",
-            inputs=[StepInputIn(role="solvent", item=dmf.code, amount=Quantity(value=100, unit="mL"))],
-            outputs=[StepOutputIn(type="coating solution")],
+            protocol="nh2-mil-101-fe-hydrothermal@1",
+            parameters={
+                "temperature": Quantity(value=110, unit="degC"),
+                "duration": Quantity(value=24, unit="h"),
+                "drying_temperature": Quantity(value=60, unit="degC"),
+                "drying_time": Quantity(value=12, unit="h"),
+                "centrifuge_speed": Quantity(value=10000, unit="rpm"),
+            },
+            inputs=[
+                StepInputIn(role="iron_source", item=iron.code, amount=Quantity(value=2.75, unit="g")),
+                StepInputIn(role="linker", item=linker.code, amount=Quantity(value=1.105, unit="g")),
+                StepInputIn(role="solvent", item=dmf.code, amount=Quantity(value=80, unit="mL")),
+                StepInputIn(role="wash_solvent", item=dmf.code, amount=Quantity(value=20, unit="mL")),
+            ],
+            outputs=[StepOutputIn(type="NH2-MIL-101(Fe)", quantity=Quantity(value=0.9, unit="g"))],
         )
     )
     remaining = client.item(dmf.code).remaining

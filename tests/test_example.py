@@ -79,7 +79,7 @@ def test_the_example_makes_the_same_codes_on_an_empty_database(example: WorkedEx
 def test_the_example_uses_up_inventory_as_recorded(client: Client, example: WorkedExample) -> None:
     fecl3 = client.item(example.fecl3_lot)
     assert fecl3.remaining is not None and fecl3.remaining.unit == "g"
-    assert fecl3.remaining.value == pytest.approx(25 - 2.75)
+    assert fecl3.remaining.value == pytest.approx(25 - 2.75 - 2.75)  # the 120 °C batch took 2750 mg
     discs = client.item(example.lots["Li foil disc"])
     assert discs.remaining is not None and discs.remaining.value == pytest.approx(50 - 4 - 4 - 2)
     used_anode = client.item(example.anodes["MOF@CoPc/Li"][0])
@@ -115,3 +115,35 @@ def test_the_worked_examples_audit_trail_exports_and_verifies_offline(
     check, manifest = verify_export(path)
     assert check.ok and manifest is not None and manifest.count == check.size
     assert len(steps) == len(example.steps)  # one event per logged step
+
+
+def test_the_example_follows_its_templates_with_one_deliberate_deviation(
+    client: Client, example: WorkedExample
+) -> None:
+    deviating = client.steps(deviating=True, limit=100).items
+    assert [step.id for step in deviating] == [example.deviating_step]
+    (step,) = deviating
+    assert step.protocol == "nh2-mil-101-fe-hydrothermal@1"
+    (deviation,) = step.deviations
+    assert deviation.field == "/parameters/temperature"
+    assert deviation.expected == "110 ± 5 degC" and deviation.got == "120 degC"
+    assert "crystalline" in deviation.justification
+    # 2750 mg was entered; the template's unit is g.
+    assert step.normalized["/inputs/0/amount"] == Quantity(value=2.75, unit="g")
+    assert step.inputs[0].amount == Quantity(value=2750, unit="mg")
+    conforming = client.steps(deviating=False, limit=100).items
+    assert len(conforming) == len(example.steps) - 1
+    assert all(not s.deviations for s in conforming)
+
+
+def test_the_fe_linker_ratio_is_computed_for_the_synthesis(client: Client, example: WorkedExample) -> None:
+    synthesis = client.step(example.steps[0])
+    assert synthesis.computed["fe_linker_ratio"].value == pytest.approx(1.668, abs=1e-3)
+
+
+def test_the_deviating_step_is_marked_in_lineage(client: Client, example: WorkedExample) -> None:
+    lineage = client.lineage(example.exploratory_mof, "up")
+    assert lineage.edges and all(edge.deviating for edge in lineage.edges)
+    assert "deviating" in client.lineage_text(example.exploratory_mof, "up", "mermaid")
+    cell = client.lineage(example.cells["MOF@CoPc/Li"][0], "up")
+    assert not any(edge.deviating for edge in cell.edges)

@@ -3,7 +3,25 @@
 import pytest
 
 from schemas import Role
-from tests.lab import SYNTHESIS, all_items, item, log, made, pointers, problem_of, receive, state, used
+from tests.lab import (
+    SYNTHESIS,
+    all_items,
+    item,
+    log,
+    made,
+    pointers,
+    problem_of,
+    publish_bench,
+    receive,
+    state,
+    used,
+)
+
+
+@pytest.fixture(autouse=True)
+def _bench(admin):
+    publish_bench(admin, SYNTHESIS)
+
 
 # --- item types ---------------------------------------------------------------------------------------------
 

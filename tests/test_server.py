@@ -13,7 +13,24 @@ def _client(url: str, token: str) -> httpx.Client:
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
 
-def _take(url: str, token: str, lot: str, grams: float, key: str | None = None) -> httpx.Response:
+def _lots(url: str, token: str) -> dict[str, str]:
+    """FeCl3 for 9 syntheses at 2.75 g; linker, DMF and ethanol for all 12."""
+    received = {}
+    with _client(url, token) as client:
+        for type_name, quantity in (
+            ("FeCl3·6H2O", "25 g"),
+            ("2-aminoterephthalic acid", "50 g"),
+            ("DMF", "1 L"),
+            ("ethanol", "1 L"),
+        ):
+            received[type_name] = client.post("/lots", json={"type": type_name, "quantity": quantity}).json()[
+                "code"
+            ]
+    return received
+
+
+def _take(url: str, token: str, lots: dict[str, str], key: str | None = None) -> httpx.Response:
+    """A conforming hydrothermal synthesis: 2.75 g of the FeCl3 lot."""
     headers = {"Idempotency-Key": key} if key else {}
     with _client(url, token) as client:
         return client.post(
@@ -21,40 +38,52 @@ def _take(url: str, token: str, lot: str, grams: float, key: str | None = None) 
             headers=headers,
             json={
                 "protocol": "nh2-mil-101-fe-hydrothermal@1",
-                "inputs": [{"role": "iron_source", "item": lot, "amount": {"value": grams, "unit": "g"}}],
-                "outputs": [{"type": "NH2-MIL-101(Fe)"}],
+                "parameters": {
+                    "temperature": "110 degC",
+                    "duration": "24 h",
+                    "drying_temperature": "60 degC",
+                    "drying_time": "12 h",
+                    "centrifuge_speed": "10000 rpm",
+                },
+                "inputs": [
+                    {"role": "iron_source", "item": lots["FeCl3·6H2O"], "amount": "2.75 g"},
+                    {"role": "linker", "item": lots["2-aminoterephthalic acid"], "amount": "1.105 g"},
+                    {"role": "solvent", "item": lots["DMF"], "amount": "80 mL"},
+                    {"role": "wash_solvent", "item": lots["ethanol"], "amount": "40 mL"},
+                ],
+                "outputs": [{"type": "NH2-MIL-101(Fe)", "quantity": "0.9 g"}],
             },
         )
 
 
 def test_parallel_steps_never_take_more_than_the_lot_holds(live_server, people):
     token = people["scientist"].token
-    with _client(live_server, token) as client:
-        lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "25 g"}).json()["code"]
+    lots = _lots(live_server, token)
+    lot = lots["FeCl3·6H2O"]
 
     with ThreadPoolExecutor(max_workers=12) as pool:
-        answers = list(pool.map(lambda _: _take(live_server, token, lot, 3.0), range(12)))
+        answers = list(pool.map(lambda _: _take(live_server, token, lots), range(12)))
 
     assert sorted({a.status_code for a in answers}) == [201, 409]
-    assert sum(a.status_code == 201 for a in answers) == 8  # 8 x 3 g fit in 25 g, the rest is refused
+    assert sum(a.status_code == 201 for a in answers) == 9  # 9 x 2.75 g fit in 25 g, the rest is refused
     with _client(live_server, token) as client:
-        assert client.get(f"/items/{lot}").json()["remaining"] == {"value": 1.0, "unit": "g"}
-        assert len(client.get("/steps", params={"item": lot, "limit": 100}).json()["items"]) == 8
+        assert client.get(f"/items/{lot}").json()["remaining"]["value"] == pytest.approx(0.25)
+        assert len(client.get("/steps", params={"item": lot, "limit": 100}).json()["items"]) == 9
         down = client.get(f"/items/{lot}/lineage", params={"direction": "down"}).json()
-        assert len(down["nodes"]) == 1 + 8
+        assert len(down["nodes"]) == 1 + 9
     with _client(live_server, people["auditor"].token) as client:
         assert client.get("/audit/verify").json()["ok"]
         logged = client.get("/audit", params={"action": "step.logged", "limit": 1000}).json()["items"]
-    assert len(logged) == 8  # one event per acknowledged step, none for the refused ones
+    assert len(logged) == 9  # one event per acknowledged step, none for the refused ones
 
 
 def test_a_retried_post_racing_itself_is_applied_once(live_server, people, settings):
     token = people["scientist"].token
-    with _client(live_server, token) as client:
-        lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "25 g"}).json()["code"]
+    lots = _lots(live_server, token)
+    lot = lots["FeCl3·6H2O"]
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        answers = list(pool.map(lambda _: _take(live_server, token, lot, 2.75, key="glovebox-42"), range(6)))
+        answers = list(pool.map(lambda _: _take(live_server, token, lots, key="glovebox-42"), range(6)))
 
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1

@@ -3,11 +3,17 @@
 import pytest
 
 from schemas import Role
+from tests.lab import SYNTHESIS, publish_bench
 
 STEP = {
-    "protocol": "nh2-mil-101-fe-hydrothermal@1",
+    "protocol": SYNTHESIS,
     "outputs": [{"type": "NH2-MIL-101(Fe)", "quantity": "0.9 g"}],
 }
+
+
+@pytest.fixture(autouse=True)
+def bench(admin):
+    publish_bench(admin, SYNTHESIS)
 
 
 @pytest.fixture

@@ -12,12 +12,16 @@ class Permission(StrEnum):
     manage_users = "manage_users"  # add users
     audit = "audit"  # read, verify and export the audit trail
     sign = "sign"  # e-sign records (which meanings, service.signatures decides)
+    author_templates = "author_templates"  # publish and retire protocol templates
+    release = "release"  # release quarantined items after quality review
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.scientist: frozenset({Permission.read, Permission.record, Permission.sign}),
-    Role.reviewer: frozenset({Permission.read, Permission.audit, Permission.sign}),
+    Role.reviewer: frozenset(
+        {Permission.read, Permission.audit, Permission.sign, Permission.author_templates, Permission.release}
+    ),
     Role.auditor: frozenset({Permission.read, Permission.audit}),
 }
 

@@ -294,15 +294,17 @@ def create_output(
     quantity: Quantity | None,
     properties: dict[str, Any],
     now: datetime,
+    quarantined: bool = False,
 ) -> Item:
-    """One item made by a step (the steps module checks the request; this only builds and versions it)."""
+    """One item made by a step (the steps module checks the request; this only builds and versions it).
+    A quarantined item waits for a reviewer's release before any step may use it."""
     assert user.id is not None and item_type.id is not None
     item = Item(
         code=code or next_code(session, item_type),
         kind=item_type.kind,
         type_id=item_type.id,
         name=name,
-        status=ItemStatus.released.value,
+        status=(ItemStatus.quarantined if quarantined else ItemStatus.released).value,
         quantity_value=quantity.value if quantity else None,
         quantity_unit=quantity.unit if quantity else None,
         remaining_value=quantity.value if quantity else None,

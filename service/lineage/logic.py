@@ -43,7 +43,14 @@ def trace(
     ]
     listed = {n.code for n in nodes}
     edges = [
-        LineageEdge(source=e.source, target=e.target, step=e.step, protocol=e.protocol, role=e.role)
+        LineageEdge(
+            source=e.source,
+            target=e.target,
+            step=e.step,
+            protocol=e.protocol,
+            role=e.role,
+            deviating=e.deviating,
+        )
         for e in links_between(session, root.id, direction, max_depth)
         if e.source in listed and e.target in listed
     ]

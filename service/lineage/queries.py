@@ -27,6 +27,7 @@ class EdgeRow:
     step: int
     protocol: str
     role: str
+    deviating: bool
 
 
 def walk_sql(direction: Direction, max_depth: int | None) -> str:
@@ -86,7 +87,7 @@ def links_between(
     sql = (
         _reached(direction, max_depth)
         + """
-        SELECT DISTINCT p.code, c.code, l.step_id, s.protocol, l.role
+        SELECT DISTINCT p.code, c.code, l.step_id, s.protocol, l.role, s.deviating
         FROM item_links l
         JOIN reached rp ON rp.id = l.parent_id
         JOIN reached rc ON rc.id = l.child_id
@@ -98,4 +99,7 @@ def links_between(
     """
     )
     rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
-    return [EdgeRow(*row) for row in rows]
+    return [
+        EdgeRow(source=s, target=t, step=step, protocol=protocol, role=role, deviating=bool(deviating))
+        for s, t, step, protocol, role, deviating in rows
+    ]

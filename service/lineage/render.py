@@ -17,13 +17,17 @@ def to_mermaid(lineage: Lineage) -> str:
             label += "<br/>(voided)"
         lines.append(f'    {ids[node.code]}["{label}"]')
     for edge in lineage.edges:
-        label = _mermaid_text(f"{edge.role} · {edge.protocol}")
+        label = _mermaid_text(f"{edge.role} · {edge.protocol}" + (" · deviating" if edge.deviating else ""))
         lines.append(f'    {ids[edge.source]} -->|"{label}"| {ids[edge.target]}')
     return "\n".join(lines) + "\n"
 
 
 def _dot_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _deviating(flag: bool) -> str:
+    return "\n(deviating)" if flag else ""
 
 
 def to_dot(lineage: Lineage) -> str:
@@ -40,7 +44,7 @@ def to_dot(lineage: Lineage) -> str:
     for edge in lineage.edges:
         lines.append(
             f'    "{_dot_text(edge.source)}" -> "{_dot_text(edge.target)}" '
-            f'[label="{_dot_text(edge.role + chr(10) + edge.protocol)}"];'
+            f'[label="{_dot_text(edge.role + chr(10) + edge.protocol + _deviating(edge.deviating))}"];'
         )
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ from pint import DimensionalityError
 from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
-from schemas import ItemKind, ItemStatus, ProblemItem, Quantity, StepIn, StepInputOut, StepOut
+from schemas import Deviation, ItemKind, ItemStatus, ProblemItem, Quantity, StepIn, StepInputOut, StepOut
 from service import units
 from service.audit import logic as audit
 from service.auth.tables import User
@@ -17,6 +17,9 @@ from service.items import logic as items
 from service.items.tables import Item, ItemType
 from service.lineage.closure import drop_ancestry, extend_ancestry
 from service.steps.tables import ItemLink, Step, StepInput
+from service.templates import logic as templates
+from service.templates.tables import Template
+from service.templates.validator import Verdict
 
 _UNUSABLE = {
     ItemStatus.voided: "is voided",
@@ -25,7 +28,9 @@ _UNUSABLE = {
 }
 
 
-def _check_request(session: Session, body: StepIn) -> tuple[dict[int, Item], dict[int, ItemType]]:
+def _check_request(
+    session: Session, body: StepIn
+) -> tuple[dict[int, Item], dict[int, ItemType], list[ProblemItem]]:
     """Everything wrong with the request itself (422), found in one pass: unknown items and types, units."""
     problems: list[ProblemItem] = []
     for name, value in body.parameters.items():
@@ -89,9 +94,22 @@ def _check_request(session: Session, body: StepIn) -> tuple[dict[int, Item], dic
                 problem(f"{where}/code", "another output of this step has this code", got=output.code)
             )
         codes.add(output.code)
-    if problems:
-        raise Invalid("the step cannot be logged", problems)
-    return inputs, types
+    return inputs, types, problems
+
+
+def _check_template(
+    session: Session, body: StepIn, inputs: dict[int, Item], problems: list[ProblemItem]
+) -> tuple[Template | None, Verdict]:
+    """Add the template's verdict to the request's own problems, and refuse the step if any are left."""
+    input_types = [
+        items.item_ref(session, inputs[n]).type if n in inputs else None for n in range(len(body.inputs))
+    ]
+    template, verdict = templates.judge_step(session, body, input_types)
+    # The same unit problem is found by both passes; list it once.
+    everything = list({p.model_dump_json(): p for p in [*problems, *verdict.problems]}.values())
+    if everything:
+        raise Invalid(f"the step does not follow {body.protocol}: {len(everything)} problem(s)", everything)
+    return template, verdict
 
 
 def _amounts(body: StepIn, inputs: dict[int, Item]) -> dict[int, float]:
@@ -164,7 +182,8 @@ def _consume(session: Session, user: User, item: Item, amount: float, step: Step
 
 
 def log_step(session: Session, user: User, body: StepIn) -> Step:
-    inputs, types = _check_request(session, body)
+    inputs, types, problems = _check_request(session, body)
+    template, verdict = _check_template(session, body, inputs, problems)
     amounts = _amounts(body, inputs)
     taken = _demand(amounts, inputs)
     _check_usable(body, inputs, taken)
@@ -180,6 +199,11 @@ def log_step(session: Session, user: User, body: StepIn) -> Step:
         parameters={k: _plain(v) for k, v in body.parameters.items()},
         notes=body.notes,
         created_at=now,
+        template_id=template.id if template else None,
+        deviating=verdict.deviating,
+        deviations=[d.model_dump(mode="json") for d in verdict.deviations],
+        normalized={k: v.model_dump() for k, v in verdict.normalized.items()},
+        computed={k: v.model_dump() for k, v in verdict.computed.items()},
     )
     session.add(step)
     session.flush()
@@ -216,6 +240,7 @@ def log_step(session: Session, user: User, body: StepIn) -> Step:
                     quantity=output.quantity,
                     properties=output.properties,
                     now=now,
+                    quarantined=templates.quarantines(template, output.type),
                 )
             )
     session.flush()
@@ -319,4 +344,8 @@ def step_out(session: Session, step: Step) -> StepOut:
         notes=step.notes,
         created_at=step.created_at,
         void_reason=step.void_reason,
+        deviating=step.deviating,
+        deviations=[Deviation.model_validate(d) for d in step.deviations],
+        normalized={k: Quantity.model_validate(v) for k, v in step.normalized.items()},
+        computed={k: Quantity.model_validate(v) for k, v in step.computed.items()},
     )

@@ -15,6 +15,7 @@ def list_steps(
     status: str | None,
     before_id: int | None,
     limit: int,
+    deviating: bool | None = None,
 ) -> list[Step]:
     query = select(Step)
     if protocol is not None:
@@ -33,6 +34,8 @@ def list_steps(
         query = query.join(User).where(User.username == operator)
     if status is not None:
         query = query.where(Step.status == status)
+    if deviating is not None:
+        query = query.where(col(Step.deviating) == deviating)
     if before_id is not None:
         query = query.where(col(Step.id) < before_id)
     return list(session.exec(query.order_by(col(Step.id).desc()).limit(limit)).all())

@@ -34,6 +34,9 @@ def list_steps(
     item: Annotated[str | None, Query(description="code of an item the step used or made")] = None,
     operator: str | None = None,
     status: Literal["recorded", "voided"] | None = None,
+    deviating: Annotated[
+        bool | None, Query(description="only steps with (true) or without deviations")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> Page[StepOut]:
@@ -43,6 +46,7 @@ def list_steps(
         item_id=items.get_item(session, item).id if item is not None else None,
         operator=operator,
         status=status,
+        deviating=deviating,
         before_id=decode_cursor(cursor),
         limit=limit + 1,
     )

@@ -23,6 +23,14 @@ class Step(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     voided_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    # The template version the protocol names (null only for steps logged before templates existed).
+    template_id: int | None = Field(default=None, foreign_key="templates.id", index=True)
+    # Out-of-range values accepted with a written justification: [{field, justification, expected, got}].
+    deviating: bool = Field(default=False, index=True)
+    deviations: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Each quantity in the template's unit, by JSON pointer; and the template's checks and derived values.
+    normalized: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    computed: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class StepInput(SQLModel, table=True):
