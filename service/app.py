@@ -3,10 +3,13 @@
 from fastapi import FastAPI
 
 from service import health
+from service.analyses.router import router as analyses_router
 from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
+from service.cycling.router import router as cycling_router
 from service.db import make_engine
 from service.errors import install_error_handlers
+from service.files.router import router as files_router
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
 from service.steps.router import router as steps_router
@@ -27,5 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     for router in (health.router, auth_router, items_router, steps_router, lineage_router):
+        app.include_router(router, prefix=API_PREFIX)
+    for router in (files_router, cycling_router, analyses_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     default_page_size: int = 50
     max_page_size: int = 500
     token_days: int = 90
+    max_file_bytes: int = 256 * 1024 * 1024
 
     @property
     def sqlalchemy_url(self) -> str:

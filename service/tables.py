@@ -2,7 +2,10 @@
 
 from sqlmodel import SQLModel
 
+from service.analyses.tables import Analysis, AnalysisFile, AnalysisSubject
 from service.auth.tables import Token, User
+from service.cycling.tables import TestCycle, TestRun
+from service.files.tables import StoredFile
 from service.idempotency import IdempotentResponse
 from service.items.tables import Item, ItemType, ItemVersion
 from service.steps.tables import ItemLink, Step, StepInput
@@ -10,6 +13,9 @@ from service.steps.tables import ItemLink, Step, StepInput
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Analysis",
+    "AnalysisFile",
+    "AnalysisSubject",
     "IdempotentResponse",
     "Item",
     "ItemLink",
@@ -17,6 +23,9 @@ __all__ = [
     "ItemVersion",
     "Step",
     "StepInput",
+    "StoredFile",
+    "TestCycle",
+    "TestRun",
     "Token",
     "User",
     "metadata",
