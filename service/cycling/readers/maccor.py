@@ -82,12 +82,18 @@ def read(path: Path, options: ReadOptions) -> Records:
     if "time_s" in where:
         time_s = numbers("time_s")
     elif "clock" in where:
-        # This template's TestTime has no unit in its header; the DPT Time clock is unambiguous.
+        # This template's TestTime carries no unit in its header; the DPT Time clock is unambiguous, and sets the
+        # scale of TestTime (which is still there on rows where the clock is missing).
         clock = [_clock(c) for c in texts("clock")]
-        first = next((c for c in clock if c is not None), None)
-        if first is None:
+        test_time = numbers("test_time") if "test_time" in where else [None] * len(rows)
+        both = [(t, c) for t, c in zip(test_time, clock, strict=True) if t is not None and c is not None]
+        if len(both) >= 2 and both[-1][0] != both[0][0]:
+            scale = (both[-1][1] - both[0][1]) / (both[-1][0] - both[0][0])
+            time_s = [None if t is None else (t - both[0][0]) * scale for t in test_time]
+        elif both:
+            time_s = [None if c is None else c - both[0][1] for c in clock]
+        else:
             raise UnreadableFile(FORMAT, "no readable test time or DPT Time clock")
-        time_s = [None if c is None else c - first for c in clock]
     else:
         time_s = [clock_seconds(c) for c in texts("test_time")]
     state = [c.strip().upper()[:1] for c in texts("state")]
