@@ -3,13 +3,10 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from schemas.common import Contract, Quantity
 
-ProtocolRef = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,99}@[0-9]{1,6}$")
-]
 CycleFormat = Literal[
     "neware_nda",
     "neware_ndax",

@@ -74,7 +74,7 @@ def _cycling(summary: Summary, options: MetricOptions, mass_g: float | None) -> 
     metrics = [Metric("initial_capacity", initial, "mAh", f"cycle {options.reference_cycle}")]
     if mass_g and initial is not None:
         metrics.append(
-            Metric("initial_specific_capacity", initial / mass_g / 1000, "mAh/g", "per gram active")
+            Metric("initial_specific_capacity", initial / mass_g, "mAh/g", "per gram active")
         )
     target = options.retention_cycle or (cycles[-1].cycle if cycles else None)
     at = by_number.get(target) if target is not None else None

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from schemas.cycling import Comparison, CycleOut, Metric, ProtocolRef, TestOptions, TestRunOut
+from schemas.cycling import Comparison, CycleOut, Metric, TestOptions, TestRunOut
+from schemas.steps import ProtocolRef
 from service.auth.deps import Reader, Recorder
 from service.config import Settings
 from service.cycling import logic

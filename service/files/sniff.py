@@ -51,11 +51,11 @@ def sniff_media_type(head: bytes, path: Path) -> str:
     if head.startswith(b"PK\x03\x04"):
         return _zip_type(path)
     if _looks_textual(head):
-        first = head.split(b"\n", 1)[0]
-        tabs, commas = first.count(b"\t"), first.count(b",") + first.count(b";")
-        if tabs >= 2 and tabs >= commas:
-            return "text/tab-separated-values"
-        if commas >= 2:
-            return "text/csv"
+        lines = [line for line in head.split(b"\n")[:6] if line.strip()][:5]
+        # A table: the same non-zero number of separators on each of its first lines.
+        for separator, media_type in ((b"\t", "text/tab-separated-values"), (b",", "text/csv"), (b";", "text/csv")):
+            counts = {line.count(separator) for line in lines[:-1] or lines}
+            if len(lines) >= 2 and len(counts) == 1 and counts != {0}:
+                return media_type
         return "text/plain"
     return "application/octet-stream"
