@@ -7,6 +7,7 @@ capacity-fade model of an LFP||Li coin cell, a Li||Cu plating/stripping test and
 import csv
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,7 +46,7 @@ class _Writer:
         step_type: str,
         current_mA: float,
         duration_s: float,
-        voltage_at: "callable[[float], float]",  # type: ignore[valid-type]
+        voltage_at: Callable[[float], float],
         points: int,
     ) -> None:
         capacity = energy = 0.0
@@ -139,13 +140,17 @@ def li_li_symmetric(hours: float = 400, overpotential_mV: float = 20, growth_mV_
     for n in range(1, int(hours / 2) + 1):
         for index, sign in ((1, 1.0), (2, -1.0)):
             base = (overpotential_mV + growth_mV_per_h * writer.total_s / 3600) / 1000
+
+            def voltage(f: float, b: float = base, s: float = sign) -> float:
+                return s * b * (1 + 0.1 * f)
+
             writer.step(
                 n,
                 index,
                 "CC_Chg" if sign > 0 else "CC_DChg",
                 sign * 1.13,
                 3600,
-                lambda f, b=base, s=sign: s * b * (1 + 0.1 * f),
+                voltage,
                 2,
             )
     return writer.text()

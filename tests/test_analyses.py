@@ -62,8 +62,14 @@ def test_bad_analyses_are_refused(api):
     for body, pointer in (
         ({"technique": "astrology", "subjects": [cell]}, "/technique"),
         ({"technique": "XRD", "subjects": ["NOPE-1"]}, "/subjects/0"),
-        ({"technique": "XRD", "subjects": [cell], "results": [{"name": "x", "value": 1, "unit": "furlongs/"}]},
-         "/results/0/unit"),
+        (
+            {
+                "technique": "XRD",
+                "subjects": [cell],
+                "results": [{"name": "x", "value": 1, "unit": "furlongs/"}],
+            },
+            "/results/0/unit",
+        ),
         ({"technique": "XRD", "subjects": [cell], "files": [{"sha256": "a" * 64}]}, "/files/0/sha256"),
     ):
         refused = api.post("/analyses", json=body)
@@ -75,7 +81,10 @@ def test_calculators_store_their_result_as_an_analysis(api):
     cell = make_cells(api, {"bare Li": 1})["bare Li"][0]
     temperatures = [10, 20, 30, 40, 50]
     points = [
-        {"temperature": f"{t} degC", "rct": f"{1 / (2.0e6 * math.exp(-44.29e3 / (R * (t + 273.15)))):.10g} ohm"}
+        {
+            "temperature": f"{t} degC",
+            "rct": f"{1 / (2.0e6 * math.exp(-44.29e3 / (R * (t + 273.15)))):.10g} ohm",
+        }
         for t in temperatures
     ]
     ea = api.post("/calculators/arrhenius", json={"subjects": [cell], "points": points})
@@ -88,7 +97,10 @@ def test_calculators_store_their_result_as_an_analysis(api):
         {"overpotential": f"{118 * math.log10(i / 0.45):.6f} mV", "current_density": f"{i} mA/cm**2"}
         for i in (1, 2, 5, 10, 20)
     ]
-    tafel = api.post("/calculators/tafel", json={"subjects": [cell], "points": tafel_points, "derived_from": [ea.json()["id"]]})
+    tafel = api.post(
+        "/calculators/tafel",
+        json={"subjects": [cell], "points": tafel_points, "derived_from": [ea.json()["id"]]},
+    )
     assert tafel.status_code == 201, tafel.text
     i0 = {r["name"]: r for r in tafel.json()["results"]}["exchange current density"]
     assert i0["value"] == pytest.approx(0.45, rel=1e-4) and i0["unit"] == "mA/cm**2"

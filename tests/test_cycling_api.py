@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from clients.cycler_model import li_cu_plating, li_li_symmetric, lfp_cycling
+from clients.cycler_model import lfp_cycling, li_cu_plating, li_li_symmetric
 from tests.cycler_files import fixture
 
 LFP = lfp_cycling(cycles=30)
@@ -42,7 +42,9 @@ def make_cells(api, anodes: dict[str, int], active_mass_mg: float | None = 12.49
     return cells
 
 
-def upload(api, cell: str, content: bytes, name: str = "run.csv", protocol: str = "lfp-li-cycling@1", **options):
+def upload(
+    api, cell: str, content: bytes, name: str = "run.csv", protocol: str = "lfp-li-cycling@1", **options
+):
     return api.post(
         f"/items/{cell}/tests",
         files={"file": (name, content)},
@@ -55,7 +57,12 @@ def test_upload_a_cycling_file_and_read_it_back(api):
     created = upload(api, cell, LFP)
     assert created.status_code == 201, created.text
     run = created.json()
-    assert (run["cell"], run["protocol"], run["kind"], run["format"]) == (cell, "lfp-li-cycling@1", "cycling", "neware_csv")
+    assert (run["cell"], run["protocol"], run["kind"], run["format"]) == (
+        cell,
+        "lfp-li-cycling@1",
+        "cycling",
+        "neware_csv",
+    )
     assert run["parser"] == "cellprov.neware_csv" and run["parser_version"]
     assert run["cycle_count"] == 30 and run["leading"] == "charge"
     assert run["active_mass_g"] == pytest.approx(0.01249)
@@ -133,7 +140,10 @@ def test_compare_groups_cells_by_anode_kind_and_by_batch(api):
     groups = {g["group"]: g for g in by_anode["groups"]}
     assert set(groups) == {"Li foil disc", "MOF@CoPc/Li anode"}
     assert groups["MOF@CoPc/Li anode"]["n"] == 2
-    assert groups["MOF@CoPc/Li anode"]["mean"]["fade_per_cycle"] < groups["Li foil disc"]["mean"]["fade_per_cycle"]
+    assert (
+        groups["MOF@CoPc/Li anode"]["mean"]["fade_per_cycle"]
+        < groups["Li foil disc"]["mean"]["fade_per_cycle"]
+    )
     by_type = api.get("/tests/compare", params={"by": "type:MOF@CoPc/Li anode"}).json()
     assert {g["group"] for g in by_type["groups"]} == {"(no MOF@CoPc/Li anode)", *cells_anodes(api, cells)}
     plot = api.get("/tests/compare", params={"by": "role:anode", "format": "png"})
@@ -155,17 +165,25 @@ def test_test_runs_appear_in_lineage_below_the_items_they_describe(api):
     run = upload(api, cell, LFP).json()
     lot = api.get(f"/items/{cell}/lineage", params={"direction": "up"}).json()["nodes"][-1]["code"]
     down = api.get(f"/items/{lot}/lineage", params={"direction": "down"}).json()
-    assert {"id": run["id"], "item": cell, "protocol": "lfp-li-cycling@1", "status": "recorded"} in down["tests"]
+    assert {"id": run["id"], "item": cell, "protocol": "lfp-li-cycling@1", "status": "recorded"} in down[
+        "tests"
+    ]
 
 
 def test_a_retried_upload_records_one_test_run(api):
     cell = make_cells(api, {"bare Li": 1})["bare Li"][0]
     headers = {"Idempotency-Key": "cell-upload-1"}
     first = api.post(
-        f"/items/{cell}/tests", files={"file": ("a.csv", LFP)}, data={"protocol": "lfp-li-cycling@1"}, headers=headers
+        f"/items/{cell}/tests",
+        files={"file": ("a.csv", LFP)},
+        data={"protocol": "lfp-li-cycling@1"},
+        headers=headers,
     )
     again = api.post(
-        f"/items/{cell}/tests", files={"file": ("a.csv", LFP)}, data={"protocol": "lfp-li-cycling@1"}, headers=headers
+        f"/items/{cell}/tests",
+        files={"file": ("a.csv", LFP)},
+        data={"protocol": "lfp-li-cycling@1"},
+        headers=headers,
     )
     assert first.json() == again.json()
     assert len(api.get(f"/items/{cell}/tests").json()) == 1

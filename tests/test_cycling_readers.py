@@ -114,7 +114,9 @@ def test_btsda_flat_csv_matches_its_parquet():
     reference = btsda("neware_ndax/interp-test.ndax")
     assert records.file_format == "neware_csv"
     assert records.frame.height == reference.height == 333
-    assert (records.frame["voltage_V"] - reference["Voltage(mV)"].cast(pl.Float64) / 1000).abs().max() <= VOLTAGE_V
+    assert (
+        records.frame["voltage_V"] - reference["Voltage(mV)"].cast(pl.Float64) / 1000
+    ).abs().max() <= VOLTAGE_V
     assert records.frame["time_s"].to_list() == pytest.approx(reference["Total Time"].to_list(), abs=1e-3)
 
 
@@ -126,8 +128,17 @@ def _three_level_csv(reference: pl.DataFrame) -> str:
     writer.writerow(["Cycle ID", "Cap_Chg(mAh)", "Cap_DChg(mAh)"])
     writer.writerow(["", "Step ID", "Step Name", "Step Time(h:min:s.ms)", "Capacity(mAh)"])
     writer.writerow(
-        ["", "", "Record ID", "Time(h:min:s.ms)", "Voltage(V)", "Current(mA)", "Capacity(mAh)", "Energy(mWh)",
-         "Realtime"]
+        [
+            "",
+            "",
+            "Record ID",
+            "Time(h:min:s.ms)",
+            "Voltage(V)",
+            "Current(mA)",
+            "Capacity(mAh)",
+            "Energy(mWh)",
+            "Realtime",
+        ]
     )
     record = 0
     for (cycle,), rows in reference.group_by(["Cycle Index"], maintain_order=True):
@@ -140,9 +151,17 @@ def _three_level_csv(reference: pl.DataFrame) -> str:
                 seconds = row["Time"]
                 clock = f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{seconds % 60:06.3f}"
                 writer.writerow(
-                    ["", "", record, clock, f"{row['Voltage(mV)'] / 1000:.4f}", f"{row['Current(uA)'] / 1000:.4f}",
-                     f"{abs(row['Capacity(mAs)']) / 3600:.4f}", f"{abs(row['Energy(mWs)']) / 3600:.4f}",
-                     row["Date"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]]
+                    [
+                        "",
+                        "",
+                        record,
+                        clock,
+                        f"{row['Voltage(mV)'] / 1000:.4f}",
+                        f"{row['Current(uA)'] / 1000:.4f}",
+                        f"{abs(row['Capacity(mAs)']) / 3600:.4f}",
+                        f"{abs(row['Energy(mWs)']) / 3600:.4f}",
+                        row["Date"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                    ]
                 )
     return out.getvalue()
 
@@ -159,10 +178,14 @@ def test_btsda_three_level_csv_is_read_like_the_flat_one(tmp_path):
     for cycle in ours.cycles:
         in_cycle = [s for s in steps if s[1] == cycle.cycle]
         assert cycle.charge_mAh == pytest.approx(sum(q for k, _, q in in_cycle if k == "charge"), abs=1e-3)
-        assert cycle.discharge_mAh == pytest.approx(sum(q for k, _, q in in_cycle if k == "discharge"), abs=1e-3)
+        assert cycle.discharge_mAh == pytest.approx(
+            sum(q for k, _, q in in_cycle if k == "discharge"), abs=1e-3
+        )
 
 
-XLSX = "neware_xlsx/GMJuly2022_CELL002_RPT_3_P0C_5P0PSI_20230110_R0_CH041_20230110143333_37_2_1_2818580185.xlsx"
+XLSX = (
+    "neware_xlsx/GMJuly2022_CELL002_RPT_3_P0C_5P0PSI_20230110_R0_CH041_20230110143333_37_2_1_2818580185.xlsx"
+)
 
 
 def test_btsda_xlsx_matches_its_own_cycle_sheet():
@@ -204,7 +227,9 @@ def _mpt_cycles(relative: str) -> pl.DataFrame:
         "biologic_mpr/gcpl.issue_149.mpt",
         pytest.param(
             "biologic_mpr/gcpl.issue_149.mpr",
-            marks=pytest.mark.skipif(not has_galvani(), reason="galvani (extra cellprov[biologic]) not installed"),
+            marks=pytest.mark.skipif(
+                not has_galvani(), reason="galvani (extra cellprov[biologic]) not installed"
+            ),
         ),
     ],
 )
@@ -212,7 +237,9 @@ def test_biologic_cycles_match_ec_labs_own_per_cycle_columns(relative):
     reference = _mpt_cycles("biologic_mpr/gcpl.issue_149.mpt")
     summary = summarise(read(relative).frame)
     assert len(summary.cycles) == reference.height == 4
-    for ours, (_, q_charge, q_discharge, efficiency) in zip(summary.cycles, reference.iter_rows(), strict=True):
+    for ours, (_, q_charge, q_discharge, efficiency) in zip(
+        summary.cycles, reference.iter_rows(), strict=True
+    ):
         assert ours.charge_mAh == pytest.approx(q_charge, abs=5e-8)
         assert ours.discharge_mAh == pytest.approx(q_discharge, abs=5e-8)
         assert ours.ce_pct == pytest.approx(efficiency, abs=0.05)
@@ -241,9 +268,13 @@ def test_generic_csv_is_identical_to_the_bdf_reference():
     assert records.frame.height == reference.height == 25162
     assert records.frame["voltage_V"].to_list() == reference["voltage_volt"].to_list()
     assert (records.frame["current_mA"] - reference["current_ampere"] * 1000).abs().max() < 1e-9
-    charged = reference.with_columns(
-        (pl.col("step_index") != pl.col("step_index").shift(1)).fill_null(True).cum_sum().alias("step")
-    ).group_by("step", maintain_order=True).agg((pl.col("charging_capacity_ah").max() * 1000).alias("q"))
+    charged = (
+        reference.with_columns(
+            (pl.col("step_index") != pl.col("step_index").shift(1)).fill_null(True).cum_sum().alias("step")
+        )
+        .group_by("step", maintain_order=True)
+        .agg((pl.col("charging_capacity_ah").max() * 1000).alias("q"))
+    )
     ours = [s.capacity_mAh for s in segments_of(records.frame) if s.kind == "charge"]
     theirs = [q for q in charged["q"].to_list() if q > 0]
     assert ours == pytest.approx(theirs, abs=1e-9)
@@ -256,7 +287,9 @@ def test_generic_csv_with_a_column_mapping(tmp_path):
         charging = minute <= 60
         current = 1.0 if charging else -1.0
         q = minute / 60 if charging else (minute - 60) / 60
-        lines.append(f"{minute};{3.2 + 0.001 * minute:.3f}".replace(".", ",") + f";{current};{q:.6f}".replace(".", ","))
+        lines.append(
+            f"{minute};{3.2 + 0.001 * minute:.3f}".replace(".", ",") + f";{current};{q:.6f}".replace(".", ",")
+        )
     path.write_text("\n".join(lines), encoding="utf-8")
     options = ReadOptions(
         columns={"time": "t [min]", "voltage": "U [V]", "current": "I [mA]", "capacity": "Q [mAh]"},
@@ -284,7 +317,8 @@ def test_maccor_today_layout():
     summary = summarise(records.frame)
     assert summary.leading == "charge"
     first = summary.cycles[0]
-    # The test starts from a part-charged cell: a top-up charge, then the first full discharge of a ~4.8 Ah cell.
+    # The test starts from a part-charged cell: a top-up charge, then the first full discharge of a ~4.8 Ah
+    # cell.
     assert 0 < first.charge_mAh < first.discharge_mAh
     assert first.discharge_mAh == pytest.approx(4762.6, abs=0.1)
 

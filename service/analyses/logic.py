@@ -196,7 +196,7 @@ def _calculated(
     _derived(session, body)
     inputs = body.model_dump(mode="json", exclude={"subjects", "performed_at", "instrument"})
     record = AnalysisIn(
-        technique=technique,  # type: ignore[arg-type]
+        technique=technique,
         subjects=body.subjects,
         performed_at=body.performed_at or datetime.now().astimezone(),
         instrument=body.instrument,

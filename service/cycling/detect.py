@@ -1,4 +1,5 @@
-"""Which cycler format a file is, decided from its content (magic bytes, zip members, header lines), not its name."""
+"""Which cycler format a file is, decided from its content (magic bytes, zip members, header lines), not
+its name."""
 
 import zipfile
 from pathlib import Path

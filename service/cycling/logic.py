@@ -1,4 +1,5 @@
-"""Recording test runs: read the cycler file, summarise it per cycle, compute metrics, store it all at once."""
+"""Recording test runs: read the cycler file, summarise it per cycle, compute metrics, store it all at
+once."""
 
 import csv
 import io
@@ -188,8 +189,8 @@ def run_out(session: Session, run: TestRun) -> TestRunOut:
         id=run.id,
         cell=cell.code,
         protocol=run.protocol,
-        kind=run.kind,  # type: ignore[arg-type]
-        status=run.status,  # type: ignore[arg-type]
+        kind=run.kind,
+        status=run.status,
         file=TestFile(
             sha256=stored.sha256,
             name=stored.name,
@@ -201,7 +202,7 @@ def run_out(session: Session, run: TestRun) -> TestRunOut:
         parser=run.parser,
         parser_version=run.parser_version,
         active_mass_g=run.active_mass_g,
-        leading=run.leading,  # type: ignore[arg-type]
+        leading=run.leading,
         record_count=run.record_count,
         cycle_count=run.cycle_count,
         duration_h=run.duration_s / 3600,
@@ -289,7 +290,7 @@ def _group_keys(session: Session, cell_ids: list[int], by: str) -> dict[int, str
         return {}
     if by == "cell":
         rows = session.exec(select(Item.id, Item.code).where(col(Item.id).in_(cell_ids))).all()
-        return {row[0]: row[1] for row in rows}
+        return {int(row[0]): row[1] for row in rows if row[0] is not None}
     how, _, what = by.partition(":")
     if how == "role" and what:
         query = text(
@@ -300,7 +301,7 @@ def _group_keys(session: Session, cell_ids: list[int], by: str) -> dict[int, str
             GROUP BY l.child_id
             """
         ).bindparams(bindparam("ids", expanding=True))
-        found = dict(session.execute(query, {"role": what, "ids": cell_ids}).all())  # type: ignore[arg-type]
+        found = {row[0]: row[1] for row in session.execute(query, {"role": what, "ids": cell_ids}).all()}
         return {cell: found.get(cell, f"(no {what})") for cell in cell_ids}
     if how == "type" and what:
         groups = {}

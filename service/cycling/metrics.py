@@ -34,7 +34,8 @@ class Metric:
 
 
 def kind_of_test(protocol: str, given: str | None = None) -> TestKind:
-    """The kind of test from the option given, else from the protocol's name (li-li-symmetric@1, li-cu-ce@1)."""
+    """The kind of test from the option given, else from the protocol's name (li-li-symmetric@1,
+    li-cu-ce@1)."""
     if given in ("cycling", "li_cu", "symmetric"):
         return given  # type: ignore[return-value]
     name = protocol.lower()
@@ -73,9 +74,7 @@ def _cycling(summary: Summary, options: MetricOptions, mass_g: float | None) -> 
     initial = returned_capacity(reference, summary.leading) if reference else None
     metrics = [Metric("initial_capacity", initial, "mAh", f"cycle {options.reference_cycle}")]
     if mass_g and initial is not None:
-        metrics.append(
-            Metric("initial_specific_capacity", initial / mass_g, "mAh/g", "per gram active")
-        )
+        metrics.append(Metric("initial_specific_capacity", initial / mass_g, "mAh/g", "per gram active"))
     target = options.retention_cycle or (cycles[-1].cycle if cycles else None)
     at = by_number.get(target) if target is not None else None
     retention = None
@@ -124,7 +123,8 @@ def _symmetric(summary: Summary, frame: pl.DataFrame, options: MetricOptions) ->
             "hours_to_overpotential_limit",
             hours,
             "h",
-            f"|V| above {options.overpotential_limit_V:g} V (null: not reached in {summary.duration_s / 3600:.1f} h)",
+            f"|V| above {options.overpotential_limit_V:g} V"
+            f" (null: not reached in {summary.duration_s / 3600:.1f} h)",
         ),
         Metric(
             "first_cycle_overpotential",

@@ -1,6 +1,7 @@
 """Plots of test runs: capacity and coulombic efficiency against cycle, one cell or several compared."""
 
 import io
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +21,11 @@ class Series:
     capacity: list[float | None]
     ce_pct: list[float | None]
 
+    @staticmethod
+    def finite(values: list[float | None]) -> list[float]:
+        """Matplotlib leaves a gap at NaN; None (an incomplete cycle) becomes one."""
+        return [math.nan if v is None else v for v in values]
+
 
 def _render(figure: "plt.Figure", fmt: PlotFormat) -> bytes:
     buffer = io.BytesIO()
@@ -37,8 +43,10 @@ def plot_cycles(series: list[Series], capacity_unit: str, title: str, fmt: PlotF
     ce_axis = capacity_axis.twinx()
     for index, one in enumerate(series):
         colour = f"C{index % 10}"
-        capacity_axis.plot(one.cycles, one.capacity, "o-", ms=3, lw=1, color=colour, label=one.label)
-        ce_axis.plot(one.cycles, one.ce_pct, "o", ms=3, mfc="none", color=colour, alpha=0.6)
+        capacity_axis.plot(
+            one.cycles, Series.finite(one.capacity), "o-", ms=3, lw=1, color=colour, label=one.label
+        )
+        ce_axis.plot(one.cycles, Series.finite(one.ce_pct), "o", ms=3, mfc="none", color=colour, alpha=0.6)
     capacity_axis.set_xlabel("cycle")
     capacity_axis.set_ylabel(f"capacity / {capacity_unit}")
     ce_axis.set_ylabel("coulombic efficiency / %")

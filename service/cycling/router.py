@@ -1,6 +1,6 @@
 """HTTP routes for test runs: upload a cycler file for a cell, read its cycles, metrics and plots, compare."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from fastapi.responses import PlainTextResponse
@@ -17,11 +17,12 @@ from service.files import logic as files
 from service.writes import commit_once
 
 router = APIRouter(tags=["tests"])
-PNG_SVG = {200: {"content": {"image/png": {}, "image/svg+xml": {}}}}
+PNG_SVG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}, "image/svg+xml": {}}}}
 
 
 class _TestUpload(BaseModel):
-    """What makes two uploads the same request for Idempotency-Key purposes: the bytes' digest, not the bytes."""
+    """What makes two uploads the same request for Idempotency-Key purposes: the bytes' digest, not the
+    bytes."""
 
     code: str
     protocol: str
@@ -48,7 +49,8 @@ def upload_test(
     store = files.store_for(settings)
     stored = files.receive(store, file.file, settings.max_file_bytes)
     records, summary = logic.read_and_summarise(store.path(stored.sha256), chosen)
-    # The write transaction starts only now: on SQLite it holds the write lock, which must not wait on parsing.
+    # The write transaction starts only now: on SQLite it holds the write lock, which must not wait on
+    # parsing.
     with open_session(request.app.state.engine, write=True) as session:
 
         def produce() -> TestRunOut:

@@ -1,7 +1,8 @@
 """Per-step and per-cycle summaries of a test's records.
 
 cellprov numbers cycles itself, from step type and current sign: a cycle starts with each step in the test's
-leading direction (the direction of its first non-rest step: charge for a cathode half cell, plating for Li||Cu)
+leading direction (the direction of its first non-rest step: charge for a cathode half cell, plating for
+Li||Cu)
 that follows a step in the other direction. The cycler's own cycle index is kept beside it, because cyclers
 disagree on when a cycle starts (Neware counts from its schedule, BTSDA's default mode from the first charge).
 """
@@ -189,11 +190,11 @@ def summarise(frame: pl.DataFrame, cycle_by: CycleBy = "auto") -> Summary:
                 max_abs_voltage_V=max(p.max_abs_voltage_V for p in parts),
             )
         )
-    times = frame.get_column("time_s")
+    times = frame.get_column("time_s").cast(pl.Float64)
     return Summary(
         leading=leading,
         segments=segments,
         cycles=cycles,
-        duration_s=float(times.max() - times.min()),  # type: ignore[operator]
+        duration_s=float(times.max() or 0.0) - float(times.min() or 0.0),  # type: ignore[arg-type]
         record_count=frame.height,
     )

@@ -53,7 +53,11 @@ def sniff_media_type(head: bytes, path: Path) -> str:
     if _looks_textual(head):
         lines = [line for line in head.split(b"\n")[:6] if line.strip()][:5]
         # A table: the same non-zero number of separators on each of its first lines.
-        for separator, media_type in ((b"\t", "text/tab-separated-values"), (b",", "text/csv"), (b";", "text/csv")):
+        for separator, media_type in (
+            (b"\t", "text/tab-separated-values"),
+            (b",", "text/csv"),
+            (b";", "text/csv"),
+        ):
             counts = {line.count(separator) for line in lines[:-1] or lines}
             if len(lines) >= 2 and len(counts) == 1 and counts != {0}:
                 return media_type

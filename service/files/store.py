@@ -1,6 +1,7 @@
 """Where blob bytes live: a small storage interface and its local-directory implementation.
 
-The interface is deliberately tiny (put a stream, open by digest, ask if present) so an S3-compatible store can
+The interface is deliberately tiny (put a stream, open by digest, ask if present) so an S3-compatible store
+can
 replace the directory without the rest of the service noticing.
 """
 
@@ -43,7 +44,8 @@ class BlobStore(Protocol):
 class LocalStore:
     """Blobs as files under `root/ab/cd/<sha256>`, written to a temporary file first and renamed into place.
 
-    Renaming is atomic, so a blob is either complete or absent; writing the same content twice is harmless, and
+    Renaming is atomic, so a blob is either complete or absent; writing the same content twice is harmless,
+    and
     an interrupted upload leaves no partial blob under a digest name.
     """
 

@@ -1,4 +1,5 @@
-"""BioLogic EC-Lab files: binary .mpr through galvani (an optional extra: it is GPL-3.0) and .mpt text exports.
+"""BioLogic EC-Lab files: binary .mpr through galvani (an optional extra: it is GPL-3.0) and .mpt text
+exports.
 
 Both give the same columns (time/s, Ewe/V, (Q-Qo)/mA.h, Ns, half cycle ...); EC-Lab writes decimal commas in
 European locales.
@@ -78,7 +79,8 @@ def read_mpr(path: Path, options: ReadOptions) -> Records:
     except ImportError:
         raise UnreadableFile(
             "biologic_mpr",
-            "reading .mpr needs the optional extra cellprov[biologic] (galvani, GPL-3.0), not installed here; "
+            "reading .mpr needs the optional extra cellprov[biologic] (galvani, GPL-3.0), "
+            "not installed here; "
             "upload EC-Lab's .mpt text export instead",
         ) from None
     try:

@@ -1,7 +1,8 @@
 """Any other cycler's CSV, read through a column mapping: which column holds time, voltage, current ...
 
 Without a mapping, common names are tried (Battery Data Format names such as `test_time_second`,
-`voltage_volt`, and the snake_case with units of many exporters, `current_A`, `charge_capacity_Ah`). Units come
+`voltage_volt`, and the snake_case with units of many exporters, `current_A`, `charge_capacity_Ah`). Units
+come
 from the mapping's `units`, else from the column name's suffix.
 """
 
@@ -123,7 +124,8 @@ def _find_header(lines: list[str], options: ReadOptions) -> tuple[int, str, dict
     raise UnreadableFile(
         FORMAT,
         "the columns are not recognised; give a column mapping, e.g. options "
-        '{"columns": {"time": "Time [s]", "voltage": "U [V]", "current": "I [mA]"}, "units": {"current": "mA"}}',
+        '{"columns": {"time": "Time [s]", "voltage": "U [V]", "current": "I [mA]"},'
+        ' "units": {"current": "mA"}}',
     )
 
 

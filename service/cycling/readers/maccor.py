@@ -1,5 +1,7 @@
-"""Maccor text exports, both templates: "Today's Date …" (Rec#, Cyc#, Amp-hr, State) and "Name:/Channel:/Tester"
-(Rec, Cycle P, Cycle C, Cap. [Ah], Md), tab-separated, with decimal commas where a European locale wrote them."""
+"""Maccor text exports, both templates: "Today's Date …" (Rec#, Cyc#, Amp-hr, State) and
+"Name:/Channel:/Tester"
+(Rec, Cycle P, Cycle C, Cap. [Ah], Md), tab-separated, with decimal commas where a European locale wrote
+them."""
 
 from datetime import datetime
 from pathlib import Path
@@ -82,7 +84,8 @@ def read(path: Path, options: ReadOptions) -> Records:
     if "time_s" in where:
         time_s = numbers("time_s")
     elif "clock" in where:
-        # This template's TestTime carries no unit in its header; the DPT Time clock is unambiguous, and sets the
+        # This template's TestTime carries no unit in its header; the DPT Time clock is unambiguous, and
+        # sets the
         # scale of TestTime (which is still there on rows where the clock is missing).
         clock = [_clock(c) for c in texts("clock")]
         test_time = numbers("test_time") if "test_time" in where else [None] * len(rows)

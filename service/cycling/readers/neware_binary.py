@@ -1,4 +1,5 @@
-"""Neware BTS binary files, .nda and .ndax, read with fastnda (checked by its authors against BTSDA exports)."""
+"""Neware BTS binary files, .nda and .ndax, read with fastnda (checked by its authors against BTSDA
+exports)."""
 
 import shutil
 import tempfile

@@ -1,4 +1,5 @@
-"""Neware BTSDA exports: the flat "record layer" CSV, the 3-level cycle/step/record CSV, and the XLSX workbook.
+"""Neware BTSDA exports: the flat "record layer" CSV, the 3-level cycle/step/record CSV, and the XLSX
+workbook.
 
 BTSDA writes units into the column names (Current(µA), Voltage(mV), Capacity(mAs) ...) and lets the user pick
 them, so columns are found by name and scaled by the unit they carry.
@@ -76,7 +77,7 @@ def _scale(role: str, unit: str, file_format: str) -> float:
 
 def _date_seconds(values: list[str]) -> list[float | None]:
     parsed = pl.Series(values, dtype=pl.String).str.strptime(pl.Datetime("ms"), strict=False)
-    seconds = (parsed - parsed.drop_nulls().first()).dt.total_milliseconds() / 1000  # type: ignore[operator]
+    seconds = (parsed - parsed.drop_nulls().first()).dt.total_milliseconds() / 1000
     return seconds.to_list()
 
 
