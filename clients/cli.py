@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 from rich.tree import Tree
 
@@ -48,6 +49,8 @@ from schemas import (
     StepOutputIn,
     TemplateIn,
 )
+from schemas.analyses import AnalysisFileIn, AnalysisIn, ResultIn
+from schemas.cycling import TestOptions, TestRunOut
 
 console = Console()
 err_console = Console(stderr=True)
@@ -70,6 +73,12 @@ app.add_typer(lot_app, name="lot", no_args_is_help=True)
 app.add_typer(step_app, name="step", no_args_is_help=True)
 app.add_typer(items_app, name="items", no_args_is_help=True)
 app.add_typer(template_app, name="template", no_args_is_help=True)
+
+
+test_app = typer.Typer(help="Test runs: upload a cell's cycler file, show its cycles and metrics.")
+analysis_app = typer.Typer(help="Analyses: characterisations of items (XRD, XPS, EIS …) with results.")
+app.add_typer(test_app, name="test", no_args_is_help=True)
+app.add_typer(analysis_app, name="analysis", no_args_is_help=True)
 
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print the server's answer as JSON (for scripts) instead of tables.")
@@ -1186,6 +1195,233 @@ def sign(
             f"[bold]{signature.meaning}[/] by {escape(signature.signer_name)} at "
             f"{signature.signed_at:%Y-%m-%d %H:%M:%S} UTC (sha256 {signature.record_sha256[:16]}…)."
         )
+
+
+class _Progress:
+    """A file whose reads advance a rich progress bar (httpx streams the upload by reading it)."""
+
+    def __init__(self, handle: Any, progress: Progress, task: TaskID) -> None:
+        self.handle, self.progress, self.task = handle, progress, task
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self.handle.read(size)
+        self.progress.advance(self.task, len(chunk))
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        # A retried upload starts again from the top.
+        if offset == 0 and whence == 0:
+            self.progress.reset(self.task)
+        position: int = self.handle.seek(offset, whence)
+        return position
+
+    def tell(self) -> int:
+        position: int = self.handle.tell()
+        return position
+
+
+def _parse_options(text: str | None) -> TestOptions:
+    try:
+        return TestOptions.model_validate_json(text or "{}")
+    except ValidationError as exc:
+        _fail_with_validation(exc)
+        raise
+
+
+@test_app.command("upload")
+def test_upload(
+    ctx: typer.Context,
+    cell: Annotated[str, typer.Argument(help="Code of the cell tested, e.g. CC-0001.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The raw cycler file.")],
+    protocol: Annotated[str, typer.Option("--protocol", "-p", help="Test protocol, name@version.")],
+    active_mass: Annotated[
+        str | None, typer.Option(help="Active material mass for mAh/g, e.g. '12.5 mg'.")
+    ] = None,
+    options: Annotated[
+        str | None, typer.Option(help='More options as JSON, e.g. \'{"cycle_by": "hardware"}\'.')
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Upload a cycler file for a cell; the format is detected by the server from the content."""
+    chosen = _parse_options(options)
+    if active_mass is not None:
+        try:
+            chosen.active_mass = Quantity.model_validate(active_mass)
+        except ValidationError as exc:
+            _fail_with_validation(exc)
+    with _connected(ctx) as client, file.open("rb") as handle:
+        columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn()]
+        with Progress(*columns, console=err_console, transient=True) as progress:
+            task = progress.add_task(f"uploading {file.name}", total=file.stat().st_size)
+            run = client.upload_test(cell, file.name, _Progress(handle, progress, task), protocol, chosen)  # type: ignore[arg-type]
+    if _wants_json(ctx, json_output):
+        _print_json(run)
+        return
+    console.print(
+        f"[green]Test run {run.id}[/] of {escape(run.cell)}: {escape(run.format)} read by "
+        f"{escape(run.parser)} {escape(run.parser_version)}, "
+        f"{run.record_count} records, {run.cycle_count} cycles"
+    )
+    console.print(_metrics_table(run))
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def _metrics_table(run: TestRunOut) -> Table:
+    table = Table(title=f"metrics of test {run.id} ({run.kind})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    table.add_column("note", style="dim")
+    for metric in run.metrics:
+        table.add_row(metric.name, _number(metric.value), metric.unit, _text(metric.note))
+    return table
+
+
+@test_app.command("show")
+def test_show(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    plot: Annotated[Path | None, typer.Option(help="Also save the capacity/CE plot (.png or .svg).")] = None,
+    cycles: Annotated[bool, typer.Option("--cycles", help="Also list the per-cycle table.")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show a test run: its file, parser and metrics (and per-cycle data with --cycles)."""
+    with _connected(ctx) as client:
+        run = client.test_run(test_id)
+        per_cycle = client.cycles(test_id) if cycles else []
+        if plot is not None:
+            plot.write_bytes(client.plot(test_id, "svg" if plot.suffix.lower() == ".svg" else "png"))
+    if _wants_json(ctx, json_output):
+        _print_json(run)
+        return
+    console.print(
+        f"[bold]Test {run.id}[/] of {escape(run.cell)} under {escape(run.protocol)}: {escape(run.file.name)} "
+        f"({escape(run.format)}, {escape(run.parser)} {escape(run.parser_version)}), "
+        f"{run.cycle_count} cycles in {run.duration_h:.1f} h"
+    )
+    console.print(_metrics_table(run))
+    if per_cycle:
+        table = Table(title="cycles")
+        for name in ("cycle", "hw", "charge mAh", "discharge mAh", "CE %", "mAh/g"):
+            table.add_column(name, justify="right")
+        returned = "discharge" if run.leading == "charge" else "charge"
+        for c in per_cycle:
+            table.add_row(
+                str(c.cycle),
+                _text(c.hw_cycle),
+                _number(c.charge_mAh),
+                _number(c.discharge_mAh),
+                _number(c.ce_pct),
+                _number(getattr(c, f"{returned}_mAh_g")),
+            )
+        console.print(table)
+    if plot is not None:
+        console.print(f"plot saved to {escape(str(plot))}")
+
+
+@analysis_app.command("add")
+def analysis_add(
+    ctx: typer.Context,
+    technique: Annotated[str, typer.Argument(help="e.g. XPS, XRD, SEM, EIS (the controlled list).")],
+    subjects: Annotated[list[str], typer.Argument(help="Codes of the items analysed.")],
+    result: Annotated[
+        list[str] | None, typer.Option("--result", "-r", help="NAME=VALUE UNIT, e.g. 'LiF fraction=41.7 %'.")
+    ] = None,
+    file: Annotated[list[Path] | None, typer.Option("--file", "-f", exists=True, dir_okay=False)] = None,
+    instrument: str = "",
+    title: str = "",
+    json_output: JsonFlag = False,
+) -> None:
+    """Record an analysis of items, uploading its files and giving its key results."""
+    results = []
+    for text in result or []:
+        name, _, quantity = text.partition("=")
+        try:
+            parsed = Quantity.model_validate(quantity)
+        except ValidationError:
+            _fail(f"--result {text!r}: write NAME=VALUE UNIT, e.g. 'LiF fraction=41.7 %'")
+        results.append(ResultIn(name=name.strip(), value=parsed.value, unit=parsed.unit))
+    with _connected(ctx) as client:
+        files = [
+            AnalysisFileIn(sha256=client.upload_file(path.name, path.read_bytes()).sha256, label=path.name)
+            for path in file or []
+        ]
+        try:
+            body = AnalysisIn.model_validate(
+                {
+                    "technique": technique,
+                    "subjects": subjects,
+                    "instrument": instrument,
+                    "title": title,
+                    "results": [r.model_dump() for r in results],
+                    "files": [f.model_dump() for f in files],
+                }
+            )
+        except ValidationError as exc:
+            _fail_with_validation(exc)
+        analysis = client.add_analysis(body)
+    if _wants_json(ctx, json_output):
+        _print_json(analysis)
+        return
+    console.print(
+        f"[green]Analysis {analysis.id}[/] ({escape(analysis.technique)}) "
+        f"of {escape(', '.join(analysis.subjects))}"
+    )
+    for r in analysis.results:
+        console.print(f"  {escape(r.name)}: {r.value:g} {escape(r.unit)}")
+
+
+@app.command()
+def compare(
+    ctx: typer.Context,
+    by: Annotated[
+        str,
+        typer.Option(
+            help="cell, role:<input role> (e.g. role:anode) or type:<item type> (e.g. type:MOF@CoPc)."
+        ),
+    ] = "role:anode",
+    protocol: Annotated[str | None, typer.Option(help="Only runs under this test protocol.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also save a comparison plot (.png or .svg).")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Compare test metrics of many cells, grouped by what is upstream of them: did this batch do better?"""
+    with _connected(ctx) as client:
+        comparison = client.compare(by, protocol)
+        if plot is not None:
+            plot.write_bytes(
+                client.compare_plot(by, protocol, "svg" if plot.suffix.lower() == ".svg" else "png")
+            )
+    if _wants_json(ctx, json_output):
+        _print_json(comparison)
+        return
+    names = sorted({name for group in comparison.groups for name in group.mean})
+    preferred = [
+        n
+        for n in (
+            "initial_specific_capacity",
+            "capacity_retention",
+            "fade_per_cycle",
+            "average_ce",
+            "cycles_to_80pct",
+            "hours_to_overpotential_limit",
+        )
+        if n in names
+    ] or names[:5]
+    table = Table(
+        title=f"test metrics by {escape(comparison.by)}" + (f" ({escape(protocol)})" if protocol else "")
+    )
+    table.add_column("group")
+    table.add_column("cells", justify="right")
+    for name in preferred:
+        table.add_column(f"mean {name}", justify="right")
+    for group in comparison.groups:
+        table.add_row(_text(group.group), str(group.n), *[_number(group.mean.get(n)) for n in preferred])
+    console.print(table)
+    if plot is not None:
+        console.print(f"plot saved to {escape(str(plot))}")
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
-from typing import IO, Any, Literal, TypeVar
+from typing import IO, Any, BinaryIO, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -42,8 +42,11 @@ from schemas import (
     UserOut,
     VoidIn,
 )
+from schemas.analyses import AnalysisIn, AnalysisOut, CalculationBase
 from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
+from schemas.cycling import Comparison, CycleOut, TestOptions, TestRunOut
 from schemas.events import AuditEvent, ChainCheck
+from schemas.files import FileOut
 from schemas.signatures import Meaning, SignatureIn, SignatureOut
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -60,6 +63,9 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _ITEM_TYPES = TypeAdapter(list[ItemTypeOut])
 _HISTORY = TypeAdapter(list[ItemVersion])
 _TEMPLATES = TypeAdapter(list[TemplateSummary])
+_TEST_RUNS = TypeAdapter(list[TestRunOut])
+_CYCLES = TypeAdapter(list[CycleOut])
+_ANALYSES = TypeAdapter(list[AnalysisOut])
 
 
 class CellprovError(Exception):
@@ -138,6 +144,8 @@ class Client:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
         """Send a request to `/api/v1{path}`, retrying where safe; raise `CellprovError` on 4xx/5xx."""
         all_headers = dict(headers or {})
@@ -152,7 +160,13 @@ class Client:
         while True:
             try:
                 response = self.http.request(
-                    method, API_PREFIX + path, json=json, params=query, headers=all_headers
+                    method,
+                    API_PREFIX + path,
+                    json=json,
+                    params=query,
+                    headers=all_headers,
+                    files=files,
+                    data=data,
                 )
             except (httpx.TimeoutException, httpx.NetworkError):
                 if not retryable or attempt >= self.retries:
@@ -437,6 +451,78 @@ class Client:
     def signatures(self, record: str) -> list[SignatureOut]:
         response = self.request("GET", "/signatures", params={"record": record})
         return [SignatureOut.model_validate(s) for s in response.json()]
+
+    # -- files, test runs and analyses -----------------------------------------------------------------
+
+    def upload_file(self, name: str, content: BinaryIO | bytes) -> FileOut:
+        """`POST /files`: store a file once by its content; returns its SHA-256 address."""
+        response = self.request("POST", "/files", files={"file": (name, content)})
+        return FileOut.model_validate(response.json())
+
+    def download_file(self, sha256: str) -> bytes:
+        return self.request("GET", f"/files/{_segment(sha256)}").content
+
+    def upload_test(
+        self,
+        cell: str,
+        name: str,
+        content: BinaryIO | bytes,
+        protocol: str,
+        options: TestOptions | None = None,
+    ) -> TestRunOut:
+        """`POST /items/{cell}/tests`: register a test of `cell` with its raw cycler file."""
+        response = self.request(
+            "POST",
+            f"/items/{_segment(cell)}/tests",
+            files={"file": (name, content)},
+            data={
+                "protocol": protocol,
+                "options": (options or TestOptions()).model_dump_json(exclude_unset=True),
+            },
+        )
+        return TestRunOut.model_validate(response.json())
+
+    def test_run(self, test_id: int) -> TestRunOut:
+        return self._get(f"/tests/{test_id}", TestRunOut)
+
+    def tests_of(self, cell: str) -> list[TestRunOut]:
+        return _TEST_RUNS.validate_python(self.request("GET", f"/items/{_segment(cell)}/tests").json())
+
+    def cycles(self, test_id: int) -> list[CycleOut]:
+        return _CYCLES.validate_python(self.request("GET", f"/tests/{test_id}/cycles").json())
+
+    def cycles_csv(self, test_id: int) -> str:
+        return self.request("GET", f"/tests/{test_id}/cycles", params={"format": "csv"}).text
+
+    def plot(self, test_id: int, fmt: Literal["png", "svg"] = "png") -> bytes:
+        return self.request("GET", f"/tests/{test_id}/plot.{fmt}").content
+
+    def compare(
+        self, by: str = "cell", protocol: str | None = None, cells: list[str] | None = None
+    ) -> Comparison:
+        """`GET /tests/compare`: metrics grouped by `cell`, `role:<input role>` or `type:<item type>`."""
+        return self._get("/tests/compare", Comparison, by=by, protocol=protocol, cells=cells)
+
+    def compare_plot(
+        self, by: str = "cell", protocol: str | None = None, fmt: Literal["png", "svg"] = "png"
+    ) -> bytes:
+        params = {"by": by, "protocol": protocol, "format": fmt}
+        return self.request("GET", "/tests/compare", params=params).content
+
+    def add_analysis(self, analysis: AnalysisIn) -> AnalysisOut:
+        return self._post("/analyses", analysis, AnalysisOut)
+
+    def analysis(self, analysis_id: int) -> AnalysisOut:
+        return self._get(f"/analyses/{analysis_id}", AnalysisOut)
+
+    def analyses_of(self, code: str) -> list[AnalysisOut]:
+        return _ANALYSES.validate_python(self.request("GET", f"/items/{_segment(code)}/analyses").json())
+
+    def calculate(
+        self, calculator: Literal["bruce-vincent", "tafel", "arrhenius"], body: CalculationBase
+    ) -> AnalysisOut:
+        """Run a calculator; its result is stored as an analysis of `body.subjects`."""
+        return self._post(f"/calculators/{calculator}", body, AnalysisOut)
 
 
 def _body(model: BaseModel) -> Any:

@@ -13,7 +13,15 @@ from schemas.items import (
     ItemVersion,
     LotIn,
 )
-from schemas.lineage import Lineage, LineageEdge, LineageNode, Origin, OriginGroup
+from schemas.lineage import (
+    Lineage,
+    LineageAnalysis,
+    LineageEdge,
+    LineageNode,
+    LineageTest,
+    Origin,
+    OriginGroup,
+)
 from schemas.steps import Deviation, DeviationIn, StepIn, StepInputIn, StepInputOut, StepOut, StepOutputIn
 from schemas.templates import (
     AmountSpec,
@@ -53,8 +61,10 @@ __all__ = [
     "ItemTypeOut",
     "ItemVersion",
     "Lineage",
+    "LineageAnalysis",
     "LineageEdge",
     "LineageNode",
+    "LineageTest",
     "LotIn",
     "Origin",
     "OriginGroup",

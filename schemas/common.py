@@ -1,5 +1,6 @@
 """Shapes used across the API: quantities, pages, problem details, reasons."""
 
+import math
 import re
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -10,10 +11,31 @@ _QUANTITY_TEXT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 
 
+def _unstorable(value: Any) -> str | None:
+    """Why a value cannot be kept as sent, looking inside free-form JSON (properties, parameters) too:
+    PostgreSQL text cannot hold a NUL character, and JSON has no NaN or Infinity."""
+    if isinstance(value, str):
+        return "contains a NUL character" if "\x00" in value else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "is not a finite number"
+    if isinstance(value, dict):
+        return next((why for pair in value.items() for part in pair if (why := _unstorable(part))), None)
+    if isinstance(value, list | tuple):
+        return next((why for part in value if (why := _unstorable(part))), None)
+    return None
+
+
 class Contract(BaseModel):
     """Base of every request shape: unknown fields are errors, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        if (why := _unstorable(value)) is not None:
+            raise ValueError(f"the value {why}")
+        return value
 
 
 class Quantity(Contract):

@@ -27,12 +27,32 @@ class LineageEdge(BaseModel):
     deviating: bool = False
 
 
+class LineageTest(BaseModel):
+    """A test run of a listed item."""
+
+    id: int
+    item: str
+    protocol: str
+    status: str
+
+
+class LineageAnalysis(BaseModel):
+    """An analysis describing one or more listed items (listed once per item)."""
+
+    id: int
+    item: str
+    technique: str
+    title: str
+
+
 class Lineage(BaseModel):
     root: str
     direction: Literal["up", "down"]
     max_depth: int | None
     nodes: list[LineageNode]
     edges: list[LineageEdge]
+    tests: list[LineageTest] = []
+    analyses: list[LineageAnalysis] = []
 
 
 class OriginGroup(BaseModel):

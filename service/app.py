@@ -6,12 +6,15 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from service import health
+from service.analyses.router import router as analyses_router
 from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
+from service.cycling.router import router as cycling_router
 from service.db import make_engine
 from service.errors import install_error_handlers
 from service.exports.router import router as exports_router
+from service.files.router import router as files_router
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
 from service.signatures.router import router as signatures_router
@@ -56,6 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         signatures_router,
         exports_router,
         templates_router,
+        files_router,
+        cycling_router,
+        analyses_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

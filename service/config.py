@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     token_days: int = 90
     # The licence .eln exports declare for the lab's records (RO-Crate requires one on the root dataset).
     export_license: str = "https://creativecommons.org/licenses/by/4.0/"
+    max_file_bytes: int = 256 * 1024 * 1024
 
     @property
     def sqlalchemy_url(self) -> str:

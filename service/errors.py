@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from schemas import Problem, ProblemItem
@@ -134,6 +134,20 @@ def install_error_handlers(app: FastAPI) -> None:
             "conflict",
             Conflict.title,
             "the change collides with a record written at the same time; retry",
+            [],
+            request,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # A value the schemas let through but the database refuses (a NUL in a query parameter or path on
+        # PostgreSQL, a number out of a column's range): the request's fault, and nothing was written.
+        log.warning("data error on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            422,
+            "invalid",
+            Invalid.title,
+            "a value in the request cannot be stored or compared by the database",
             [],
             request,
         )

@@ -18,11 +18,15 @@ def decode_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except ValueError as exc:
+        last_id = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except ValueError:
+        last_id = 0
+    # Ids are positive 64-bit integers; a number outside that range would fail in the database, not here.
+    if not 0 < last_id < 2**63:
         raise Invalid(
             "bad cursor", [problem("query:cursor", "pass back a next_cursor you were given", got=cursor)]
-        ) from exc
+        )
+    return last_id
 
 
 def page_of(rows: Sequence[Any], limit: int, out: Callable[[Any], Out], key: str = "id") -> Page[Out]:

@@ -2,8 +2,11 @@
 
 from sqlmodel import SQLModel
 
+from service.analyses.tables import Analysis, AnalysisFile, AnalysisSubject
 from service.audit.tables import AuditEventRow, AuditHead
 from service.auth.tables import Token, User
+from service.cycling.tables import TestCycle, TestRun
+from service.files.tables import StoredFile
 from service.idempotency import IdempotentResponse
 from service.items.tables import Item, ItemType, ItemVersion
 from service.lineage.tables import ItemAncestry
@@ -14,6 +17,9 @@ from service.templates.tables import Template
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Analysis",
+    "AnalysisFile",
+    "AnalysisSubject",
     "AuditEventRow",
     "AuditHead",
     "IdempotentResponse",
@@ -25,7 +31,10 @@ __all__ = [
     "Signature",
     "Step",
     "StepInput",
+    "StoredFile",
     "Template",
+    "TestCycle",
+    "TestRun",
     "Token",
     "User",
     "metadata",

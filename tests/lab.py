@@ -5,12 +5,80 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 
-SYNTHESIS = "nh2-mil-101-fe-hydrothermal@1"
-IMPREGNATION = "mof-copc-impregnation@1"
-DISPERSION = "coating-solution@1"
-COATING = "drop-coating@1"
-CASTING = "lfp-cathode-casting@1"
-ASSEMBLY = "cr2025-assembly@1"
+# Permissive protocols for the suites about inventory, lineage and bad input, which are not about what a
+# template demands (tests/test_templates.py is): any role from ROLES, any item type, any amount. Each suite
+# publishes them with `publish_bench` before it logs steps.
+SYNTHESIS = "bench-synthesis@1"
+IMPREGNATION = "bench-impregnation@1"
+DISPERSION = "bench-dispersion@1"
+COATING = "bench-coating@1"
+CASTING = "bench-casting@1"
+ASSEMBLY = "bench-assembly@1"
+BENCH = (SYNTHESIS, IMPREGNATION, DISPERSION, COATING, CASTING, ASSEMBLY)
+ROLES = [
+    "iron_source",
+    "linker",
+    "solvent",
+    "solvent_a",
+    "solvent_b",
+    "wash",
+    "mof",
+    "copc",
+    "powder",
+    "coating",
+    "substrate",
+    "active",
+    "binder",
+    "conductor",
+    "collector",
+    "cathode",
+    "anode",
+    "separator",
+    "electrolyte",
+    "case",
+]
+PARAMETERS = ("temperature", "duration", "loading", "rate", "ramp", "per")
+PROPERTIES = ("colour", "drop_volume", "areal_loading", "yield", "note", "active_mass")
+
+
+def bench_template(name: str, item_types: list[dict[str, Any]], version: int = 1) -> dict[str, Any]:
+    made_types = [t["name"] for t in item_types if t["kind"] != "lot"]
+    return {
+        "name": name,
+        "version": version,
+        "title": f"{name}, version {version} (tests)",
+        "parameters": [
+            {"name": "temperature", "unit": "degC", "required": False},
+            {"name": "duration", "unit": "h", "required": False},
+            {"name": "loading", "unit": "mg/cm**2", "required": False},
+            {"name": "rate", "unit": "mA/g", "required": False},
+            {"name": "ramp", "unit": "K/min", "required": False},
+            {"name": "per", "unit": "1/h", "required": False},
+            {"name": "sonication", "kind": "text", "required": False},
+            {"name": "atmosphere", "kind": "text", "required": False},
+        ],
+        "inputs": [
+            {"role": role, "types": [t["name"] for t in item_types], "min_count": 0, "max_count": None}
+            for role in ROLES
+        ],
+        "outputs": [
+            {
+                "types": made_types,
+                "min_count": 0,
+                "max_count": None,
+                "properties": [{"name": p, "required": False} for p in PROPERTIES],
+            }
+        ],
+    }
+
+
+def publish_bench(admin: TestClient, *protocols: str) -> None:
+    """Publish the bench protocols (all of them by default), e.g. "bench-synthesis@2" for a second version."""
+    item_types = admin.get("/item-types").json()
+    for ref in protocols or BENCH:
+        name, version = ref.split("@")
+        response = admin.post("/templates", json=bench_template(name, item_types, int(version)))
+        assert response.status_code == 201, response.text
 
 
 def receive(api: TestClient, type_name: str, quantity: str, **fields: Any) -> dict[str, Any]:
@@ -47,7 +115,7 @@ def made(step: dict[str, Any]) -> list[str]:
 
 
 def state(shown: dict[str, Any]) -> dict[str, Any]:
-    """An item as recorded, without the signatures GET /items/{code} adds (the signatures suite checks those)."""
+    """An item or step as recorded, without the signatures a GET adds (the signatures suite checks those)."""
     return {field: value for field, value in shown.items() if field != "signatures"}
 
 

@@ -53,13 +53,32 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/v1/templates/{name}/versions/{version}/retire"): AUTHORS,
     ("POST", "/api/v1/templates/{name}/versions/{version}/check"): ALL,
     ("POST", "/api/v1/items/{code}/release"): AUTHORS,
+    ("POST", "/api/v1/files"): RECORDERS,
+    ("GET", "/api/v1/files/{sha256}"): ALL,
+    ("GET", "/api/v1/files/{sha256}/meta"): ALL,
+    ("POST", "/api/v1/items/{code}/tests"): RECORDERS,
+    ("GET", "/api/v1/items/{code}/tests"): ALL,
+    ("GET", "/api/v1/tests/compare"): ALL,
+    ("GET", "/api/v1/tests/{test_id}"): ALL,
+    ("GET", "/api/v1/tests/{test_id}/cycles"): ALL,
+    ("GET", "/api/v1/tests/{test_id}/metrics"): ALL,
+    ("GET", "/api/v1/tests/{test_id}/plot.png"): ALL,
+    ("GET", "/api/v1/tests/{test_id}/plot.svg"): ALL,
+    ("POST", "/api/v1/analyses"): RECORDERS,
+    ("GET", "/api/v1/analyses/{analysis_id}"): ALL,
+    ("GET", "/api/v1/items/{code}/analyses"): ALL,
+    ("POST", "/api/v1/calculators/bruce-vincent"): RECORDERS,
+    ("POST", "/api/v1/calculators/tafel"): RECORDERS,
+    ("POST", "/api/v1/calculators/arrhenius"): RECORDERS,
 }
 ROUTES = sorted(POLICY)
 
 
 def _call(client, method: str, path: str, token: str | None = None):
-    url = path.removeprefix("/api/v1").replace("{code}", "FECL-0001").replace("{step_id}", "1")
-    url = url.replace("{name}", "coating-solution").replace("{version}", "1")
+    url = path.removeprefix("/api/v1").replace("{code}", "FECL-0001")
+    for placeholder in ("{step_id}", "{test_id}", "{analysis_id}", "{version}"):
+        url = url.replace(placeholder, "1")
+    url = url.replace("{sha256}", "0" * 64).replace("{name}", "coating-solution")
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     # An empty body: authorisation is decided before the body is looked at.
     return client.request(method, url, json={} if method in ("POST", "PATCH") else None, headers=headers)

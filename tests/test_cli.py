@@ -245,3 +245,50 @@ def test_init_creates_the_admin_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     second = CliRunner().invoke(cli.app, ["init"])
     assert second.exit_code == 0, second.output
     assert "already exists" in second.stdout and "CELLPROV_TOKEN=" not in second.stdout
+
+
+def test_compare_across_anode_kinds_from_the_cli(server: Server, tmp_path: Path) -> None:
+    out = ok(cellprov(server, "compare", "--by", "role:anode", "--protocol", "lfp-li-cycling@1"))
+    for group in ("Li foil disc", "MOF/Li anode", "MOF@CoPc/Li anode"):
+        assert group in out
+    comparison = json.loads(ok(cellprov(server, "--json", "compare", "--by", "role:anode")))
+    fade = {g["group"]: g["mean"]["fade_per_cycle"] for g in comparison["groups"]}
+    assert fade["MOF@CoPc/Li anode"] < fade["Li foil disc"]
+    plot = tmp_path / "compare.png"
+    ok(cellprov(server, "compare", "--plot", str(plot)))
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_upload_a_test_and_show_it_with_a_plot(server: Server, tmp_path: Path) -> None:
+    from clients.cycler_model import lfp_cycling
+
+    data = tmp_path / "cell.csv"
+    data.write_bytes(lfp_cycling(cycles=10))
+    out = ok(
+        cellprov(
+            server, "test", "upload", server.first_cell, str(data), "--protocol", "lfp-li-cycling@1",
+            "--active-mass", "12.49 mg",
+        )
+    )  # fmt: skip
+    test_id = re.search(r"Test run (\d+)", out).group(1)  # type: ignore[union-attr]
+    assert "capacity_retention" in out
+    plot = tmp_path / "run.svg"
+    shown = ok(cellprov(server, "test", "show", test_id, "--plot", str(plot), "--cycles"))
+    assert "initial_specific_capacity" in shown and "cycles" in shown
+    assert b"<svg" in plot.read_bytes()
+    refused = cellprov(server, "test", "upload", server.first_cell, str(data), "--protocol", "no version")
+    assert refused.exit_code == 1
+
+
+def test_add_an_analysis_from_the_cli(server: Server, tmp_path: Path) -> None:
+    image = tmp_path / "sem.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    out = ok(
+        cellprov(
+            server, "analysis", "add", "SEM", server.first_cell, "--result", "SEI thickness=50 nm",
+            "--file", str(image), "--instrument", "Zeiss Sigma 300",
+        )
+    )  # fmt: skip
+    assert "SEI thickness: 50 nm" in out
+    refused = cellprov(server, "analysis", "add", "astrology", server.first_cell)
+    assert refused.exit_code == 1

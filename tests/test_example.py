@@ -147,3 +147,25 @@ def test_the_deviating_step_is_marked_in_lineage(client: Client, example: Worked
     assert "deviating" in client.lineage_text(example.exploratory_mof, "up", "mermaid")
     cell = client.lineage(example.cells["MOF@CoPc/Li"][0], "up")
     assert not any(edge.deviating for edge in cell.edges)
+
+
+def test_every_cell_carries_a_test_run_and_coated_anodes_fade_less(
+    client: Client, example: WorkedExample
+) -> None:
+    assert set(example.tests) == set(example.all_cells)
+    comparison = client.compare("role:anode", "lfp-li-cycling@1")
+    fade = {group.group: group.mean["fade_per_cycle"] for group in comparison.groups}
+    assert fade["MOF@CoPc/Li anode"] < fade["MOF/Li anode"] < fade["Li foil disc"]
+    run = client.test_run(example.tests[example.cells["MOF@CoPc/Li"][0]])
+    assert run.cycle_count == 100 and run.active_mass_g == pytest.approx(0.01249)
+
+
+def test_the_anodes_carry_analyses_and_they_show_in_lineage(client: Client, example: WorkedExample) -> None:
+    coated = example.anodes["MOF@CoPc/Li"][-1]
+    analyses = client.analyses_of(coated)
+    assert {a.technique for a in analyses} == {"XPS", "EIS"}
+    ea = next(a for a in analyses if a.calculator == "arrhenius")
+    assert ea.results[0].value == pytest.approx(44.29, abs=0.01)
+    down = client.lineage(example.mof_copc, "down")
+    assert {a.item for a in down.analyses} >= {coated}
+    assert {t.item for t in down.tests} == set(example.cells["MOF@CoPc/Li"])

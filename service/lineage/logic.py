@@ -4,9 +4,19 @@ from itertools import groupby
 
 from sqlmodel import Session
 
-from schemas import ItemKind, ItemStatus, Lineage, LineageEdge, LineageNode, Origin, OriginGroup
+from schemas import (
+    ItemKind,
+    ItemStatus,
+    Lineage,
+    LineageAnalysis,
+    LineageEdge,
+    LineageNode,
+    LineageTest,
+    Origin,
+    OriginGroup,
+)
 from service.items.logic import get_item
-from service.lineage.queries import Direction, NodeRow, links_between, reachable_items
+from service.lineage.queries import Direction, NodeRow, attached_records, links_between, reachable_items
 
 
 def _node(row: NodeRow) -> LineageNode:
@@ -54,7 +64,16 @@ def trace(
         for e in links_between(session, root.id, direction, max_depth)
         if e.source in listed and e.target in listed
     ]
-    return Lineage(root=code, direction=direction, max_depth=max_depth, nodes=nodes, edges=edges)
+    tests, analyses = attached_records(session, [r.id for r in rows if r.code in listed])
+    return Lineage(
+        root=code,
+        direction=direction,
+        max_depth=max_depth,
+        nodes=nodes,
+        edges=edges,
+        tests=[LineageTest(id=t[0], item=t[1], protocol=t[2], status=t[3]) for t in tests],
+        analyses=[LineageAnalysis(id=a[0], item=a[1], technique=a[2], title=a[3]) for a in analyses],
+    )
 
 
 def origin(session: Session, code: str) -> Origin:

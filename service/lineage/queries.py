@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 Direction = Literal["up", "down"]
@@ -103,3 +103,26 @@ def links_between(
         EdgeRow(source=s, target=t, step=step, protocol=protocol, role=role, deviating=bool(deviating))
         for s, t, step, protocol, role, deviating in rows
     ]
+
+
+def attached_records(session: Session, item_ids: list[int]) -> tuple[list[tuple], list[tuple]]:
+    """Test runs and analyses of the given items: (id, item code, protocol|technique, status|title) rows."""
+    if not item_ids:
+        return [], []
+    tests = text(
+        """
+        SELECT r.id, i.code, r.protocol, r.status FROM test_runs r JOIN items i ON i.id = r.item_id
+        WHERE r.item_id IN :ids ORDER BY i.code, r.id
+        """
+    ).bindparams(bindparam("ids", expanding=True))
+    analyses = text(
+        """
+        SELECT a.id, i.code, a.technique, a.title FROM analysis_subjects s
+        JOIN analyses a ON a.id = s.analysis_id JOIN items i ON i.id = s.item_id
+        WHERE s.item_id IN :ids ORDER BY i.code, a.id
+        """
+    ).bindparams(bindparam("ids", expanding=True))
+    return (
+        [tuple(row) for row in session.execute(tests, {"ids": item_ids}).all()],
+        [tuple(row) for row in session.execute(analyses, {"ids": item_ids}).all()],
+    )

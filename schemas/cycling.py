@@ -1,0 +1,126 @@
+"""Test runs: a cell's cycling test with its raw cycler file, per-cycle data, metrics and comparisons."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.common import Contract, Quantity
+
+CycleFormat = Literal[
+    "neware_nda",
+    "neware_ndax",
+    "neware_csv",
+    "neware_xlsx",
+    "arbin_csv",
+    "maccor_txt",
+    "biologic_mpr",
+    "biologic_mpt",
+    "generic_csv",
+]
+TestKind = Literal["cycling", "li_cu", "symmetric"]
+
+
+class TestOptions(Contract):
+    """How to read and judge a cycler file; every field is optional."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    format: CycleFormat | None = None
+    """Skip detection and read the file as this format."""
+    columns: dict[str, str] = {}
+    """For generic CSV: role -> column name, roles time, voltage, current, cycle, step, step_type, capacity,
+    charge_capacity, discharge_capacity, charge_energy, discharge_energy."""
+    units: dict[str, str] = {}
+    """For generic CSV: role -> unit (s, min, h; V, mV; A, mA; Ah, mAh; Wh, mWh) where the name has none."""
+    active_mass: Quantity | None = None
+    """Active material mass for mAh/g; default: the cell's `active_mass` property."""
+    cycle_by: Literal["auto", "hardware"] = "auto"
+    """auto: cellprov numbers cycles from step type and current sign; hardware: the cycler's cycle index."""
+    kind: TestKind | None = None
+    """Which metrics apply; default from the protocol name (li-li-symmetric, li-cu-ce, else cycling)."""
+    reference_cycle: Annotated[int, Field(ge=1)] = 1
+    retention_cycle: Annotated[int | None, Field(ge=1)] = None
+    ce_from: Annotated[int | None, Field(ge=1)] = None
+    ce_to: Annotated[int | None, Field(ge=1)] = None
+    retention_limit_pct: Annotated[float, Field(gt=0, lt=100)] = 80.0
+    overpotential_limit_V: Annotated[float, Field(gt=0, le=10)] = 0.2
+
+
+class Metric(BaseModel):
+    name: str
+    value: float | None
+    unit: str
+    note: str = ""
+
+
+class TestFile(BaseModel):
+    __test__ = False  # not a pytest class, whatever its name
+    sha256: str
+    name: str
+    size: int
+    media_type: str
+    url: str
+
+
+class TestRunOut(BaseModel):
+    __test__ = False  # not a pytest class, whatever its name
+    id: int
+    cell: str
+    protocol: str
+    kind: TestKind
+    status: Literal["recorded", "voided"]
+    file: TestFile
+    format: str
+    parser: str
+    parser_version: str
+    active_mass_g: float | None
+    leading: Literal["charge", "discharge"] | None
+    """The direction each cycle starts with."""
+    record_count: int
+    cycle_count: int
+    duration_h: float
+    metrics: list[Metric]
+    options: dict[str, object]
+    notes: list[str]
+    created_at: datetime
+    created_by: str
+
+
+class CycleOut(BaseModel):
+    cycle: int
+    hw_cycle: int | None
+    start_s: float
+    duration_s: float
+    charge_mAh: float
+    discharge_mAh: float
+    charge_mAh_g: float | None
+    discharge_mAh_g: float | None
+    ce_pct: float | None
+    charge_mWh: float
+    discharge_mWh: float
+    mean_charge_V: float | None
+    mean_discharge_V: float | None
+    max_abs_voltage_V: float
+
+
+class CompareRow(BaseModel):
+    test: int
+    cell: str
+    protocol: str
+    metrics: dict[str, float | None]
+
+
+class CompareGroup(BaseModel):
+    group: str
+    n: int
+    mean: dict[str, float | None]
+    tests: list[CompareRow]
+
+
+class Comparison(BaseModel):
+    """Metrics of test runs grouped by what is upstream of their cells."""
+
+    by: str
+    protocol: str | None
+    groups: list[CompareGroup]

@@ -1,0 +1,298 @@
+"""Recording analyses and turning calculator inputs into stored analyses."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from schemas import Quantity
+from schemas.analyses import (
+    AnalysisFileOut,
+    AnalysisIn,
+    AnalysisOut,
+    ArrheniusIn,
+    BruceVincentIn,
+    CalculationBase,
+    ResultIn,
+    ResultOut,
+    TafelIn,
+)
+from service.analyses import calculators
+from service.analyses.tables import Analysis, AnalysisFile, AnalysisSubject
+from service.audit import logic as audit
+from service.auth.tables import User
+from service.db import utcnow
+from service.errors import Invalid, NotFound, problem
+from service.files.tables import StoredFile
+from service.items.logic import get_item
+from service.items.tables import Item
+from service.units import check_quantity, convert
+
+
+def _subjects(session: Session, codes: list[str]) -> list[Item]:
+    items, problems = [], []
+    for index, code in enumerate(dict.fromkeys(codes)):
+        found = session.exec(select(Item).where(Item.code == code)).first()
+        if found is None:
+            problems.append(problem(f"/subjects/{index}", "no such item", got=code))
+        elif found.status == "voided":
+            problems.append(problem(f"/subjects/{index}", "the item is voided", got=code))
+        else:
+            items.append(found)
+    if problems:
+        raise Invalid("an analysis must describe existing items", problems)
+    return items
+
+
+def _check_results(results: list[ResultIn]) -> None:
+    problems = [
+        found
+        for index, result in enumerate(results)
+        if (found := check_quantity(Quantity(value=result.value, unit=result.unit), f"/results/{index}"))
+    ]
+    if problems:
+        raise Invalid("results need known units", problems)
+
+
+def _store(
+    session: Session,
+    user: User,
+    body: AnalysisIn,
+    calculator: str | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> Analysis:
+    _check_results(body.results)
+    items = _subjects(session, body.subjects)
+    stored_files = []
+    missing = []
+    for index, attached in enumerate(body.files):
+        row = session.exec(select(StoredFile).where(StoredFile.sha256 == attached.sha256)).first()
+        if row is None:
+            missing.append(
+                problem(f"/files/{index}/sha256", "no such file; upload it with POST /files first")
+            )
+        stored_files.append((row, attached.label))
+    if missing:
+        raise Invalid("unknown files", missing)
+    assert user.id is not None
+    analysis = Analysis(
+        technique=body.technique,
+        performed_at=body.performed_at,
+        instrument=body.instrument,
+        title=body.title,
+        results=[r.model_dump() for r in body.results],
+        notes=body.notes,
+        calculator=calculator,
+        inputs=inputs or {},
+        created_at=utcnow(),
+        created_by_id=user.id,
+    )
+    session.add(analysis)
+    session.flush()
+    assert analysis.id is not None
+    session.add_all(AnalysisSubject(analysis_id=analysis.id, item_id=item.id) for item in items if item.id)
+    seen = set()
+    for row, label in stored_files:
+        assert row is not None and row.id is not None
+        if row.id not in seen:
+            seen.add(row.id)
+            session.add(AnalysisFile(analysis_id=analysis.id, file_id=row.id, label=label))
+    session.flush()
+    audit.record(
+        session,
+        "analysis.recorded",
+        "analysis",
+        analysis.id,
+        data={
+            "technique": body.technique,
+            "subjects": body.subjects,
+            "calculator": calculator,
+            "results": analysis.results,
+            "files": [f.sha256 for f in body.files],
+        },
+    )
+    return analysis
+
+
+def record_analysis(session: Session, user: User, body: AnalysisIn) -> Analysis:
+    return _store(session, user, body)
+
+
+def get_analysis(session: Session, analysis_id: int) -> Analysis:
+    found = session.get(Analysis, analysis_id)
+    if found is None:
+        raise NotFound(f"no analysis {analysis_id}")
+    return found
+
+
+def analyses_of_item(session: Session, code: str) -> list[Analysis]:
+    item = get_item(session, code)
+    return list(
+        session.exec(
+            select(Analysis)
+            .join(AnalysisSubject, col(AnalysisSubject.analysis_id) == col(Analysis.id))
+            .where(AnalysisSubject.item_id == item.id)
+            .order_by(col(Analysis.id))
+        ).all()
+    )
+
+
+def analysis_out(session: Session, analysis: Analysis) -> AnalysisOut:
+    subjects = session.exec(
+        select(Item.code)
+        .join(AnalysisSubject, col(AnalysisSubject.item_id) == col(Item.id))
+        .where(AnalysisSubject.analysis_id == analysis.id)
+        .order_by(col(Item.code))
+    ).all()
+    files = session.exec(
+        select(StoredFile, AnalysisFile.label)
+        .join(AnalysisFile, col(AnalysisFile.file_id) == col(StoredFile.id))
+        .where(AnalysisFile.analysis_id == analysis.id)
+        .order_by(col(AnalysisFile.id))
+    ).all()
+    author = session.get(User, analysis.created_by_id)
+    assert analysis.id is not None
+    return AnalysisOut(
+        id=analysis.id,
+        technique=analysis.technique,
+        subjects=list(subjects),
+        performed_at=analysis.performed_at,
+        instrument=analysis.instrument,
+        title=analysis.title,
+        results=[ResultOut.model_validate(r) for r in analysis.results],
+        files=[
+            AnalysisFileOut(
+                sha256=f.sha256, name=f.name, label=label, media_type=f.media_type, url=f"/files/{f.sha256}"
+            )
+            for f, label in files
+        ],
+        notes=analysis.notes,
+        calculator=analysis.calculator,
+        inputs=analysis.inputs,
+        status=analysis.status,
+        created_at=analysis.created_at,
+        created_by=author.username if author else "?",
+    )
+
+
+def _value(quantity: Quantity, unit: str, pointer: str) -> float:
+    found = check_quantity(quantity, pointer)
+    if found is not None:
+        raise Invalid("a quantity has an unknown unit", [found])
+    try:
+        return convert(quantity, unit)
+    except Exception:  # pint's DimensionalityError: the unit measures something else
+        raise Invalid(
+            "a quantity has the wrong dimension",
+            [problem(pointer, f"must convert to {unit}", expected=unit, got=str(quantity))],
+        ) from None
+
+
+def _derived(session: Session, body: CalculationBase) -> None:
+    missing = [
+        problem(f"/derived_from/{i}", "no such analysis", got=aid)
+        for i, aid in enumerate(body.derived_from)
+        if session.get(Analysis, aid) is None
+    ]
+    if missing:
+        raise Invalid("derived from unknown analyses", missing)
+
+
+def _calculated(
+    session: Session,
+    user: User,
+    body: CalculationBase,
+    technique: str,
+    calculator: str,
+    title: str,
+    results: list[ResultIn],
+) -> Analysis:
+    _derived(session, body)
+    inputs = body.model_dump(mode="json", exclude={"subjects", "performed_at", "instrument"})
+    record = AnalysisIn(
+        technique=technique,
+        subjects=body.subjects,
+        performed_at=body.performed_at or datetime.now().astimezone(),
+        instrument=body.instrument,
+        title=title,
+        results=results,
+    )
+    return _store(session, user, record, calculator=calculator, inputs=inputs)
+
+
+def _calculation_failed(exc: calculators.CalculationError) -> Invalid:
+    return Invalid("the calculation is not possible with these inputs", [problem("/points", str(exc))])
+
+
+def bruce_vincent(session: Session, user: User, body: BruceVincentIn) -> Analysis:
+    try:
+        t = calculators.transference_number(
+            _value(body.delta_V, "V", "/delta_V"),
+            _value(body.I0, "A", "/I0"),
+            _value(body.Is, "A", "/Is"),
+            _value(body.R0, "ohm", "/R0"),
+            _value(body.Rs, "ohm", "/Rs"),
+        )
+    except calculators.CalculationError as exc:
+        raise _calculation_failed(exc) from None
+    return _calculated(
+        session,
+        user,
+        body,
+        "chronoamperometry",
+        "bruce-vincent",
+        "Li+ transference number (Bruce–Vincent)",
+        [ResultIn(name="Li+ transference number", value=t, unit="dimensionless")],
+    )
+
+
+def tafel(session: Session, user: User, body: TafelIn) -> Analysis:
+    limit = abs(_value(body.min_overpotential, "V", "/min_overpotential"))
+    unit = body.points[0].current_density.unit
+    etas, currents = [], []
+    for index, point in enumerate(body.points):
+        eta = _value(point.overpotential, "V", f"/points/{index}/overpotential")
+        if abs(eta) >= limit:
+            etas.append(eta)
+            currents.append(_value(point.current_density, unit, f"/points/{index}/current_density"))
+    try:
+        fit = calculators.tafel(etas, currents, _value(body.temperature, "K", "/temperature"))
+    except calculators.CalculationError as exc:
+        raise _calculation_failed(exc) from None
+    return _calculated(
+        session,
+        user,
+        body,
+        "Tafel",
+        "tafel",
+        "Exchange current density (Tafel fit)",
+        [
+            ResultIn(name="exchange current density", value=fit.exchange_current_density, unit=unit),
+            ResultIn(
+                name="Tafel slope", value=fit.tafel_slope_V_per_decade * 1000, unit="mV", note="per decade"
+            ),
+            ResultIn(name="transfer coefficient", value=fit.transfer_coefficient, unit="dimensionless"),
+            ResultIn(name="R²", value=fit.r_squared, unit="dimensionless", note=f"{fit.n} points"),
+        ],
+    )
+
+
+def arrhenius(session: Session, user: User, body: ArrheniusIn) -> Analysis:
+    temperatures = [_value(p.temperature, "K", f"/points/{i}/temperature") for i, p in enumerate(body.points)]
+    resistances = [_value(p.rct, "ohm", f"/points/{i}/rct") for i, p in enumerate(body.points)]
+    try:
+        fit = calculators.arrhenius(temperatures, resistances)
+    except calculators.CalculationError as exc:
+        raise _calculation_failed(exc) from None
+    return _calculated(
+        session,
+        user,
+        body,
+        "EIS",
+        "arrhenius",
+        "Activation energy of interfacial Li+ transport (Arrhenius fit of Rct)",
+        [
+            ResultIn(name="activation energy", value=fit.activation_energy_J_per_mol / 1000, unit="kJ/mol"),
+            ResultIn(name="R²", value=fit.r_squared, unit="dimensionless", note=f"{fit.n} points"),
+        ],
+    )

@@ -1,0 +1,61 @@
+"""HTTP routes for analyses and the electrochemistry calculators."""
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from schemas.analyses import AnalysisIn, AnalysisOut, ArrheniusIn, BruceVincentIn, TafelIn
+from service.analyses import logic
+from service.analyses.tables import Analysis
+from service.auth.deps import Reader, Recorder
+from service.auth.tables import User
+from service.db import ReadSession, WriteSession
+from service.writes import commit_once
+
+router = APIRouter(tags=["analyses"])
+
+
+def _write(
+    request: Request,
+    session: Session,
+    user: User,
+    body: BaseModel,
+    make: Callable[[], Analysis],
+) -> Response:
+    return commit_once(request, session, user, body, lambda: logic.analysis_out(session, make()))
+
+
+@router.post("/analyses", status_code=201, response_model=AnalysisOut)
+def add_analysis(body: AnalysisIn, request: Request, session: WriteSession, user: Recorder) -> Response:
+    """Record a characterisation of one or more items, with files (uploaded first) and results."""
+    return _write(request, session, user, body, lambda: logic.record_analysis(session, user, body))
+
+
+@router.get("/analyses/{analysis_id}")
+def get_analysis(analysis_id: int, session: ReadSession, _: Reader) -> AnalysisOut:
+    return logic.analysis_out(session, logic.get_analysis(session, analysis_id))
+
+
+@router.get("/items/{code}/analyses")
+def item_analyses(code: str, session: ReadSession, _: Reader) -> list[AnalysisOut]:
+    return [logic.analysis_out(session, a) for a in logic.analyses_of_item(session, code)]
+
+
+@router.post("/calculators/bruce-vincent", status_code=201, response_model=AnalysisOut)
+def bruce_vincent(body: BruceVincentIn, request: Request, session: WriteSession, user: Recorder) -> Response:
+    """Li+ transference number; stored as a chronoamperometry analysis of the subjects."""
+    return _write(request, session, user, body, lambda: logic.bruce_vincent(session, user, body))
+
+
+@router.post("/calculators/tafel", status_code=201, response_model=AnalysisOut)
+def tafel(body: TafelIn, request: Request, session: WriteSession, user: Recorder) -> Response:
+    """Exchange current density from a Tafel fit; stored as a Tafel analysis."""
+    return _write(request, session, user, body, lambda: logic.tafel(session, user, body))
+
+
+@router.post("/calculators/arrhenius", status_code=201, response_model=AnalysisOut)
+def arrhenius(body: ArrheniusIn, request: Request, session: WriteSession, user: Recorder) -> Response:
+    """Activation energy from Rct(T); stored as an EIS analysis."""
+    return _write(request, session, user, body, lambda: logic.arrhenius(session, user, body))

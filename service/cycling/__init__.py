@@ -1,0 +1,1 @@
+"""Cycling tests: cycler files in, per-cycle data, metrics and plots out."""

@@ -1,0 +1,401 @@
+"""Recording test runs: read the cycler file, summarise it per cycle, compute metrics, store it all at
+once."""
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import bindparam, text
+from sqlmodel import Session, col, select
+
+from schemas import Quantity
+from schemas.cycling import (
+    CompareGroup,
+    CompareRow,
+    Comparison,
+    CycleOut,
+    Metric,
+    TestFile,
+    TestOptions,
+    TestRunOut,
+)
+from schemas.templates import TemplateKind
+from service.audit import logic as audit
+from service.auth.tables import User
+from service.cycling import metrics as metric_rules
+from service.cycling.detect import read_cycler_file
+from service.cycling.plots import PlotFormat, Series, plot_cycles
+from service.cycling.readers import ReadOptions, Records, UnreadableFile
+from service.cycling.summary import Summary, summarise
+from service.cycling.tables import TestCycle, TestRun
+from service.db import utcnow
+from service.errors import Invalid, NotFound, problem
+from service.files.tables import StoredFile
+from service.items.logic import get_item
+from service.items.tables import Item
+from service.lineage.queries import reachable_items
+from service.templates.logic import usable_template
+from service.units import UnitProblem, convert
+
+MASS_PROPERTIES = ("active_mass", "active_material_mass")
+
+
+def parse_options(text: str | None) -> TestOptions:
+    try:
+        return TestOptions.model_validate_json(text or "{}")
+    except ValidationError as exc:
+        raise Invalid(
+            f"{exc.error_count()} problem(s) in the options",
+            [
+                problem(
+                    "/options/" + "/".join(str(p) for p in e["loc"]), e["msg"], got=str(e.get("input"))[:200]
+                )
+                for e in exc.errors()
+            ],
+        ) from None
+
+
+def _grams(quantity: Any, pointer: str) -> float:
+    try:
+        value = convert(Quantity.model_validate(quantity), "g")
+    except (ValidationError, UnitProblem, Exception) as exc:  # pint's DimensionalityError is not exported
+        raise Invalid(
+            "the active mass is not a mass",
+            [
+                problem(
+                    pointer, str(exc).splitlines()[0][:200], expected="a mass such as 12.5 mg", got=quantity
+                )
+            ],
+        ) from None
+    if value <= 0:
+        raise Invalid("the active mass must be positive", [problem(pointer, "must be > 0", got=quantity)])
+    return value
+
+
+def active_mass_g(cell: Item, options: TestOptions) -> float | None:
+    if options.active_mass is not None:
+        return _grams(options.active_mass.model_dump(), "/options/active_mass")
+    for name in MASS_PROPERTIES:
+        if name in cell.properties:
+            return _grams(cell.properties[name], f"item:{cell.code}/properties/{name}")
+    return None
+
+
+def read_and_summarise(path: Path, options: TestOptions) -> tuple[Records, Summary]:
+    """Everything that can fail on the file's content, done before anything is written."""
+    try:
+        records = read_cycler_file(
+            path, ReadOptions(columns=options.columns, units=options.units), options.format
+        )
+        summary = summarise(records.frame, options.cycle_by)
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # a reader meeting a file it was not written for must still answer with a 4xx
+        raise UnreadableFile(
+            options.format or "cycler file", f"reading failed ({type(exc).__name__}: {str(exc)[:300]})"
+        ) from None
+    return records, summary
+
+
+def record_test(
+    session: Session,
+    user: User,
+    code: str,
+    protocol: str,
+    options: TestOptions,
+    stored: StoredFile,
+    records: Records,
+    summary: Summary,
+) -> TestRun:
+    """The test run and its cycles, added to the session together (the caller commits once)."""
+    cell = get_item(session, code)
+    if cell.status == "voided":
+        raise Invalid(
+            f"{code} is voided", [problem("path:code", "a voided item gets no new test runs", got=code)]
+        )
+    _check_protocol(session, protocol)
+    mass = active_mass_g(cell, options)
+    kind = metric_rules.kind_of_test(protocol, options.kind)
+    computed = metric_rules.compute_metrics(
+        summary,
+        records.frame,
+        kind,
+        metric_rules.MetricOptions(
+            reference_cycle=options.reference_cycle,
+            retention_cycle=options.retention_cycle,
+            ce_from=options.ce_from,
+            ce_to=options.ce_to,
+            retention_limit_pct=options.retention_limit_pct,
+            overpotential_limit_V=options.overpotential_limit_V,
+        ),
+        mass,
+    )
+    assert cell.id is not None and stored.id is not None and user.id is not None
+    run = TestRun(
+        item_id=cell.id,
+        protocol=protocol,
+        kind=kind,
+        file_id=stored.id,
+        file_format=records.file_format,
+        parser=records.parser,
+        parser_version=records.parser_version,
+        active_mass_g=mass,
+        leading=summary.leading,
+        record_count=summary.record_count,
+        cycle_count=len(summary.cycles),
+        duration_s=summary.duration_s,
+        metrics=[{"name": m.name, "value": m.value, "unit": m.unit, "note": m.note} for m in computed],
+        options=options.model_dump(mode="json", exclude_defaults=True),
+        notes=records.notes,
+        created_at=utcnow(),
+        created_by_id=user.id,
+    )
+    session.add(run)
+    session.flush()
+    assert run.id is not None
+    session.add_all(
+        TestCycle(
+            test_run_id=run.id,
+            cycle=c.cycle,
+            hw_cycle=c.hw_cycle,
+            start_s=c.start_s,
+            duration_s=c.duration_s,
+            charge_mAh=c.charge_mAh,
+            discharge_mAh=c.discharge_mAh,
+            charge_mWh=c.charge_mWh,
+            discharge_mWh=c.discharge_mWh,
+            mean_charge_V=c.mean_charge_V,
+            mean_discharge_V=c.mean_discharge_V,
+            ce_pct=c.ce_pct,
+            max_abs_voltage_V=c.max_abs_voltage_V,
+        )
+        for c in summary.cycles
+    )
+    session.flush()
+    audit.record(
+        session,
+        "test_run.recorded",
+        "test_run",
+        run.id,
+        data={
+            "cell": code,
+            "protocol": protocol,
+            "file": stored.sha256,
+            "format": records.file_format,
+            "parser": f"{records.parser} {records.parser_version}",
+            "cycles": len(summary.cycles),
+            "metrics": run.metrics,
+        },
+    )
+    return run
+
+
+def _check_protocol(session: Session, protocol: str) -> None:
+    """A test run names a published test protocol of the template store (e.g. lfp-li-cycling@1)."""
+    template, problems = usable_template(session, protocol, for_step=False)
+    if template is not None and not problems and template.kind != TemplateKind.test:
+        problems = [
+            problem(
+                "/protocol",
+                f"{protocol} is a process template, not a test protocol",
+                expected="a test template, e.g. lfp-li-cycling@1",
+                got=protocol,
+            )
+        ]
+    if problems:
+        raise Invalid(f"{protocol} cannot be used for a test run", problems)
+
+
+def get_test(session: Session, test_id: int) -> TestRun:
+    run = session.get(TestRun, test_id)
+    if run is None:
+        raise NotFound(f"no test run {test_id}")
+    return run
+
+
+def run_out(session: Session, run: TestRun) -> TestRunOut:
+    cell = session.get(Item, run.item_id)
+    stored = session.get(StoredFile, run.file_id)
+    author = session.get(User, run.created_by_id)
+    assert cell is not None and stored is not None and run.id is not None
+    return TestRunOut(
+        id=run.id,
+        cell=cell.code,
+        protocol=run.protocol,
+        kind=run.kind,
+        status=run.status,
+        file=TestFile(
+            sha256=stored.sha256,
+            name=stored.name,
+            size=stored.size,
+            media_type=stored.media_type,
+            url=f"/files/{stored.sha256}",
+        ),
+        format=run.file_format,
+        parser=run.parser,
+        parser_version=run.parser_version,
+        active_mass_g=run.active_mass_g,
+        leading=run.leading,
+        record_count=run.record_count,
+        cycle_count=run.cycle_count,
+        duration_h=run.duration_s / 3600,
+        metrics=[Metric.model_validate(m) for m in run.metrics],
+        options=run.options,
+        notes=run.notes,
+        created_at=run.created_at,
+        created_by=author.username if author else "?",
+    )
+
+
+def tests_of_item(session: Session, code: str) -> list[TestRun]:
+    item = get_item(session, code)
+    return list(
+        session.exec(select(TestRun).where(TestRun.item_id == item.id).order_by(col(TestRun.id))).all()
+    )
+
+
+def cycles_of(session: Session, run: TestRun) -> list[CycleOut]:
+    rows = session.exec(
+        select(TestCycle).where(TestCycle.test_run_id == run.id).order_by(col(TestCycle.cycle))
+    ).all()
+    mass = run.active_mass_g
+    return [
+        CycleOut(
+            cycle=r.cycle,
+            hw_cycle=r.hw_cycle,
+            start_s=r.start_s,
+            duration_s=r.duration_s,
+            charge_mAh=r.charge_mAh,
+            discharge_mAh=r.discharge_mAh,
+            charge_mAh_g=r.charge_mAh / mass if mass else None,
+            discharge_mAh_g=r.discharge_mAh / mass if mass else None,
+            ce_pct=r.ce_pct,
+            charge_mWh=r.charge_mWh,
+            discharge_mWh=r.discharge_mWh,
+            mean_charge_V=r.mean_charge_V,
+            mean_discharge_V=r.mean_discharge_V,
+            max_abs_voltage_V=r.max_abs_voltage_V,
+        )
+        for r in rows
+    ]
+
+
+def cycles_csv(cycles: list[CycleOut]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    fields = list(CycleOut.model_fields)
+    writer.writerow(fields)
+    for cycle in cycles:
+        values = cycle.model_dump()
+        writer.writerow(["" if values[f] is None else values[f] for f in fields])
+    return out.getvalue()
+
+
+def series_of(session: Session, run: TestRun, label: str) -> tuple[Series, str]:
+    """The capacity-per-cycle series of a run (mAh/g when its active mass is known) and its unit."""
+    cycles = cycles_of(session, run)
+    returned = "discharge" if run.leading == "charge" else "charge"
+    per_gram = run.active_mass_g is not None
+    capacity = [getattr(c, f"{returned}_mAh_g" if per_gram else f"{returned}_mAh") for c in cycles]
+    return (
+        Series(
+            label=label,
+            cycles=[c.cycle for c in cycles],
+            capacity=capacity,
+            ce_pct=[c.ce_pct for c in cycles],
+        ),
+        "mAh/g" if per_gram else "mAh",
+    )
+
+
+def plot_test(session: Session, run: TestRun, fmt: PlotFormat) -> bytes:
+    cell = session.get(Item, run.item_id)
+    assert cell is not None
+    series, unit = series_of(session, run, "")
+    return plot_cycles([series], unit, f"{cell.code} · {run.protocol} · test {run.id}", fmt)
+
+
+def _group_keys(session: Session, cell_ids: list[int], by: str) -> dict[int, str]:
+    """The group of each cell: `role:<role>` groups by the type of the cell's input in that role (the anode
+    kind), `type:<item type>` by the code of the nearest upstream item of that type (the MOF@CoPc batch),
+    `cell` by the cell itself."""
+    if not cell_ids:
+        return {}
+    if by == "cell":
+        rows = session.exec(select(Item.id, Item.code).where(col(Item.id).in_(cell_ids))).all()
+        return {int(row[0]): row[1] for row in rows if row[0] is not None}
+    how, _, what = by.partition(":")
+    if how == "role" and what:
+        query = text(
+            """
+            SELECT l.child_id, MIN(t.name) FROM item_links l
+            JOIN items p ON p.id = l.parent_id JOIN item_types t ON t.id = p.type_id
+            WHERE l.active AND l.role = :role AND l.child_id IN :ids
+            GROUP BY l.child_id
+            """
+        ).bindparams(bindparam("ids", expanding=True))
+        found = {row[0]: row[1] for row in session.execute(query, {"role": what, "ids": cell_ids}).all()}
+        return {cell: found.get(cell, f"(no {what})") for cell in cell_ids}
+    if how == "type" and what:
+        groups = {}
+        for cell in cell_ids:
+            upstream = [
+                r for r in reachable_items(session, cell, "up", None) if r.type == what and r.depth > 0
+            ]
+            nearest = min((r.depth for r in upstream), default=None)
+            codes = sorted(r.code for r in upstream if r.depth == nearest)
+            groups[cell] = "+".join(codes) if codes else f"(no {what})"
+        return groups
+    raise Invalid(
+        "unknown grouping",
+        [problem("query:by", "cell, role:<input role> or type:<item type>", expected="role:anode", got=by)],
+    )
+
+
+def compare(session: Session, by: str, protocol: str | None, cells: list[str]) -> Comparison:
+    query = select(TestRun).where(TestRun.status == "recorded").order_by(col(TestRun.id))
+    if protocol:
+        query = query.where(TestRun.protocol == protocol)
+    if cells:
+        ids = [get_item(session, code).id for code in cells]
+        query = query.where(col(TestRun.item_id).in_(ids))
+    runs = list(session.exec(query).all())
+    keys = _group_keys(session, sorted({r.item_id for r in runs}), by)
+    codes = (
+        dict(session.exec(select(Item.id, Item.code).where(col(Item.id).in_(list(keys)))).all())
+        if keys
+        else {}
+    )
+    grouped: dict[str, list[CompareRow]] = {}
+    for run in runs:
+        assert run.id is not None
+        grouped.setdefault(keys[run.item_id], []).append(
+            CompareRow(
+                test=run.id,
+                cell=codes[run.item_id],
+                protocol=run.protocol,
+                metrics={m["name"]: m["value"] for m in run.metrics},
+            )
+        )
+    groups = []
+    for name in sorted(grouped):
+        rows = grouped[name]
+        names = sorted({metric for row in rows for metric in row.metrics})
+        mean: dict[str, float | None] = {}
+        for metric in names:
+            values = [row.metrics[metric] for row in rows if row.metrics.get(metric) is not None]
+            mean[metric] = sum(values) / len(values) if values else None  # type: ignore[arg-type]
+        groups.append(CompareGroup(group=name, n=len(rows), mean=mean, tests=rows))
+    return Comparison(by=by, protocol=protocol, groups=groups)
+
+
+def plot_comparison(session: Session, comparison: Comparison, fmt: PlotFormat) -> bytes:
+    series: list[Series] = []
+    unit = "mAh"
+    for group in comparison.groups:
+        for row in group.tests:
+            one, unit = series_of(session, get_test(session, row.test), f"{group.group} · {row.cell}")
+            series.append(one)
+    return plot_cycles(series, unit, f"comparison by {comparison.by}", fmt)

@@ -1,0 +1,129 @@
+"""HTTP routes for test runs: upload a cycler file for a cell, read its cycles, metrics and plots, compare."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from schemas.cycling import Comparison, CycleOut, Metric, TestOptions, TestRunOut
+from schemas.steps import ProtocolRef
+from service.auth.deps import Reader, Recorder
+from service.config import Settings
+from service.cycling import logic
+from service.cycling.plots import MEDIA_TYPES
+from service.db import ReadSession, open_session
+from service.files import logic as files
+from service.writes import commit_once
+
+router = APIRouter(tags=["tests"])
+PNG_SVG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}, "image/svg+xml": {}}}}
+
+
+class _TestUpload(BaseModel):
+    """What makes two uploads the same request for Idempotency-Key purposes: the bytes' digest, not the
+    bytes."""
+
+    code: str
+    protocol: str
+    options: TestOptions
+    sha256: str
+
+
+@router.post("/items/{code}/tests", status_code=201, response_model=TestRunOut)
+def upload_test(
+    code: str,
+    file: UploadFile,
+    protocol: Annotated[ProtocolRef, Form(description="the test protocol template, name@version")],
+    request: Request,
+    user: Recorder,
+    options: Annotated[str, Form(description="JSON object of TestOptions")] = "{}",
+) -> Response:
+    """Register a test of a cell with its raw cycler file (multipart: file, protocol, options).
+
+    The format is detected from the content. The file is read and summarised before anything is written, so an
+    unreadable file gets a 422 naming the format and why, and leaves no half-written test run.
+    """
+    settings: Settings = request.app.state.settings
+    chosen = logic.parse_options(options)
+    store = files.store_for(settings)
+    stored = files.receive(store, file.file, settings.max_file_bytes)
+    records, summary = logic.read_and_summarise(store.path(stored.sha256), chosen)
+    # The write transaction starts only now: on SQLite it holds the write lock, which must not wait on
+    # parsing.
+    with open_session(request.app.state.engine, write=True) as session:
+
+        def produce() -> TestRunOut:
+            row = files.record(session, store, user, stored, file.filename)
+            run = logic.record_test(session, user, code, protocol, chosen, row, records, summary)
+            return logic.run_out(session, run)
+
+        return commit_once(
+            request,
+            session,
+            user,
+            _TestUpload(code=code, protocol=protocol, options=chosen, sha256=stored.sha256),
+            produce,
+        )
+
+
+@router.get("/items/{code}/tests")
+def item_tests(code: str, session: ReadSession, _: Reader) -> list[TestRunOut]:
+    return [logic.run_out(session, run) for run in logic.tests_of_item(session, code)]
+
+
+@router.get("/tests/compare", response_model=Comparison, responses=PNG_SVG)
+def compare_tests(
+    session: ReadSession,
+    _: Reader,
+    by: Annotated[
+        str, Query(max_length=120, description="cell, role:<input role> or type:<item type>")
+    ] = "cell",
+    protocol: Annotated[str | None, Query(max_length=120)] = None,
+    cells: Annotated[list[str] | None, Query(description="only these cells' runs")] = None,
+    format: Literal["json", "png", "svg"] = "json",
+) -> Comparison | Response:
+    """Metrics of many cells, grouped by what is upstream of them: did this batch make better cells?"""
+    comparison = logic.compare(session, by, protocol, cells or [])
+    if format == "json":
+        return comparison
+    return Response(logic.plot_comparison(session, comparison, format), media_type=MEDIA_TYPES[format])
+
+
+@router.get("/tests/{test_id}")
+def get_test(test_id: int, session: ReadSession, _: Reader) -> TestRunOut:
+    return logic.run_out(session, logic.get_test(session, test_id))
+
+
+@router.get(
+    "/tests/{test_id}/cycles", response_model=list[CycleOut], responses={200: {"content": {"text/csv": {}}}}
+)
+def test_cycles(
+    test_id: int, session: ReadSession, _: Reader, format: Literal["json", "csv"] = "json"
+) -> list[CycleOut] | PlainTextResponse:
+    cycles = logic.cycles_of(session, logic.get_test(session, test_id))
+    if format == "csv":
+        return PlainTextResponse(
+            logic.cycles_csv(cycles),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-cycles.csv"'},
+        )
+    return cycles
+
+
+@router.get("/tests/{test_id}/metrics")
+def test_metrics(test_id: int, session: ReadSession, _: Reader) -> list[Metric]:
+    return logic.run_out(session, logic.get_test(session, test_id)).metrics
+
+
+@router.get("/tests/{test_id}/plot.png", response_class=Response, responses=PNG_SVG)
+def test_plot_png(test_id: int, session: ReadSession, _: Reader) -> Response:
+    """Capacity and coulombic efficiency against cycle."""
+    return Response(logic.plot_test(session, logic.get_test(session, test_id), "png"), media_type="image/png")
+
+
+@router.get("/tests/{test_id}/plot.svg", response_class=Response, responses=PNG_SVG)
+def test_plot_svg(test_id: int, session: ReadSession, _: Reader) -> Response:
+    return Response(
+        logic.plot_test(session, logic.get_test(session, test_id), "svg"), media_type="image/svg+xml"
+    )

@@ -1,0 +1,56 @@
+"""The file store: uploads are stored once by content, fetched by digest, limited in size, never by path."""
+
+import hashlib
+
+from service.config import Settings
+
+
+def test_upload_and_fetch_back(api):
+    content = b"2theta,intensity\n10,5\n20,7\n30,2\n"
+    created = api.post("/files", files={"file": ("xrd.csv", content, "application/octet-stream")})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["sha256"] == hashlib.sha256(content).hexdigest()
+    assert body["size"] == len(content)
+    assert body["media_type"] == "text/csv"  # sniffed, not the uploader's octet-stream
+    fetched = api.get(body["url"])
+    assert fetched.status_code == 200
+    assert fetched.content == content
+    assert fetched.headers["content-type"].startswith("text/csv")
+    assert api.get(body["url"] + "/meta").json()["name"] == "xrd.csv"
+
+
+def test_the_same_bytes_are_stored_once(api, settings: Settings):
+    content = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    first = api.post("/files", files={"file": ("a.png", content)}).json()
+    second = api.post("/files", files={"file": ("b.png", content)}).json()
+    assert first["sha256"] == second["sha256"]
+    assert second["name"] == "a.png"
+    assert first["media_type"] == "image/png"
+    blobs = [p for p in settings.files_dir.rglob("*") if p.is_file()]
+    assert len(blobs) == 1
+
+
+def test_too_large_is_refused_with_413(app, api):
+    app.state.settings = app.state.settings.model_copy(update={"max_file_bytes": 10})
+    refused = api.post("/files", files={"file": ("big.bin", b"x" * 11)})
+    assert refused.status_code == 413
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_no_path_traversal_and_unknown_digests(api):
+    for bad in ("..%2F..%2Fetc%2Fpasswd", "abc", "g" * 64):
+        response = api.get(f"/files/{bad}")
+        assert response.status_code in (404, 422), bad
+    assert api.get("/files/" + "0" * 64).status_code == 404
+
+
+def test_a_retried_upload_with_the_same_key_is_applied_once(api):
+    content = b"same"
+    headers = {"Idempotency-Key": "upload-1"}
+    first = api.post("/files", files={"file": ("x.txt", content)}, headers=headers)
+    again = api.post("/files", files={"file": ("x.txt", content)}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other = api.post("/files", files={"file": ("x.txt", b"different")}, headers=headers)
+    assert other.status_code == 422
