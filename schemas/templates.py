@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from schemas.analyses import Technique
 from schemas.common import Contract, ProblemItem, Quantity, Reason
 from schemas.items import TypeName
 from schemas.steps import Deviation, DeviationIn, Role, StepInputIn, StepOutputIn
@@ -168,7 +169,8 @@ class PropertySpec(Limits):
 class OutputSpec(Contract):
     """What the step makes: item types, how many, the quantity each has and its required properties.
 
-    `quarantined` outputs cannot be used as inputs until a reviewer releases them.
+    `quarantined` outputs cannot be used as inputs until a reviewer releases them, and not before the
+    analyses named in `release_requires` (e.g. XRD of a MOF batch) are recorded on them.
     """
 
     types: Annotated[list[TypeName], Field(min_length=1)]
@@ -178,11 +180,16 @@ class OutputSpec(Contract):
     quantity: AmountSpec | None = None
     properties: list[PropertySpec] = []
     quarantined: bool = False
+    release_requires: list[Technique] = Field(
+        default=[], description="analyses (by technique) an output needs before it may be released"
+    )
 
     @model_validator(mode="after")
     def _counts(self) -> "OutputSpec":
         if self.max_count is not None and self.max_count < self.min_count:
             raise ValueError(f"output {self.types}: max_count is below min_count")
+        if self.release_requires and not self.quarantined:
+            raise ValueError(f"output {self.types}: release_requires needs quarantined: true")
         return self
 
 

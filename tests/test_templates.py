@@ -839,3 +839,26 @@ def test_quarantined_outputs_wait_for_a_reviewers_release(
     assert history[-1]["action"] == "released" and history[-1]["reason"] == "XRD matches NH2-MIL-101(Fe)"
     assert reviewer.post(f"/items/{mof}/release", json={}).status_code == 409
     assert api.post("/steps", json=use).status_code == 201
+
+
+def test_a_template_can_require_an_analysis_before_release(
+    api: TestClient, as_role: dict[Role, TestClient], stock: Stock
+) -> None:
+    reviewer = as_role[Role.reviewer]
+    template = _next_version(api, "nh2-mil-101-fe-hydrothermal")
+    template["outputs"][0].update(quarantined=True, release_requires=["XRD"])
+    assert reviewer.post("/templates", json=template).status_code == 201
+    made = api.post("/steps", json={**hydrothermal(stock), "protocol": "nh2-mil-101-fe-hydrothermal@2"})
+    mof = made.json()["outputs"][0]["code"]
+
+    early = reviewer.post(f"/items/{mof}/release", json={})
+    assert early.status_code == 409 and "XRD" in early.json()["detail"]
+    assert api.get(f"/items/{mof}").json()["status"] == "quarantined"
+
+    xrd = {"technique": "XRD", "subjects": [mof], "title": "phase check", "results": []}
+    assert api.post("/analyses", json=xrd).status_code == 201, "the XRD analysis is recorded"
+    assert reviewer.post(f"/items/{mof}/release", json={}).status_code == 200
+
+    template["outputs"][0]["quarantined"] = False
+    refused = reviewer.post("/templates", json={**template, "version": 3})
+    assert refused.status_code == 422 and "release_requires" in refused.text
