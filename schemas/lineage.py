@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from schemas.entries import EntryRef
 from schemas.items import ItemKind, ItemStatus
 
 
@@ -32,6 +33,8 @@ class Lineage(BaseModel):
     max_depth: int | None
     nodes: list[LineageNode]
     edges: list[LineageEdge]
+    # Notebook entries linked to the listed items, by item code (items without entries are left out).
+    entries: dict[str, list[EntryRef]] = {}
 
 
 class OriginGroup(BaseModel):

@@ -4,8 +4,10 @@ from sqlmodel import SQLModel
 
 from service.audit.tables import AuditEventRow, AuditHead
 from service.auth.tables import Token, User
+from service.entries.tables import Entry, EntryAttachment, EntryLink, EntryTag, EntryVersion
 from service.idempotency import IdempotentResponse
 from service.items.tables import Item, ItemType, ItemVersion
+from service.search.tables import SearchDocument
 from service.signatures.tables import Signature
 from service.steps.tables import ItemLink, Step, StepInput
 
@@ -14,11 +16,17 @@ metadata = SQLModel.metadata
 __all__ = [
     "AuditEventRow",
     "AuditHead",
+    "Entry",
+    "EntryAttachment",
+    "EntryLink",
+    "EntryTag",
+    "EntryVersion",
     "IdempotentResponse",
     "Item",
     "ItemLink",
     "ItemType",
     "ItemVersion",
+    "SearchDocument",
     "Signature",
     "Step",
     "StepInput",

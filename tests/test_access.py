@@ -43,12 +43,22 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/audit/proofs/consistency"): AUDITORS,
     ("POST", "/api/v1/signatures"): SIGNERS,
     ("GET", "/api/v1/signatures"): ALL,
+    ("POST", "/api/v1/entries"): RECORDERS,
+    ("GET", "/api/v1/entries"): ALL,
+    ("GET", "/api/v1/entries/{entry_id}"): ALL,
+    ("PATCH", "/api/v1/entries/{entry_id}"): RECORDERS,
+    ("POST", "/api/v1/entries/{entry_id}/void"): RECORDERS,
+    ("GET", "/api/v1/entries/{entry_id}/history"): ALL,
+    ("GET", "/api/v1/entries/{entry_id}/attachments/{sha256}"): ALL,
+    ("GET", "/api/v1/items/{code}/entries"): ALL,
+    ("GET", "/api/v1/search"): ALL,
 }
 ROUTES = sorted(POLICY)
 
 
 def _call(client, method: str, path: str, token: str | None = None):
     url = path.removeprefix("/api/v1").replace("{code}", "FECL-0001").replace("{step_id}", "1")
+    url = url.replace("{entry_id}", "1").replace("{sha256}", "0" * 64)
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     # An empty body: authorisation is decided before the body is looked at.
     return client.request(method, url, json={} if method in ("POST", "PATCH") else None, headers=headers)

@@ -5,6 +5,7 @@ from itertools import groupby
 from sqlmodel import Session
 
 from schemas import ItemKind, ItemStatus, Lineage, LineageEdge, LineageNode, Origin, OriginGroup
+from service.entries.logic import entries_linked_to
 from service.items.logic import get_item
 from service.lineage.queries import Direction, NodeRow, links_between, reachable_items
 
@@ -47,7 +48,14 @@ def trace(
         for e in links_between(session, root.id, direction, max_depth)
         if e.source in listed and e.target in listed
     ]
-    return Lineage(root=code, direction=direction, max_depth=max_depth, nodes=nodes, edges=edges)
+    return Lineage(
+        root=code,
+        direction=direction,
+        max_depth=max_depth,
+        nodes=nodes,
+        edges=edges,
+        entries=entries_linked_to(session, "item", [n.code for n in nodes]),
+    )
 
 
 def origin(session: Session, code: str) -> Origin:
