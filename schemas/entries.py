@@ -13,7 +13,7 @@ LinkRef = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z_]{0,31}:[A-Za-z0-9._-]{1,64}$")
 ]
 Tag = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
 ]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 MarkdownText = Annotated[str, StringConstraints(max_length=100_000)]

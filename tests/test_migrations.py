@@ -22,7 +22,11 @@ def test_upgrade_head_gives_the_models_schema(empty_database_url):
         # The full-text objects (FTS5 tables, the tsvector column) are outside the models by design.
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": True, "include_name": include_name, "include_object": include_in_comparison},
+            opts={
+                "compare_type": True,
+                "include_name": include_name,
+                "include_object": include_in_comparison,
+            },
         )
         drift = compare_metadata(context, metadata)
     engine.dispose()

@@ -1,4 +1,4 @@
-"""The rules for notebook entries: linked records must exist, corrections carry a reason, voids never delete."""
+"""The rules for notebook entries: links must name real records, corrections need a reason, voids keep all."""
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,8 +14,15 @@ from service.auth.tables import User
 from service.db import utcnow
 from service.entries.attachments import Upload, store, stored_size
 from service.entries.tables import Entry, EntryAttachment, EntryLink, EntryTag, EntryVersion
-from service.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, PreconditionRequired
-from service.errors import problem
+from service.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    problem,
+)
 from service.items import logic as items
 from service.steps import logic as steps
 
@@ -208,7 +215,9 @@ def _attachments(
     for upload in uploads:
         sha256 = store(files_dir, upload.content)
         found.append(
-            Attachment(sha256=sha256, name=upload.name, media_type=upload.media_type, size=len(upload.content))
+            Attachment(
+                sha256=sha256, name=upload.name, media_type=upload.media_type, size=len(upload.content)
+            )
         )
     return found, []
 
@@ -221,15 +230,15 @@ def _write_parts(
     session: Session, entry: Entry, links: list[str], tags: list[str], attached: list[Attachment] | None
 ) -> None:
     assert entry.id is not None
-    session.exec(delete(EntryLink).where(col(EntryLink.entry_id) == entry.id))  # type: ignore[call-overload]
-    session.exec(delete(EntryTag).where(col(EntryTag.entry_id) == entry.id))  # type: ignore[call-overload]
+    session.exec(delete(EntryLink).where(col(EntryLink.entry_id) == entry.id))
+    session.exec(delete(EntryTag).where(col(EntryTag.entry_id) == entry.id))
     for link in _unique(links):
         record_type, _, record_id = link.partition(":")
         session.add(EntryLink(entry_id=entry.id, record_type=record_type, record_id=record_id))
     for tag in _unique(tags):
         session.add(EntryTag(entry_id=entry.id, tag=tag))
     if attached is not None:
-        session.exec(delete(EntryAttachment).where(col(EntryAttachment.entry_id) == entry.id))  # type: ignore[call-overload]
+        session.exec(delete(EntryAttachment).where(col(EntryAttachment.entry_id) == entry.id))
         for a in attached:
             session.add(
                 EntryAttachment(

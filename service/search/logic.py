@@ -88,7 +88,9 @@ def step_document(session: Session, key: str) -> Document | None:
         text=_lines(
             step.notes,
             parameters,
-            "inputs: " + ", ".join(f"{i.item.code} ({i.role})" for i in shown.inputs) if shown.inputs else None,
+            "inputs: " + ", ".join(f"{i.item.code} ({i.role})" for i in shown.inputs)
+            if shown.inputs
+            else None,
             "outputs: " + ", ".join(o.code for o in shown.outputs),
             f"operator {shown.operator}",
             step.void_reason and f"voided: {step.void_reason}",

@@ -8,8 +8,8 @@ from sqlmodel import Session
 # Created by migration 0006 (and dropped by its downgrade); the tests' reset rebuilds the SQLite index.
 SQLITE_SCHEMA = [
     # External content: the index keeps only the terms' postings, the text stays in search_documents.
-    """CREATE VIRTUAL TABLE search_fts USING fts5(
-           terms, content='search_documents', content_rowid='id', tokenize='unicode61 remove_diacritics 0')""",
+    """CREATE VIRTUAL TABLE search_fts USING fts5(terms, content='search_documents', content_rowid='id',
+           tokenize='unicode61 remove_diacritics 0')""",
     """CREATE TRIGGER search_documents_fts_insert AFTER INSERT ON search_documents BEGIN
            INSERT INTO search_fts(rowid, terms) VALUES (new.id, new.terms); END""",
     """CREATE TRIGGER search_documents_fts_delete AFTER DELETE ON search_documents BEGIN

@@ -106,7 +106,9 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
         csrf=csrf_token(token) if token else "",
         may_record=user is not None and may(Role(user.role), Permission.record),
     )
-    return templates.TemplateResponse(request, template, context, status_code=status_code, headers=SECURITY_HEADERS)
+    return templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers=SECURITY_HEADERS
+    )
 
 
 def _check_csrf(request: Request, given: str) -> None:
@@ -137,12 +139,19 @@ def login(
 ) -> Response:
     try:
         secret, _, user = log_in(
-            session, TokenIn(username=username, password=password, name="browser", expires_in_days=SESSION_DAYS)
+            session,
+            TokenIn(username=username, password=password, name="browser", expires_in_days=SESSION_DAYS),
         )
     except (DomainError, ValidationError):
         session.rollback()
         audit.record_now(
-            _engine(request), None, None, "auth.failed", "user", username[:64], reason="wrong username or password"
+            _engine(request),
+            None,
+            None,
+            "auth.failed",
+            "user",
+            username[:64],
+            reason="wrong username or password",
         )
         return _page(request, "login.html", 401, next=_safe_next(next), error="Wrong username or password.")
     commit_as(session, user, request)
@@ -203,7 +212,11 @@ def _tree(lineage_up: Lineage) -> list[dict[str, Any]]:
     def grow(code: str, via: Any) -> dict[str, Any]:
         repeated = code in shown
         shown.add(code)
-        children = [] if repeated else [grow(e.source, e) for e in sorted(parents.get(code, []), key=lambda e: e.source)]
+        children = (
+            []
+            if repeated
+            else [grow(e.source, e) for e in sorted(parents.get(code, []), key=lambda e: e.source)]
+        )
         return {
             "node": nodes[code],
             "via": via,
@@ -221,7 +234,9 @@ def item_page(code: str, request: Request, session: ReadSession, user: Viewer) -
     shown = items.item_out(session, item)
     up = lineage.trace(session, item.code, "up")
     down = lineage.trace(session, item.code, "down", kind=ItemKind.cell)
-    linked = entry_queries.list_entries(session, entry_queries.EntryFilter(record=f"item:{item.code}"), None, 200)
+    linked = entry_queries.list_entries(
+        session, entry_queries.EntryFilter(record=f"item:{item.code}"), None, 200
+    )
     return _page(
         request,
         "item.html",
@@ -237,7 +252,9 @@ def item_page(code: str, request: Request, session: ReadSession, user: Viewer) -
 @router.get("/steps/{step_id}")
 def step_page(step_id: int, request: Request, session: ReadSession, user: Viewer) -> HTMLResponse:
     step = steps.get_step(session, step_id)
-    linked = entry_queries.list_entries(session, entry_queries.EntryFilter(record=f"step:{step_id}"), None, 200)
+    linked = entry_queries.list_entries(
+        session, entry_queries.EntryFilter(record=f"step:{step_id}"), None, 200
+    )
     return _page(
         request,
         "step.html",
@@ -268,7 +285,9 @@ def entry_page(entry_id: int, request: Request, session: ReadSession, user: View
 
 
 @router.get("/entries/{entry_id}/files/{sha256}")
-def entry_file(entry_id: int, sha256: str, request: Request, session: ReadSession, user: Viewer) -> FileResponse:
+def entry_file(
+    entry_id: int, sha256: str, request: Request, session: ReadSession, user: Viewer
+) -> FileResponse:
     return attachment_response(session, request.app.state.settings.files_dir, entry_id, sha256)
 
 
@@ -301,7 +320,9 @@ def _uploads(files: list[UploadFile] | None) -> list[Upload]:
             continue  # the browser sends an empty part when no file was chosen
         content = part.file.read(MAX_ATTACHMENT_BYTES + 1)
         if len(content) > MAX_ATTACHMENT_BYTES:
-            raise Invalid("the file is too large", [problem("/files", f"at most {MAX_ATTACHMENT_BYTES} bytes")])
+            raise Invalid(
+                "the file is too large", [problem("/files", f"at most {MAX_ATTACHMENT_BYTES} bytes")]
+            )
         name = clean_name(part.filename)
         found.append(Upload(name, media_type_of(name, part.content_type), content))
     return found
@@ -330,7 +351,9 @@ def write_entry(
     try:
         submitted = EntryIn(title=title, body=body, tags=_split(tags), links=_links(links))
         with open_session(_engine(request), write=True) as session:
-            entry = entries.create_entry(session, user, submitted, request.app.state.settings.files_dir, uploads)
+            entry = entries.create_entry(
+                session, user, submitted, request.app.state.settings.files_dir, uploads
+            )
             commit_as(session, user, request)
     except (DomainError, ValidationError) as refused:
         return _page(request, "entry_form.html", 422, entry=None, form=form, problems=_problems(refused))
