@@ -1424,6 +1424,106 @@ def compare(
         console.print(f"plot saved to {escape(str(plot))}")
 
 
+# -- notebook entries and search ------------------------------------------------------------------------
+
+note_app = typer.Typer(help="Notebook entries: write what you saw, linked to the records it is about.")
+app.add_typer(note_app, name="note", no_args_is_help=True)
+
+EDITOR_TEMPLATE = (
+    "\n# Write the entry above in Markdown. The first line is the title unless --title is given.\n"
+)
+
+
+def _link(code: str) -> str:
+    """`CC-0001` is an item; other records are written out, e.g. `step:12`."""
+    return code if ":" in code else f"item:{code}"
+
+
+def _from_editor() -> str:
+    written = click.edit(EDITOR_TEMPLATE, extension=".md")
+    if written is None:
+        raise _fail("the editor was closed without saving; nothing was written")
+    return "\n".join(line for line in written.splitlines() if not line.startswith("# Write the entry above"))
+
+
+@note_app.command("add")
+def note_add(
+    ctx: typer.Context,
+    text: Annotated[
+        str | None, typer.Argument(help="The entry in Markdown; '-' reads stdin; none opens $EDITOR.")
+    ] = None,
+    link: Annotated[
+        list[str] | None, typer.Option("--link", help="A record it is about: CC-0001, or step:12 (repeat).")
+    ] = None,
+    file: Annotated[
+        list[Path] | None,
+        typer.Option("--file", exists=True, dir_okay=False, help="A file to attach (repeat)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Default: the first line of the text.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeat).")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Write a notebook entry: `cellprov note add --link CC-0001 --file liner.jpg "Liner discoloured"`."""
+    from schemas.entries import EntryIn
+
+    body = sys.stdin.read() if text == "-" else text if text is not None else _from_editor()
+    body = body.strip()
+    if title is None:
+        first, _, rest = body.partition("\n")
+        title, body = first.lstrip("# ").strip(), rest.strip() if first.startswith("#") else body
+    if not title:
+        _fail("the entry is empty: give a text, or a --title")
+    try:
+        entry = EntryIn(
+            title=title[:200], body=body, tags=tag or [], links=[_link(code) for code in link or []]
+        )
+    except ValidationError as exc:
+        _fail_with_validation(exc)
+    with _connected(ctx) as client:
+        written = client.write_entry(entry, files=file or [])
+    if _wants_json(ctx, json_output):
+        _print_json(written)
+        return
+    attached = f", {len(written.attachments)} file(s) attached" if written.attachments else ""
+    console.print(
+        f'Wrote entry [bold]{written.id}[/] "{escape(written.title)}"'
+        f"{' about ' + escape(', '.join(written.links)) if written.links else ''}{attached}."
+    )
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[list[str], typer.Argument(help="Words, codes or lot numbers (all must match).")],
+    kind: Annotated[str | None, typer.Option(help="Only item, step or entry.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    json_output: JsonFlag = False,
+) -> None:
+    """Search items, lot numbers, step notes and notebook entries, best match first."""
+    with _connected(ctx) as client:
+        results = client.search(" ".join(query), kind=kind, limit=limit)
+    if _wants_json(ctx, json_output):
+        _print_json(results)
+        return
+    if not results.hits:
+        console.print(f"Nothing matches {escape(results.query)!r}.")
+        return
+    table = Table("kind", "record", "title", "matched", title=f"search: {escape(results.query)}")
+    for hit in results.hits:
+        table.add_row(hit.kind, _text(hit.key), _text(hit.title), _marked(hit.snippet, hit.highlights))
+    console.print(table)
+
+
+def _marked(snippet: str, spans: list[tuple[int, int]]) -> str:
+    """The snippet as rich markup with its matches in bold, everything else escaped."""
+    out, at = [], 0
+    for start, end in spans:
+        out += [escape(snippet[at:start]), "[bold yellow]", escape(snippet[start:end]), "[/]"]
+        at = end
+    out.append(escape(snippet[at:]))
+    return "".join(out)
+
+
 def main() -> None:
     """Entry point of the `cellprov` console script."""
     app()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import mimetypes
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, BinaryIO, Literal, TypeVar
 from urllib.parse import quote
@@ -45,8 +48,10 @@ from schemas import (
 from schemas.analyses import AnalysisIn, AnalysisOut, CalculationBase
 from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
 from schemas.cycling import Comparison, CycleOut, TestOptions, TestRunOut
+from schemas.entries import EntryIn, EntryOut, EntryPatch, EntryVersion
 from schemas.events import AuditEvent, ChainCheck
 from schemas.files import FileOut
+from schemas.search import SearchResults
 from schemas.signatures import Meaning, SignatureIn, SignatureOut
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -66,6 +71,7 @@ _TEMPLATES = TypeAdapter(list[TemplateSummary])
 _TEST_RUNS = TypeAdapter(list[TestRunOut])
 _CYCLES = TypeAdapter(list[CycleOut])
 _ANALYSES = TypeAdapter(list[AnalysisOut])
+_ENTRY_HISTORY = TypeAdapter(list[EntryVersion])
 
 
 class CellprovError(Exception):
@@ -144,7 +150,7 @@ class Client:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
-        files: Mapping[str, Any] | None = None,
+        files: Any = None,
         data: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
         """Send a request to `/api/v1{path}`, retrying where safe; raise `CellprovError` on 4xx/5xx."""
@@ -523,6 +529,50 @@ class Client:
     ) -> AnalysisOut:
         """Run a calculator; its result is stored as an analysis of `body.subjects`."""
         return self._post(f"/calculators/{calculator}", body, AnalysisOut)
+
+    # -- notebook entries and search ---------------------------------------------------------------------
+
+    def write_entry(self, entry: EntryIn, files: list[Path] | None = None) -> EntryOut:
+        """Write an entry; `files` are uploaded with it (multipart) and attached by their SHA-256."""
+        if not files:
+            return self._post("/entries", entry, EntryOut)
+        parts = [("files", (path.name, path.read_bytes(), _media_type(path))) for path in files]
+        response = self.request("POST", "/entries", data={"entry": json.dumps(_body(entry))}, files=parts)
+        return EntryOut.model_validate(response.json())
+
+    def entry(self, entry_id: int) -> EntryOut:
+        response = self.request("GET", f"/entries/{entry_id}")
+        self.etags[f"entry:{entry_id}"] = response.headers.get("ETag", "")
+        return EntryOut.model_validate(response.json())
+
+    def entries(self, **filters: Any) -> Page[EntryOut]:
+        """`GET /entries` with filters: author, tag, since, until, record ("item:CC-0001"), status, limit."""
+        return self._get("/entries", Page[EntryOut], **filters)
+
+    def item_entries(self, code: str) -> Page[EntryOut]:
+        return self._get(f"/items/{_segment(code)}/entries", Page[EntryOut])
+
+    def correct_entry(self, entry_id: int, patch: EntryPatch, if_match: str | None = None) -> EntryOut:
+        if if_match is None:
+            if_match = f'"{self.entry(entry_id).version}"'
+        response = self.request(
+            "PATCH", f"/entries/{entry_id}", json=_body(patch), headers={"If-Match": if_match}
+        )
+        return EntryOut.model_validate(response.json())
+
+    def void_entry(self, entry_id: int, reason: str) -> EntryOut:
+        return self._post(f"/entries/{entry_id}/void", VoidIn(reason=reason), EntryOut)
+
+    def entry_history(self, entry_id: int) -> list[EntryVersion]:
+        return _ENTRY_HISTORY.validate_python(self.request("GET", f"/entries/{entry_id}/history").json())
+
+    def search(self, q: str, *, kind: str | None = None, limit: int | None = None) -> SearchResults:
+        """Items, steps and entries matching every word of `q`, best first, with snippets."""
+        return self._get("/search", SearchResults, q=q, kind=kind, limit=limit)
+
+
+def _media_type(path: Path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
 def _body(model: BaseModel) -> Any:

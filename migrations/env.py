@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from service.config import Settings
+from service.search.queries import include_in_comparison, include_name
 from service.tables import metadata
 
 config = context.config
@@ -11,7 +12,14 @@ url = config.get_main_option("sqlalchemy.url") or Settings().sqlalchemy_url
 
 
 def run_offline() -> None:
-    context.configure(url=url, target_metadata=metadata, literal_binds=True, render_as_batch=True)
+    context.configure(
+        url=url,
+        target_metadata=metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        include_name=include_name,
+        include_object=include_in_comparison,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -27,9 +35,16 @@ def run_online() -> None:
 
 
 def _migrate(connection: object) -> None:
-    # Batch mode lets ALTERs work on SQLite, which rebuilds the table instead.
+    # Batch mode lets ALTERs work on SQLite, which rebuilds the table instead. The full-text index objects
+    # (FTS5 tables, the tsvector column) are dialect-specific and no model declares them: autogenerate
+    # leaves them alone.
     context.configure(
-        connection=connection, target_metadata=metadata, render_as_batch=True, compare_type=True
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=True,
+        compare_type=True,
+        include_name=include_name,
+        include_object=include_in_comparison,
     )
     with context.begin_transaction():
         context.run_migrations()

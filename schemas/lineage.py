@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from schemas.entries import EntryRef
 from schemas.items import ItemKind, ItemStatus
 
 
@@ -53,6 +54,8 @@ class Lineage(BaseModel):
     edges: list[LineageEdge]
     tests: list[LineageTest] = []
     analyses: list[LineageAnalysis] = []
+    # Notebook entries linked to the listed items, by item code (items without entries are left out).
+    entries: dict[str, list[EntryRef]] = {}
 
 
 class OriginGroup(BaseModel):

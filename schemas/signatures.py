@@ -9,7 +9,7 @@ from pydantic import BaseModel, StringConstraints
 from schemas.common import Contract
 
 RecordRef = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^(item|step):[A-Za-z0-9._-]{1,64}$")
+    str, StringConstraints(strip_whitespace=True, pattern=r"^(item|step|entry):[A-Za-z0-9._-]{1,64}$")
 ]
 
 
@@ -23,7 +23,7 @@ class Meaning(StrEnum):
 class SignatureIn(Contract):
     """Sign a record as it is now; the password re-authenticates the signer at the moment of signing."""
 
-    record: RecordRef  # "item:CC-0001" or "step:12"
+    record: RecordRef  # "item:CC-0001", "step:12" or "entry:3"
     meaning: Meaning
     password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 

@@ -12,14 +12,17 @@ from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
 from service.cycling.router import router as cycling_router
 from service.db import make_engine
+from service.entries.router import router as entries_router
 from service.errors import install_error_handlers
 from service.exports.router import router as exports_router
 from service.files.router import router as files_router
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
+from service.search.router import router as search_router
 from service.signatures.router import router as signatures_router
 from service.steps.router import router as steps_router
 from service.templates.router import router as templates_router
+from service.ui.router import install_ui
 
 API_PREFIX = "/api/v1"
 
@@ -62,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files_router,
         cycling_router,
         analyses_router,
+        entries_router,
+        search_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    install_ui(app)  # the browser view at /ui, outside the API and its OpenAPI schema
     return app

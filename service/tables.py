@@ -6,10 +6,12 @@ from service.analyses.tables import Analysis, AnalysisFile, AnalysisSubject
 from service.audit.tables import AuditEventRow, AuditHead
 from service.auth.tables import Token, User
 from service.cycling.tables import TestCycle, TestRun
+from service.entries.tables import Entry, EntryAttachment, EntryLink, EntryTag, EntryVersion
 from service.files.tables import StoredFile
 from service.idempotency import IdempotentResponse
 from service.items.tables import Item, ItemType, ItemVersion
 from service.lineage.tables import ItemAncestry
+from service.search.tables import SearchDocument
 from service.signatures.tables import Signature
 from service.steps.tables import ItemLink, Step, StepInput
 from service.templates.tables import Template
@@ -22,12 +24,18 @@ __all__ = [
     "AnalysisSubject",
     "AuditEventRow",
     "AuditHead",
+    "Entry",
+    "EntryAttachment",
+    "EntryLink",
+    "EntryTag",
+    "EntryVersion",
     "IdempotentResponse",
     "Item",
     "ItemAncestry",
     "ItemLink",
     "ItemType",
     "ItemVersion",
+    "SearchDocument",
     "Signature",
     "Step",
     "StepInput",

@@ -13,6 +13,7 @@ from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Invalid, problem
 from service.idempotency import IdempotentResponse
+from service.search.logic import reindex_pending
 
 MAX_KEY_LENGTH = 200
 
@@ -23,6 +24,7 @@ def request_id(request: Request) -> str | None:
 
 def commit_as(session: Session, user: User | None, request: Request) -> None:
     """Chain the audit events this request noted, attributed to `user`, and commit with the change."""
+    reindex_pending(session)  # the search index changes in the same transaction as the records
     audit.set_context(session, user, request_id(request))
     audit.append_pending(session)
     session.commit()

@@ -32,6 +32,7 @@ from service.auth.tables import Token, User
 from service.config import Settings
 from service.db import make_engine, open_session, utcnow
 from service.items.logic import load_builtin_types
+from service.search.queries import rebuild_sqlite_index
 from service.tables import metadata
 from service.templates.logic import load_library
 
@@ -128,6 +129,8 @@ def reset(engine: Engine, people: dict[Role, Person]) -> None:
                 connection.execute(text(f"DELETE FROM {table}"))
             for sql in guards:
                 connection.execute(text(sql))
+            # search_documents was emptied with its FTS5 triggers off: re-read the index from it.
+            rebuild_sqlite_index(connection)
         connection.execute(text(f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')"))
     with open_session(engine, write=True) as session:
         load_builtin_types(session)

@@ -70,13 +70,22 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/v1/calculators/bruce-vincent"): RECORDERS,
     ("POST", "/api/v1/calculators/tafel"): RECORDERS,
     ("POST", "/api/v1/calculators/arrhenius"): RECORDERS,
+    ("POST", "/api/v1/entries"): RECORDERS,
+    ("GET", "/api/v1/entries"): ALL,
+    ("GET", "/api/v1/entries/{entry_id}"): ALL,
+    ("PATCH", "/api/v1/entries/{entry_id}"): RECORDERS,
+    ("POST", "/api/v1/entries/{entry_id}/void"): RECORDERS,
+    ("GET", "/api/v1/entries/{entry_id}/history"): ALL,
+    ("GET", "/api/v1/entries/{entry_id}/attachments/{sha256}"): ALL,
+    ("GET", "/api/v1/items/{code}/entries"): ALL,
+    ("GET", "/api/v1/search"): ALL,
 }
 ROUTES = sorted(POLICY)
 
 
 def _call(client, method: str, path: str, token: str | None = None):
     url = path.removeprefix("/api/v1").replace("{code}", "FECL-0001")
-    for placeholder in ("{step_id}", "{test_id}", "{analysis_id}", "{version}"):
+    for placeholder in ("{step_id}", "{test_id}", "{analysis_id}", "{version}", "{entry_id}"):
         url = url.replace(placeholder, "1")
     url = url.replace("{sha256}", "0" * 64).replace("{name}", "coating-solution")
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}

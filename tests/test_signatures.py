@@ -97,7 +97,7 @@ def test_bad_signature_requests(step, as_role, passwords):
     reviewer = as_role[Role.reviewer]
     assert _sign(reviewer, "item:NOPE-0001", "reviewed", passwords[Role.reviewer]).status_code == 404
     assert _sign(reviewer, "step:999999", "reviewed", passwords[Role.reviewer]).status_code == 404
-    bad = _sign(reviewer, "entry:1", "blessed", passwords[Role.reviewer])
+    bad = _sign(reviewer, "lot:1", "blessed", passwords[Role.reviewer])  # entries are signable now
     assert bad.status_code == 422 and {e["pointer"] for e in bad.json()["errors"]} == {"/record", "/meaning"}
 
 

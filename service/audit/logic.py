@@ -47,6 +47,11 @@ def record(
     )
 
 
+def pending_entities(session: Session) -> list[tuple[str, str]]:
+    """The records this session's noted events are about, before they are chained (search re-indexes them)."""
+    return [(note.entity_type, note.entity_id) for note in session.info.get(_PENDING, [])]
+
+
 def set_context(session: Session, actor: User | None, request_id: str | None) -> None:
     session.info[_CONTEXT] = (actor, request_id)
 

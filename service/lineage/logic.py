@@ -15,6 +15,7 @@ from schemas import (
     Origin,
     OriginGroup,
 )
+from service.entries.logic import entries_linked_to
 from service.items.logic import get_item
 from service.lineage.queries import Direction, NodeRow, attached_records, links_between, reachable_items
 
@@ -73,6 +74,7 @@ def trace(
         edges=edges,
         tests=[LineageTest(id=t[0], item=t[1], protocol=t[2], status=t[3]) for t in tests],
         analyses=[LineageAnalysis(id=a[0], item=a[1], technique=a[2], title=a[3]) for a in analyses],
+        entries=entries_linked_to(session, "item", [n.code for n in nodes]),
     )
 
 

@@ -13,6 +13,7 @@ from service.audit import logic as audit
 from service.auth.passwords import check_password
 from service.auth.tables import User
 from service.db import utcnow
+from service.entries import logic as entries
 from service.errors import Forbidden, Unauthorized, problem
 from service.items import logic as items
 from service.signatures.tables import Signature
@@ -55,6 +56,15 @@ def load_record(session: Session, ref: str) -> Record:
             item.version,
             item.created_by_id,
             items.item_out(session, item).model_dump(mode="json"),
+        )
+    if kind == "entry":
+        entry = entries.get_entry(session, int(key) if key.isdigit() else -1)
+        return Record(
+            "entry",
+            str(entry.id),
+            entry.version,
+            entry.author_id,
+            entries.entry_out(session, entry).model_dump(mode="json", exclude={"signatures"}),
         )
     step = steps.get_step(session, int(key) if key.isdigit() else -1)
     return Record(

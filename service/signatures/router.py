@@ -43,7 +43,7 @@ def sign(body: SignatureIn, request: Request, session: WriteSession, user: Signe
 def list_signatures(
     session: ReadSession,
     _: Reader,
-    record: Annotated[RecordRef, Query(description='"item:CODE" or "step:ID"')],
+    record: Annotated[RecordRef, Query(description='"item:CODE", "step:ID" or "entry:ID"')],
 ) -> list[SignatureOut]:
     """A record's signatures; `valid` turns false once the record changes after signing."""
     return logic.signatures_of(session, record)
