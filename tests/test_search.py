@@ -105,3 +105,23 @@ def test_nonsense_and_empty_queries(api, example):
     assert api.get("/search", params={"q": ""}).status_code == 422
     assert hits(api, "'); DROP TABLE items; --") == []
     assert hits(api, 'AND OR NOT "x*"') == []
+
+
+def test_analysis_results_and_test_runs_are_found(api, example):
+    found = hits(api, "LiF fraction")
+    assert {key for kind, key in found if kind == "analysis"} >= {str(i) for i in example.analyses[:2]}
+    cell = example.cells["MOF@CoPc/Li"][0]
+    runs = [key for kind, key in hits(api, f"{cell} lfp-li-cycling") if kind == "test_run"]
+    assert runs[:1] == [str(example.tests[cell])]
+
+
+def test_an_entry_can_link_a_test_run_and_an_analysis(api, example):
+    cell = example.cells["MOF@CoPc/Li"][0]
+    entry = {
+        "title": "Capacity dip at cycle 40",
+        "body": "Room temperature dropped overnight.",
+        "links": [f"test_run:{example.tests[cell]}", f"analysis:{example.analyses[0]}"],
+    }
+    assert api.post("/entries", json=entry).status_code == 201
+    missing = api.post("/entries", json={**entry, "links": ["test_run:999999"]})
+    assert missing.status_code == 422 and missing.json()["errors"][0]["pointer"] == "/links/0"

@@ -9,8 +9,10 @@ from sqlmodel import Session, col, delete, select
 from schemas import ProblemItem, Role
 from schemas.entries import Attachment, AttachmentRef, EntryIn, EntryOut, EntryPatch, EntryRef
 from schemas.entries import EntryVersion as EntryVersionOut
+from service.analyses.logic import get_analysis
 from service.audit import logic as audit
 from service.auth.tables import User
+from service.cycling.logic import get_test
 from service.db import utcnow
 from service.entries.attachments import Upload, store, stored_size
 from service.entries.tables import Entry, EntryAttachment, EntryLink, EntryTag, EntryVersion
@@ -37,9 +39,21 @@ def _step_exists(session: Session, key: str) -> None:
     steps.get_step(session, int(key) if key.isdigit() else -1)
 
 
+def _test_run_exists(session: Session, key: str) -> None:
+    get_test(session, int(key) if key.isdigit() else -1)
+
+
+def _analysis_exists(session: Session, key: str) -> None:
+    get_analysis(session, int(key) if key.isdigit() else -1)
+
+
 # The kinds of record an entry can link to, each with the check that one exists (raising NotFound).
-# Test runs and analyses join here ("test_run", "analysis") when their domains land.
-LINKABLE: dict[str, Callable[[Session, str], None]] = {"item": _item_exists, "step": _step_exists}
+LINKABLE: dict[str, Callable[[Session, str], None]] = {
+    "item": _item_exists,
+    "step": _step_exists,
+    "test_run": _test_run_exists,
+    "analysis": _analysis_exists,
+}
 
 
 # --- reading ----------------------------------------------------------------------------------------------

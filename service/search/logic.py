@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from schemas.search import SearchHit, SearchResults
+from service.analyses.tables import Analysis, AnalysisSubject
 from service.audit.logic import pending_entities
+from service.cycling.tables import TestRun
 from service.db import utcnow
 from service.entries import logic as entries
 from service.entries.tables import Entry
@@ -118,13 +120,62 @@ def entry_document(session: Session, key: str) -> Document | None:
     )
 
 
+def test_run_document(session: Session, key: str) -> Document | None:
+    run = session.get(TestRun, int(key)) if key.isdigit() else None
+    if run is None:
+        return None
+    cell = session.get(Item, run.item_id)
+    metrics = "; ".join(
+        f"{m['name']}: {m['value']} {m['unit']}" for m in run.metrics if m.get("value") is not None
+    )
+    return Document(
+        kind="test_run",
+        key=str(run.id),
+        title=f"test {run.id} · {cell.code if cell else '?'} · {run.protocol}",
+        status=run.status,
+        text=_lines(f"test run of {cell.code if cell else '?'}", run.protocol, run.file_format, metrics),
+    )
+
+
+def analysis_document(session: Session, key: str) -> Document | None:
+    analysis = session.get(Analysis, int(key)) if key.isdigit() else None
+    if analysis is None:
+        return None
+    subjects = session.exec(
+        select(Item.code).join(AnalysisSubject).where(AnalysisSubject.analysis_id == analysis.id)
+    ).all()
+    results = "; ".join(f"{r['name']}: {r['value']} {r['unit']}" for r in analysis.results)
+    return Document(
+        kind="analysis",
+        key=str(analysis.id),
+        title=f"{analysis.technique} · {analysis.title or ', '.join(subjects)}",
+        status=analysis.status,
+        text=_lines(
+            analysis.technique,
+            analysis.title,
+            analysis.instrument,
+            "of " + ", ".join(subjects),
+            results,
+            analysis.notes,
+        ),
+    )
+
+
 # One function per kind of record: the record's searchable text, or None once it no longer exists.
 DOCUMENTS: dict[str, Callable[[Session, str], Document | None]] = {
     "item": item_document,
     "step": step_document,
     "entry": entry_document,
+    "test_run": test_run_document,
+    "analysis": analysis_document,
 }
-API_PATHS = {"item": "/items/{key}", "step": "/steps/{key}", "entry": "/entries/{key}"}
+API_PATHS = {
+    "item": "/items/{key}",
+    "step": "/steps/{key}",
+    "entry": "/entries/{key}",
+    "test_run": "/tests/{key}",
+    "analysis": "/analyses/{key}",
+}
 KIND_ORDER = {kind: n for n, kind in enumerate(DOCUMENTS)}
 
 
@@ -133,6 +184,8 @@ def _all_keys(session: Session) -> dict[str, Iterable[str]]:
         "item": session.exec(select(Item.code)).all(),
         "step": (str(i) for i in session.exec(select(Step.id)).all()),
         "entry": (str(i) for i in session.exec(select(Entry.id)).all()),
+        "test_run": (str(i) for i in session.exec(select(TestRun.id)).all()),
+        "analysis": (str(i) for i in session.exec(select(Analysis.id)).all()),
     }
 
 
