@@ -88,6 +88,15 @@ def test_a_scientist_finds_a_cell_traces_it_and_writes_an_entry(
     page.wait_for_url(f"**/ui/items/{cell}")
     assert page.locator("h1").inner_text().startswith(cell)
 
+    # The cell's test run shows its metrics and its capacity/CE plot, which opens on its own.
+    run = loaded.tests[cell]
+    plot = page.locator(f"#test-{run} img.plot")
+    assert plot.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert "fade_per_cycle" in page.locator(f"#test-{run}").inner_text()
+    page.locator(f"#test-{run} a").first.click()
+    page.wait_for_url(f"**/ui/tests/{run}/plot.png")
+    page.go_back()
+
     # Follow the upstream tree down to the FeCl3·6H2O lot and open it.
     lot_link = page.locator(f"#lineage a[href='/ui/items/{loaded.fecl3_lot}']").first
     assert lot_link.is_visible()

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from schemas import Role
 from tests.conftest import Person
-from tests.lab import receive
+from tests.lab import SYNTHESIS, publish_bench, receive
 
 XSS = """# Look
 
@@ -70,13 +70,14 @@ def test_logout_needs_csrf_and_revokes_the_session(app, people):
     assert client.get("/ui").status_code == 303
 
 
-def test_item_page_shows_properties_lineage_entries_and_history(app, api, people):
+def test_item_page_shows_properties_lineage_entries_and_history(app, api, admin, people):
+    publish_bench(admin, SYNTHESIS)
     lot = receive(api, "FeCl3·6H2O", "25 g", supplier_lot="MKCR4471")
     made = api.post(
         "/steps",
         json={
-            "protocol": "nh2-mil-101-fe-hydrothermal@1",
-            "inputs": [{"role": "iron_source", "item": lot["code"], "amount": "2.75 g"}],
+            "protocol": SYNTHESIS,
+            "inputs": [{"role": "iron_source", "item": lot["code"], "amount": "25 g"}],
             "outputs": [{"type": "NH2-MIL-101(Fe)", "quantity": "0.9 g"}],
             "notes": "ground after drying",
         },

@@ -50,6 +50,13 @@ def plot_cycles(series: list[Series], capacity_unit: str, title: str, fmt: PlotF
     capacity_axis.set_xlabel("cycle")
     capacity_axis.set_ylabel(f"capacity / {capacity_unit}")
     ce_axis.set_ylabel("coulombic efficiency / %")
+    # CE sits near 100 %: without this, matplotlib labels the axis "1e-5 + 9.98e1" and zooms into noise.
+    ce_axis.ticklabel_format(axis="y", useOffset=False)
+    low, high = ce_axis.get_ylim()
+    if high - low < 2:
+        middle = (high + low) / 2
+        ce_axis.set_ylim(middle - 1, middle + 1)
+    capacity_axis.ticklabel_format(axis="y", useOffset=False)
     capacity_axis.set_title(title)
     capacity_axis.grid(alpha=0.3)
     if len(series) > 1 or (series and series[0].label):

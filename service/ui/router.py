@@ -20,11 +20,13 @@ from sqlmodel import Session, select
 
 from schemas import ItemKind, Lineage, ProblemItem, Role, TokenIn
 from schemas.entries import EntryIn, EntryPatch
+from service.analyses import logic as analyses
 from service.audit import logic as audit
 from service.audit import queries as audit_queries
 from service.auth.logic import hash_token, log_in, user_for_token
 from service.auth.roles import Permission, may
 from service.auth.tables import Token, User
+from service.cycling import logic as cycling
 from service.db import open_session, utcnow
 from service.entries import logic as entries
 from service.entries import queries as entry_queries
@@ -246,7 +248,16 @@ def item_page(code: str, request: Request, session: ReadSession, user: Viewer) -
         cells=[n for n in down.nodes if n.code != item.code],
         entries=[entries.entry_out(session, e) for e in linked],
         signatures=signatures.signatures_of(session, f"item:{item.code}"),
+        tests=[cycling.run_out(session, run) for run in cycling.tests_of_item(session, item.code)],
+        analyses=[analyses.analysis_out(session, a) for a in analyses.analyses_of_item(session, item.code)],
     )
+
+
+@router.get("/tests/{test_id}/plot.png")
+def test_plot(test_id: int, session: ReadSession, user: Viewer) -> Response:
+    """The capacity and CE plot of a test run, for the item page (behind the session cookie)."""
+    png = cycling.plot_test(session, cycling.get_test(session, test_id), "png")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
 @router.get("/steps/{step_id}")
