@@ -41,7 +41,7 @@ chromium:
 	  else echo "chromium not found and cannot be installed here: the browser test will be skipped"; fi; }
 
 test: lint chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
