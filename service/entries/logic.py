@@ -9,6 +9,7 @@ from sqlmodel import Session, col, delete, select
 from schemas import ProblemItem, Role
 from schemas.entries import Attachment, AttachmentRef, EntryIn, EntryOut, EntryPatch, EntryRef
 from schemas.entries import EntryVersion as EntryVersionOut
+from service import versions
 from service.analyses.logic import get_analysis
 from service.audit import logic as audit
 from service.auth.tables import User
@@ -21,12 +22,11 @@ from service.errors import (
     Forbidden,
     Invalid,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     problem,
 )
 from service.items import logic as items
 from service.steps import logic as steps
+from service.versions import diff
 
 ACTIVE, VOIDED = "active", "voided"
 
@@ -125,16 +125,6 @@ def entries_linked_to(session: Session, record_type: str, record_ids: list[str])
 
 # --- versions ---------------------------------------------------------------------------------------------
 
-_NOT_COMPARED = {"version", "updated_at"}
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        field: {"old": before.get(field), "new": value}
-        for field, value in after.items()
-        if field not in _NOT_COMPARED and before.get(field) != value
-    }
-
 
 def _record_version(session: Session, entry: Entry, action: str, user: User, reason: str | None) -> None:
     session.flush()
@@ -163,7 +153,7 @@ def _record_version(session: Session, entry: Entry, action: str, user: User, rea
         entry.id,
         version=entry.version,
         data=state,
-        changes=_diff(dict(before), state) if before else None,
+        changes=diff(dict(before), state) if before else None,
         reason=reason,
     )
 
@@ -185,7 +175,7 @@ def history(session: Session, entry: Entry) -> list[EntryVersionOut]:
                 at=version.at,
                 by=username,
                 reason=version.reason,
-                changes=_diff(before, version.state) if before else {},
+                changes=diff(before, version.state) if before else {},
                 state=version.state,
             )
         )
@@ -293,17 +283,7 @@ def _check_may_change(user: User, entry: Entry) -> None:
 
 
 def check_if_match(entry: Entry, if_match: str | None) -> None:
-    if if_match is None:
-        raise PreconditionRequired(
-            "corrections need If-Match with the ETag of the version you read",
-            [problem("header:If-Match", "missing", expected=f'"{entry.version}"')],
-        )
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" not in tags and f'"{entry.version}"' not in tags:
-        raise PreconditionFailed(
-            f"entry {entry.id} is at version {entry.version}; read it again and redo the correction",
-            [problem("header:If-Match", "stale version", expected=f'"{entry.version}"', got=if_match)],
-        )
+    versions.check_if_match(f"entry {entry.id}", entry.version, if_match)
 
 
 def correct_entry(

@@ -22,12 +22,13 @@ from schemas import (
 from schemas import (
     ItemVersion as ItemVersionOut,
 )
-from service import units
+from service import units, versions
 from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
-from service.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired, problem
+from service.errors import Conflict, Invalid, NotFound, problem
 from service.items.tables import Item, ItemType, ItemVersion
+from service.versions import diff
 
 # Floating-point slack when comparing what is left with what is asked for (2.75 g - 2.75 g must be 0).
 EPSILON = 1e-9
@@ -149,16 +150,6 @@ def etag_of(item: ItemOut | Any) -> str:
 
 # --- versions ---------------------------------------------------------------------------------------------
 
-_NOT_COMPARED = {"version", "updated_at"}
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        field: {"old": before.get(field), "new": value}
-        for field, value in after.items()
-        if field not in _NOT_COMPARED and before.get(field) != value
-    }
-
 
 def record_version(session: Session, item: Item, action: str, user: User, reason: str | None) -> None:
     """Keep the item's state as it is now, as version item.version, and note the audit event for it."""
@@ -188,7 +179,7 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
         item.code,
         version=item.version,
         data=state,
-        changes=_diff(dict(before), state) if before else None,
+        changes=diff(dict(before), state) if before else None,
         reason=reason,
     )
 
@@ -210,7 +201,7 @@ def history(session: Session, item: Item) -> list[ItemVersionOut]:
                 at=version.at,
                 by=username,
                 reason=version.reason,
-                changes=_diff(before, version.state) if before else {},
+                changes=diff(before, version.state) if before else {},
                 state=version.state,
             )
         )
@@ -320,17 +311,7 @@ def create_output(
 
 
 def check_if_match(item: Item, if_match: str | None) -> None:
-    if if_match is None:
-        raise PreconditionRequired(
-            "corrections need If-Match with the ETag of the version you read",
-            [problem("header:If-Match", "missing", expected=f'"{item.version}"')],
-        )
-    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-    if "*" not in tags and f'"{item.version}"' not in tags:
-        raise PreconditionFailed(
-            f"{item.code} is at version {item.version}; read it again and redo the correction",
-            [problem("header:If-Match", "stale version", expected=f'"{item.version}"', got=if_match)],
-        )
+    versions.check_if_match(item.code, item.version, if_match)
 
 
 def _correct_quantity(item: Item, new: Quantity) -> list:

@@ -1,0 +1,31 @@
+"""What versioned records (items, entries) share: the diff between two states, and the If-Match check."""
+
+from typing import Any
+
+from service.errors import PreconditionFailed, PreconditionRequired, problem
+
+_NOT_COMPARED = {"version", "updated_at"}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The fields whose value changed, each as {"old", "new"}; bookkeeping fields are left out."""
+    return {
+        field: {"old": before.get(field), "new": value}
+        for field, value in after.items()
+        if field not in _NOT_COMPARED and before.get(field) != value
+    }
+
+
+def check_if_match(record: str, version: int, if_match: str | None) -> None:
+    """A correction must name the version it was made against: 428 without If-Match, 412 when stale."""
+    if if_match is None:
+        raise PreconditionRequired(
+            "corrections need If-Match with the ETag of the version you read",
+            [problem("header:If-Match", "missing", expected=f'"{version}"')],
+        )
+    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if "*" not in tags and f'"{version}"' not in tags:
+        raise PreconditionFailed(
+            f"{record} is at version {version}; read it again and redo the correction",
+            [problem("header:If-Match", "stale version", expected=f'"{version}"', got=if_match)],
+        )
