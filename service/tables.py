@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from service.audit.tables import AuditEventRow, AuditHead
-from service.auth.tables import Token, User
+from service.auth.tables import AuthFailure, Token, User
 from service.idempotency import IdempotentResponse
 from service.items.tables import Item, ItemType, ItemVersion
 from service.signatures.tables import Signature
@@ -14,6 +14,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "AuditEventRow",
     "AuditHead",
+    "AuthFailure",
     "IdempotentResponse",
     "Item",
     "ItemLink",

@@ -16,6 +16,7 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/healthz"): PUBLIC,
     ("GET", "/api/v1/readyz"): PUBLIC,
     ("POST", "/api/v1/tokens"): PUBLIC,
+    ("POST", "/api/v1/tokens/{token_id}/revoke"): ALL,
     ("POST", "/api/v1/users"): ADMINS,
     ("GET", "/api/v1/me"): ALL,
     ("GET", "/api/v1/item-types"): ALL,
@@ -49,6 +50,7 @@ ROUTES = sorted(POLICY)
 
 def _call(client, method: str, path: str, token: str | None = None):
     url = path.removeprefix("/api/v1").replace("{code}", "FECL-0001").replace("{step_id}", "1")
+    url = url.replace("{token_id}", "1")
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     # An empty body: authorisation is decided before the body is looked at.
     return client.request(method, url, json={} if method in ("POST", "PATCH") else None, headers=headers)
