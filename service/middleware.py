@@ -57,7 +57,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (test runners swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -119,6 +119,7 @@ _API_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+_CSP = "default-src 'none'; frame-ancestors 'none'"
 # The interactive docs load Swagger UI's script and styles from its CDN; everything else loads nothing.
 _DOCS_PATHS = ("/docs", "/redoc")
 
@@ -140,7 +141,7 @@ class SecurityHeaders:
                 for name, value in _API_HEADERS.items():
                     headers.setdefault(name, value)
                 if not path.startswith(_DOCS_PATHS):
-                    headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+                    headers.setdefault("Content-Security-Policy", _CSP)
                 if path.startswith("/api/"):
                     # Records and tokens must not linger in shared caches.
                     headers.setdefault("Cache-Control", "no-store")

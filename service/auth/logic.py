@@ -103,7 +103,6 @@ def revoke_token(session: Session, actor: User, token_id: int) -> tuple[Token, U
         token.revoked_at = utcnow()
         session.add(token)
         session.flush()
-        audit.record(
-            session, "token.revoked", "token", str(token.id), data={"user": owner.username, "name": token.name}
-        )
+        data = {"user": owner.username, "name": token.name}
+        audit.record(session, "token.revoked", "token", str(token.id), data=data)
     return token, owner
