@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from schemas import Problem, ProblemItem
@@ -136,6 +136,15 @@ def install_error_handlers(app: FastAPI) -> None:
             "the change collides with a record written at the same time; retry",
             [],
             request,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the request carried (an id beyond its integer range, say): the
+        # request's own fault, and its transaction is rolled back like any refusal's.
+        log.warning("data error on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            422, "invalid", Invalid.title, "a value in the request is out of range for the database", [], request
         )
 
     @app.exception_handler(OperationalError)

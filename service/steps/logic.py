@@ -235,8 +235,8 @@ def _plain(value: Any) -> Any:
     return value.model_dump() if isinstance(value, Quantity) else value
 
 
-def get_step(session: Session, step_id: int) -> Step:
-    step = session.get(Step, step_id)
+def get_step(session: Session, step_id: int, *, lock: bool = False) -> Step:
+    step = session.get(Step, step_id, with_for_update=lock or None)
     if step is None:
         raise NotFound(f"no step {step_id}")
     return step
@@ -245,7 +245,8 @@ def get_step(session: Session, step_id: int) -> Step:
 def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
     """Void a step logged by mistake: its outputs are voided, what it consumed is put back, and it drops out
     of lineage. Refused while a later step still uses one of its outputs: void that one first."""
-    step = get_step(session, step_id)
+    # Locked: two voids of one step at once on PostgreSQL would otherwise both put its inputs back.
+    step = get_step(session, step_id, lock=True)
     if step.status == "voided":
         raise Conflict(
             f"step {step_id} is already voided", [problem("/reason", f"voided before: {step.void_reason}")]
