@@ -145,7 +145,8 @@ class Client:
                 response = self.http.request(
                     method, API_PREFIX + path, json=json, params=query, headers=all_headers
                 )
-            except (httpx.TimeoutException, httpx.NetworkError):
+            # RemoteProtocolError is what a connection dropped mid-answer looks like ("server disconnected").
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
                 if not retryable or attempt >= self.retries:
                     raise
             else:

@@ -144,7 +144,12 @@ def install_error_handlers(app: FastAPI) -> None:
         # request's own fault, and its transaction is rolled back like any refusal's.
         log.warning("data error on %s: %s", request.url.path, exc.orig)
         return problem_response(
-            422, "invalid", Invalid.title, "a value in the request is out of range for the database", [], request
+            422,
+            "invalid",
+            Invalid.title,
+            "a value in the request is out of range for the database",
+            [],
+            request,
         )
 
     @app.exception_handler(OperationalError)

@@ -72,7 +72,9 @@ class Server:
         with httpx.Client(transport=transport, timeout=10) as probe:
             for _ in range(200):
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"the server exited ({self.process.returncode}):\n{self.log.read_text()}")
+                    raise RuntimeError(
+                        f"the server exited ({self.process.returncode}):\n{self.log.read_text()}"
+                    )
                 try:
                     if probe.get(f"{self.url}/readyz").status_code == 200:
                         return

@@ -251,7 +251,13 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
         raise Conflict(
             f"step {step_id} is already voided", [problem("/reason", f"voided before: {step.void_reason}")]
         )
-    outputs = list(session.exec(select(Item).where(Item.produced_by_step_id == step_id)).all())
+    # Outputs and inputs are locked (PostgreSQL) before they are read: a step logged meanwhile that takes
+    # from them must either finish first (and be seen) or wait for this void (and find them voided).
+    outputs = list(
+        session.exec(
+            select(Item).where(Item.produced_by_step_id == step_id).with_for_update().order_by(col(Item.id))
+        ).all()
+    )
     output_ids = [o.id for o in outputs]
     users = session.exec(
         select(ItemLink.step_id, Item.code)
@@ -270,7 +276,7 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
             items.mark_voided(session, user, output, f"step {step_id} voided: {reason}")
     for row in session.exec(select(StepInput).where(StepInput.step_id == step_id)).all():
         if row.consumed_value:
-            item = session.get(Item, row.item_id)
+            item = session.get(Item, row.item_id, with_for_update=True, populate_existing=True)
             assert item is not None and item.remaining_value is not None
             item.remaining_value += row.consumed_value
             if item.status == ItemStatus.consumed:
