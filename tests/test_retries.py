@@ -97,8 +97,8 @@ def test_lost_answers_and_retries_duplicate_nothing(live_server, people, setting
         def count(sql: str) -> int:
             return int(db.execute(text(sql)).scalar_one())
 
-        names = [row[0] for row in db.execute(text("SELECT name FROM items WHERE type_id = "
-                 "(SELECT id FROM item_types WHERE name = 'DMF')"))]  # fmt: skip
+        dmf = "SELECT name FROM items WHERE type_id = (SELECT id FROM item_types WHERE name = 'DMF')"
+        names = [row[0] for row in db.execute(text(dmf))]
         assert sorted(names) == sorted(f"c{c} r{n}" for c in range(CLIENTS) for n in range(ROUNDS))
         assert count("SELECT COUNT(*) FROM steps") == 2 * logical
         assert count("SELECT COUNT(*) FROM steps WHERE status = 'voided'") == logical
