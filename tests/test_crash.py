@@ -21,7 +21,8 @@ SYNTHESIS = "nh2-mil-101-fe-hydrothermal@1"
 
 # Each counts records that lack a part written in the same transaction: all must be zero.
 HALF_WRITTEN = [
-    "SELECT COUNT(*) FROM steps s WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.produced_by_step_id = s.id)",
+    "SELECT COUNT(*) FROM steps s WHERE NOT EXISTS "
+    "(SELECT 1 FROM items i WHERE i.produced_by_step_id = s.id)",
     "SELECT COUNT(*) FROM steps s WHERE NOT EXISTS (SELECT 1 FROM step_inputs x WHERE x.step_id = s.id)",
     "SELECT COUNT(*) FROM items i WHERE NOT EXISTS "
     "(SELECT 1 FROM item_versions v WHERE v.item_id = i.id AND v.version = i.version)",
