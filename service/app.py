@@ -7,7 +7,7 @@ from service.audit.router import router as audit_router
 from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
 from service.db import make_engine
-from service.errors import install_error_handlers
+from service.errors import document_problems, install_error_handlers
 from service.exports.router import router as exports_router
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
+    document_problems(app)
     install_middleware(app, settings)
 
     for router in (

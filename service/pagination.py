@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from schemas import Page
+from service.db import MAX_ID
 from service.errors import Invalid, problem
 
 Out = TypeVar("Out")
@@ -18,7 +19,10 @@ def decode_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        last_id = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        if not 0 <= last_id <= MAX_ID:
+            raise ValueError("out of range")
+        return last_id
     except ValueError as exc:
         raise Invalid(
             "bad cursor", [problem("query:cursor", "pass back a next_cursor you were given", got=cursor)]

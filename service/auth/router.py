@@ -7,7 +7,7 @@ from service.audit import logic as audit
 from service.auth import logic, ratelimit
 from service.auth.deps import Reader, UserManager
 from service.auth.tables import Token, User
-from service.db import WriteSession
+from service.db import RowId, WriteSession
 from service.errors import Unauthorized
 from service.writes import commit_as, commit_once, request_id
 
@@ -73,7 +73,7 @@ def token_info(token: Token, user: User) -> TokenInfo:
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenInfo)
-def revoke_token(token_id: int, request: Request, session: WriteSession, user: Reader) -> Response:
+def revoke_token(token_id: RowId, request: Request, session: WriteSession, user: Reader) -> Response:
     """Revoke a token (your own; an admin, anyone's): refused from the next request on, on every server."""
     return commit_once(
         request,
