@@ -11,8 +11,8 @@ import httpx
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
-from hypothesis.errors import Unsatisfiable
 from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -69,8 +69,6 @@ def _fuzz(operation, token: str, session: requests.Session, tally: Tally) -> Non
             response = case.call(session=session, headers=headers)
             tally.requests += 1
             tally.statuses[response.status_code] = tally.statuses.get(response.status_code, 0) + 1
-            if response.status_code == 401 and os.environ.get("DEBUG_FUZZ"):
-                print(operation.label, mode, response.text[:200], case.headers)
             case.validate_response(response, checks=CHECKS, headers=headers)
 
         try:
