@@ -88,11 +88,22 @@ def problem_response(
         errors=errors,
     )
     return JSONResponse(
-        jsonable_encoder(body, exclude_none=True),
+        _encodable(jsonable_encoder(body, exclude_none=True)),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+def _encodable(value: Any) -> Any:
+    """The answer echoes what came; text that has no UTF-8 form (a lone surrogate) is echoed with '?'."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_encodable(item) for item in value]
+    return value
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:

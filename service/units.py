@@ -15,6 +15,9 @@ ureg.formatter.default_format = "~P"
 _UNIT_TEXT = re.compile(r"^[A-Za-zµμ°%Ω0-9*/^.·() _-]{1,64}$")
 
 
+MAX_POWER = 4
+
+
 class UnitProblem(ValueError):
     pass
 
@@ -24,9 +27,13 @@ def parse_unit(unit: str) -> pint.Unit:
     if not _UNIT_TEXT.match(unit):
         raise UnitProblem(f"{unit!r} is not a unit")
     try:
-        return ureg.parse_units(unit.replace("·", "*"))
+        parsed = ureg.parse_units(unit.replace("·", "*"))
     except Exception as exc:  # pint raises many unrelated types (UndefinedUnitError, TokenError, ...) here
         raise UnitProblem(f"{unit!r} is not a unit pint knows ({type(exc).__name__})") from exc
+    # kg**9999999 parses, but converting it overflows: no lab unit has a dimension beyond the 4th power.
+    if any(abs(power) > MAX_POWER for power in parsed.dimensionality.values()):
+        raise UnitProblem(f"{unit!r} has a dimension beyond the power of {MAX_POWER}")
+    return parsed
 
 
 def to_pint(quantity: Quantity) -> pint.Quantity:
