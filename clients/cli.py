@@ -24,6 +24,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.tree import Tree
 
+from clients.cli_ops import ops_app
 from clients.client import CellprovError, Client
 from clients.config import ConfigError, resolve
 from clients.example import ANODE_KINDS, WorkedExample, load_worked_example
@@ -60,6 +61,7 @@ app.add_typer(example_app, name="example", no_args_is_help=True)
 app.add_typer(lot_app, name="lot", no_args_is_help=True)
 app.add_typer(step_app, name="step", no_args_is_help=True)
 app.add_typer(items_app, name="items", no_args_is_help=True)
+app.add_typer(ops_app)  # backup, restore: top-level commands
 
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print the server's answer as JSON (for scripts) instead of tables.")
@@ -188,7 +190,8 @@ def serve(
                 "[yellow]The database is empty but no admin token is at hand to load the worked example; "
                 "run `cellprov example load --token …` once the server is up.[/]"
             )
-    uvicorn.run("service.app:create_app", factory=True, host=host, port=port)
+    # The access log is the service's own (JSON, with request ids, without query strings).
+    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, access_log=False)
 
 
 @app.command()

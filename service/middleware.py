@@ -71,14 +71,12 @@ def configure_logging(settings: Settings) -> None:
     handler = _StderrHandler()
     handler.setFormatter(JsonFormatter())
     handler.set_name("cellprov-json")
-    for name in ("cellprov", "uvicorn", "uvicorn.error"):
+    for name in ("cellprov", "uvicorn"):  # uvicorn.error propagates to uvicorn
         logger = logging.getLogger(name)
-        logger.handlers = [h for h in logger.handlers if h.get_name() != "cellprov-json"]
-        if name != "uvicorn.error":  # it propagates to "uvicorn"
-            logger.addHandler(handler)
-        if name == "cellprov":
-            logger.setLevel(settings.log_level.upper())
-            logger.propagate = False
+        logger.handlers = [handler]
+    cellprov = logging.getLogger("cellprov")
+    cellprov.setLevel(settings.log_level.upper())
+    cellprov.propagate = False
     uvicorn_access = logging.getLogger("uvicorn.access")
     uvicorn_access.handlers = []
     uvicorn_access.propagate = False

@@ -31,7 +31,7 @@ def parse_unit(unit: str) -> pint.Unit:
     except Exception as exc:  # pint raises many unrelated types (UndefinedUnitError, TokenError, ...) here
         raise UnitProblem(f"{unit!r} is not a unit pint knows ({type(exc).__name__})") from exc
     # kg**9999999 parses, but converting it overflows: no lab unit has a dimension beyond the 4th power.
-    if any(abs(power) > MAX_POWER for power in parsed.dimensionality.values()):
+    if any(abs(float(power)) > MAX_POWER for power in parsed.dimensionality.values()):  # type: ignore[arg-type]
         raise UnitProblem(f"{unit!r} has a dimension beyond the power of {MAX_POWER}")
     return parsed
 

@@ -93,7 +93,8 @@ def test_no_operation_answers_5xx_or_breaks_its_schema(live_server, people):
             role = Role.auditor if operation.label == LAST else Role.admin
             _fuzz(operation, people[role].token, session, tally)
     print(
-        f"\nfuzz: {len(operations)} operations, {tally.requests} requests, statuses {sorted(tally.statuses.items())}"
+        f"\nfuzz: {len(operations)} operations, {tally.requests} requests, "
+        f"statuses {sorted(tally.statuses.items())}"
     )
     assert not tally.failures, "\n\n".join(tally.failures)
     assert not any(status >= 500 for status in tally.statuses)
