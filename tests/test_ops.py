@@ -25,7 +25,6 @@ from tests.conftest import _drop_postgres, _postgres_url, reset
 from tests.lab import problem_of, receive
 from tests.servers import Server, free_port
 
-
 # uvicorn drains, then re-raises the SIGTERM it caught, so a clean stop ends with the signal's status.
 GRACEFUL = (0, -signal.SIGTERM)
 
