@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+FUZZ_EXAMPLES ?= 300
 CODE   := service schemas clients migrations tests
 
-.PHONY: run test lint install install-dev chromium clean
+.PHONY: run test lint fuzz install install-dev chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("cellprov needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -42,6 +43,11 @@ chromium:
 
 test: lint chromium
 	$(BIN)/pytest -q -n auto
+
+# The long schemathesis run: many examples per operation, positive and negative, shrinking failures to
+# their smallest form, on SQLite and PostgreSQL. `make test` runs the same with a few examples each.
+fuzz: install-dev
+	CELLPROV_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CELLPROV_FUZZ_SHRINK=1 $(BIN)/pytest -q -s tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

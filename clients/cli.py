@@ -26,6 +26,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.table import Table
 from rich.tree import Tree
 
+from clients.cli_ops import ops_app
 from clients.client import CellprovError, Client
 from clients.config import ConfigError, resolve
 from clients.example import ANODE_KINDS, WorkedExample, load_worked_example
@@ -79,6 +80,7 @@ test_app = typer.Typer(help="Test runs: upload a cell's cycler file, show its cy
 analysis_app = typer.Typer(help="Analyses: characterisations of items (XRD, XPS, EIS …) with results.")
 app.add_typer(test_app, name="test", no_args_is_help=True)
 app.add_typer(analysis_app, name="analysis", no_args_is_help=True)
+app.add_typer(ops_app)  # backup, restore: top-level commands
 
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print the server's answer as JSON (for scripts) instead of tables.")
@@ -207,7 +209,8 @@ def serve(
                 "[yellow]The database is empty but no admin token is at hand to load the worked example; "
                 "run `cellprov example load --token …` once the server is up.[/]"
             )
-    uvicorn.run("service.app:create_app", factory=True, host=host, port=port)
+    # The access log is the service's own (JSON, with request ids, without query strings).
+    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, access_log=False)
 
 
 @app.command()

@@ -174,7 +174,8 @@ class Client:
                     files=files,
                     data=data,
                 )
-            except (httpx.TimeoutException, httpx.NetworkError):
+            # RemoteProtocolError is what a connection dropped mid-answer looks like ("server disconnected").
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError):
                 if not retryable or attempt >= self.retries:
                     raise
             else:

@@ -1,6 +1,6 @@
 """The request/response contract of the cellprov API, shared by the service and its clients."""
 
-from schemas.auth import Role, TokenIn, TokenOut, UserIn, UserOut
+from schemas.auth import Role, TokenIn, TokenInfo, TokenOut, UserIn, UserOut
 from schemas.common import Page, Problem, ProblemItem, Quantity, VoidIn
 from schemas.items import (
     ItemKind,
@@ -94,6 +94,7 @@ __all__ = [
     "TemplateStatus",
     "TemplateSummary",
     "TokenIn",
+    "TokenInfo",
     "TokenOut",
     "UserIn",
     "UserOut",

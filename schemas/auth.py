@@ -49,3 +49,14 @@ class TokenOut(BaseModel):
     name: str
     expires_at: datetime
     user: UserOut
+
+
+class TokenInfo(BaseModel):
+    """A token as its owner and admins see it (never the secret itself)."""
+
+    id: int
+    name: str
+    user: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None

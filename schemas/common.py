@@ -11,37 +11,64 @@ _QUANTITY_TEXT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 
 
-def _unstorable(value: Any) -> str | None:
-    """Why a value cannot be kept as sent, looking inside free-form JSON (properties, parameters) too:
-    PostgreSQL text cannot hold a NUL character, and JSON has no NaN or Infinity."""
+# Free-form JSON (properties) deeper than this is refused: nobody records a lab fact 32 levels down.
+MAX_DEPTH = 32
+# Quantities beyond this cannot be converted between units without overflowing to infinity.
+MAX_MAGNITUDE = 1e15
+
+
+def storable_problem(value: Any, depth: int = 0) -> str | None:
+    """Why `value` cannot be stored as JSON text on both databases, or None when it can.
+
+    Python's json module accepts NaN and Infinity, which are not JSON; PostgreSQL text refuses NUL
+    characters; a lone surrogate has no UTF-8 form. All three are caught here, before any SQL runs."""
+    if depth > MAX_DEPTH:
+        return f"nested deeper than {MAX_DEPTH} levels"
     if isinstance(value, str):
-        return "contains a NUL character" if "\x00" in value else None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else "is not a finite number"
-    if isinstance(value, dict):
-        return next((why for pair in value.items() for part in pair if (why := _unstorable(part))), None)
-    if isinstance(value, list | tuple):
-        return next((why for part in value if (why := _unstorable(part))), None)
+        if "\x00" in value:
+            return "text must not contain NUL (U+0000) characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "text must be valid Unicode (no lone surrogates)"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return "numbers must be finite (NaN and Infinity are not JSON)"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = storable_problem(key, depth + 1) or storable_problem(item, depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found = storable_problem(item, depth + 1)
+            if found:
+                return found
     return None
 
 
 class Contract(BaseModel):
-    """Base of every request shape: unknown fields are errors, never silently dropped."""
+    """Base of every request shape: unknown fields are errors, never silently dropped, and every value must
+    be storable as it came (see `storable_problem`)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        if (why := _unstorable(value)) is not None:
-            raise ValueError(f"the value {why}")
-        return value
+    @model_validator(mode="after")
+    def _storable(self) -> "Contract":
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, BaseModel):
+                continue  # a nested contract checked itself
+            found = storable_problem(value)
+            if found:
+                raise ValueError(f"{name}: {found}")
+        return self
 
 
 class Quantity(Contract):
     """A value with a unit, e.g. {"value": 2.75, "unit": "g"}; "2.75 g" is accepted as input too."""
 
-    value: float
+    value: Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
     @model_validator(mode="before")

@@ -1,9 +1,6 @@
 """create_app(): the FastAPI application with its routers, error handlers and middleware."""
 
-import uuid
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from service import health
 from service.analyses.router import router as analyses_router
@@ -13,11 +10,12 @@ from service.config import Settings, get_settings
 from service.cycling.router import router as cycling_router
 from service.db import make_engine
 from service.entries.router import router as entries_router
-from service.errors import install_error_handlers
+from service.errors import document_problems, install_error_handlers
 from service.exports.router import router as exports_router
 from service.files.router import router as files_router
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
+from service.middleware import configure_logging, install_middleware
 from service.search.router import router as search_router
 from service.signatures.router import router as signatures_router
 from service.steps.router import router as steps_router
@@ -27,20 +25,10 @@ from service.ui.router import install_ui
 API_PREFIX = "/api/v1"
 
 
-REQUEST_ID = "X-Request-ID"
-
-
-async def tag_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Give every request an id (the client's X-Request-ID if it sent a sane one) that audit events carry."""
-    given = request.headers.get(REQUEST_ID, "")
-    request.state.request_id = given if 0 < len(given) <= 64 and given.isprintable() else uuid.uuid4().hex
-    response = await call_next(request)
-    response.headers[REQUEST_ID] = request.state.request_id
-    return response
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    settings.refuse_unsafe()
+    configure_logging(settings)
     app = FastAPI(
         title="cellprov",
         version="0.1.0",
@@ -50,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     install_error_handlers(app)
-    app.middleware("http")(tag_request)
+    document_problems(app)
+    install_middleware(app, settings)
 
     for router in (
         health.router,

@@ -1,15 +1,31 @@
-"""Settings, read once from the environment (prefix CELLPROV_) or a .env file."""
+"""Settings, read once from the environment (prefix CELLPROV_), a .env file, or files holding secrets."""
 
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/cellprov.db"
+# Passwords that ship in examples and images; a production server must not run on one of them.
+WELL_KNOWN_PASSWORDS = frozenset(
+    {"", "postgres", "password", "cellprov", "changeme", "change-me", "secret", "admin", "example", "test"}
+)
+
+
+class UnsafeSettings(RuntimeError):
+    """CELLPROV_ENV=production with a default or well-known secret: the server refuses to start."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CELLPROV_", env_file=".env", extra="ignore")
 
-    database_url: str = "sqlite:///./var/cellprov.db"
+    database_url: str = DEFAULT_DATABASE_URL
+    # A file holding the database URL (e.g. a Docker or Kubernetes secret); wins over database_url.
+    database_url_file: Path | None = None
     files_dir: Path = Path("./var/files")
     env: str = "development"
     default_page_size: int = 50
@@ -17,7 +33,26 @@ class Settings(BaseSettings):
     token_days: int = 90
     # The licence .eln exports declare for the lab's records (RO-Crate requires one on the root dataset).
     export_license: str = "https://creativecommons.org/licenses/by/4.0/"
-    max_file_bytes: int = 256 * 1024 * 1024
+    # The largest file the store takes (a whole cycler file).
+    max_file_bytes: int = 200 * 1024 * 1024
+
+    # Request bodies: JSON is small; a multipart upload is one stored file plus its form fields.
+    max_json_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 201 * 1024 * 1024
+    # Browser origins allowed to call the API (CORS); empty: same-origin only.
+    cors_origins: list[str] = []
+    log_level: str = "INFO"
+    # Password attempts (logging in, signing): failures allowed per username, and per client address,
+    # within the window; then 429 until the oldest failure leaves the window.
+    auth_max_failures: int = 5
+    auth_max_failures_per_client: int = 30
+    auth_window_seconds: int = 900
+
+    @model_validator(mode="after")
+    def _read_secret_files(self) -> "Settings":
+        if self.database_url_file is not None:
+            self.database_url = self.database_url_file.read_text().strip()
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -31,6 +66,34 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env.lower() in ("production", "prod")
+
+    def unsafe_for_production(self) -> list[str]:
+        """What would make this configuration unsafe on a production server (empty when it is fine)."""
+        problems = []
+        if not self.is_sqlite:
+            password = make_url(self.sqlalchemy_url).password
+            if password is None or str(password).lower() in WELL_KNOWN_PASSWORDS:
+                problems.append(
+                    "the database password is missing or a well-known default; set CELLPROV_DATABASE_URL "
+                    "(or CELLPROV_DATABASE_URL_FILE) with a real one"
+                )
+        if "*" in self.cors_origins:
+            problems.append("CORS allows every origin ('*'); list the lab's origins in CELLPROV_CORS_ORIGINS")
+        key_file = os.environ.get("CELLPROV_AUDIT_KEY_FILE")
+        if key_file and Path(key_file).exists():
+            mode = Path(key_file).stat().st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                problems.append(f"the audit signing key {key_file} is readable by others; chmod 600 it")
+        return problems
+
+    def refuse_unsafe(self) -> None:
+        """Raise UnsafeSettings in production mode when a secret is a default; a no-op elsewhere."""
+        if self.is_production and (problems := self.unsafe_for_production()):
+            raise UnsafeSettings("CELLPROV_ENV=production refuses to start: " + "; ".join(problems))
 
 
 @lru_cache

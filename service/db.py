@@ -6,11 +6,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi import Path as PathParam
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session
 
 from service.config import Settings
+
+# Ids are 32-bit integer columns on PostgreSQL; SQLite cannot even bind a Python int past 64 bits. A number
+# beyond this in a URL is refused as invalid instead of reaching the database.
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="a record's id")]
 
 
 def utcnow() -> datetime:

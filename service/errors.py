@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -86,11 +88,22 @@ def problem_response(
         errors=errors,
     )
     return JSONResponse(
-        jsonable_encoder(body, exclude_none=True),
+        _encodable(jsonable_encoder(body, exclude_none=True)),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+def _encodable(value: Any) -> Any:
+    """The answer echoes what came; text that has no UTF-8 form (a lone surrogate) is echoed with '?'."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_encodable(item) for item in value]
+    return value
 
 
 def _pointer(loc: tuple[Any, ...]) -> str:
@@ -140,14 +153,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> JSONResponse:
-        # A value the schemas let through but the database refuses (a NUL in a query parameter or path on
-        # PostgreSQL, a number out of a column's range): the request's fault, and nothing was written.
+        # The database refused a value the request carried (an id beyond its integer range, say): the
+        # request's own fault, and its transaction is rolled back like any refusal's.
         log.warning("data error on %s: %s", request.url.path, exc.orig)
         return problem_response(
             422,
             "invalid",
             Invalid.title,
-            "a value in the request cannot be stored or compared by the database",
+            "a value in the request is out of range for the database",
             [],
             request,
         )
@@ -169,3 +182,33 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)
         return problem_response(500, "internal", "Internal error", "the error was logged", [], request)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI schema tell the truth about refusals: every 4xx answer is problem+json (`Problem`),
+    not FastAPI's default HTTPValidationError, so clients and schema-driven tests can rely on it."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        _, defs = models_json_schema(
+            [(Problem, "serialization")], ref_template="#/components/schemas/{model}"
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(defs.get("$defs", {}))
+        refusal = {
+            "description": "Refused: RFC 9457 problem details listing every problem",
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses["422"] = refusal
+                responses.setdefault("4XX", refusal)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
+from service import migrate
 from service.db import open_session
 from service.errors import DomainError
 
@@ -21,10 +22,15 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(request: Request) -> dict[str, str]:
-    """The process is up and its database answers."""
+    """The process is up, its database answers, and the database's schema is the one this code expects."""
     try:
         with open_session(request.app.state.engine, write=False) as session:
-            session.execute(text("SELECT 1"))
+            at = set(session.execute(text("SELECT version_num FROM alembic_version")).scalars())
     except Exception as exc:  # any failure to reach the database means "not ready", whatever its type
         raise NotReady(f"the database does not answer: {type(exc).__name__}") from exc
+    if at != migrate.heads():
+        raise NotReady(
+            f"the database is at migration {', '.join(sorted(at)) or 'none'}, this code expects "
+            f"{', '.join(sorted(migrate.heads()))}; run `cellprov init`"
+        )
     return {"status": "ok"}

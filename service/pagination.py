@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from schemas import Page
+from service.db import MAX_ID
 from service.errors import Invalid, problem
 
 Out = TypeVar("Out")
@@ -21,8 +22,8 @@ def decode_cursor(cursor: str | None) -> int | None:
         last_id = int(base64.urlsafe_b64decode(cursor.encode()).decode())
     except ValueError:
         last_id = 0
-    # Ids are positive 64-bit integers; a number outside that range would fail in the database, not here.
-    if not 0 < last_id < 2**63:
+    # Ids are positive and within the database's integer range; anything else was not a cursor we gave.
+    if not 0 < last_id <= MAX_ID:
         raise Invalid(
             "bad cursor", [problem("query:cursor", "pass back a next_cursor you were given", got=cursor)]
         )

@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 from service.analyses.tables import Analysis, AnalysisFile, AnalysisSubject
 from service.audit.tables import AuditEventRow, AuditHead
-from service.auth.tables import Token, User
+from service.auth.tables import AuthFailure, Token, User
 from service.cycling.tables import TestCycle, TestRun
 from service.entries.tables import Entry, EntryAttachment, EntryLink, EntryTag, EntryVersion
 from service.files.tables import StoredFile
@@ -24,6 +24,7 @@ __all__ = [
     "AnalysisSubject",
     "AuditEventRow",
     "AuditHead",
+    "AuthFailure",
     "Entry",
     "EntryAttachment",
     "EntryLink",

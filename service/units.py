@@ -18,6 +18,7 @@ _UNIT_TEXT = re.compile(r"^[A-Za-zµμ°%Ω0-9*/^.·() _-]{1,64}$")
 # A number standing on its own in a unit (not part of a name such as "m2").
 _NUMBER = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE]-?\d+)?")
 MAX_EXPONENT = 9
+MAX_POWER = 4
 
 
 class UnitProblem(ValueError):
@@ -47,9 +48,13 @@ def parse_unit(unit: str) -> pint.Unit:
         raise UnitProblem(f"{unit!r} is not a unit")
     _check_numbers(unit)
     try:
-        return ureg.parse_units(unit.replace("·", "*"))
+        parsed = ureg.parse_units(unit.replace("·", "*"))
     except Exception as exc:  # pint raises many unrelated types (UndefinedUnitError, TokenError, ...) here
         raise UnitProblem(f"{unit!r} is not a unit pint knows ({type(exc).__name__})") from exc
+    # kg**9999999 parses, but converting it overflows: no lab unit has a dimension beyond the 4th power.
+    if any(abs(float(power)) > MAX_POWER for power in parsed.dimensionality.values()):  # type: ignore[arg-type]
+        raise UnitProblem(f"{unit!r} has a dimension beyond the power of {MAX_POWER}")
+    return parsed
 
 
 def to_pint(quantity: Quantity) -> pint.Quantity:

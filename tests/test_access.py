@@ -17,6 +17,7 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/healthz"): PUBLIC,
     ("GET", "/api/v1/readyz"): PUBLIC,
     ("POST", "/api/v1/tokens"): PUBLIC,
+    ("POST", "/api/v1/tokens/{token_id}/revoke"): ALL,
     ("POST", "/api/v1/users"): ADMINS,
     ("GET", "/api/v1/me"): ALL,
     ("GET", "/api/v1/item-types"): ALL,
@@ -85,7 +86,7 @@ ROUTES = sorted(POLICY)
 
 def _call(client, method: str, path: str, token: str | None = None):
     url = path.removeprefix("/api/v1").replace("{code}", "FECL-0001")
-    for placeholder in ("{step_id}", "{test_id}", "{analysis_id}", "{version}", "{entry_id}"):
+    for placeholder in ("{step_id}", "{test_id}", "{analysis_id}", "{version}", "{entry_id}", "{token_id}"):
         url = url.replace(placeholder, "1")
     url = url.replace("{sha256}", "0" * 64).replace("{name}", "coating-solution")
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}

@@ -11,7 +11,7 @@ from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
 from schemas.events import AuditEvent, ChainCheck
 from service.audit import export, logic, proofs, queries
 from service.auth.deps import Auditor, Reader
-from service.db import ReadSession
+from service.db import MAX_ID, ReadSession, RowId
 from service.items.logic import get_item
 from service.pagination import decode_cursor, page_of
 from service.steps.logic import get_step
@@ -81,7 +81,7 @@ def export_events(
 
 
 @router.get("/steps/{step_id}/history")
-def step_history(step_id: int, session: ReadSession, _: Reader) -> list[AuditEvent]:
+def step_history(step_id: RowId, session: ReadSession, _: Reader) -> list[AuditEvent]:
     """Every recorded change of a step: logged, voided, signed."""
     get_step(session, step_id)
     where = queries.EventFilter(entity_type="step", entity_id=str(step_id))
@@ -105,8 +105,10 @@ def public_key(request: Request, _: Auditor) -> str:
 def inclusion_proof(
     session: ReadSession,
     _: Auditor,
-    seq: Annotated[int, Query(ge=1)],
-    size: Annotated[int | None, Query(ge=1, description="tree size; default the whole trail")] = None,
+    seq: Annotated[int, Query(ge=1, le=MAX_ID)],
+    size: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="tree size; default the whole trail")
+    ] = None,
 ) -> InclusionProof:
     """Proof that event `seq` is in the tree of `size` events."""
     return proofs.inclusion(session, seq, size)
@@ -116,8 +118,8 @@ def inclusion_proof(
 def consistency_proof(
     session: ReadSession,
     _: Auditor,
-    old: Annotated[int, Query(ge=0)],
-    new: Annotated[int | None, Query(ge=0, description="default the whole trail")] = None,
+    old: Annotated[int, Query(ge=0, le=MAX_ID)],
+    new: Annotated[int | None, Query(ge=0, le=MAX_ID, description="default the whole trail")] = None,
 ) -> ConsistencyProof:
     """Proof that the trail of `old` events is a prefix of the trail of `new` events."""
     return proofs.consistency(session, old, new)

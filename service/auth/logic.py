@@ -11,7 +11,7 @@ from service.audit import logic as audit
 from service.auth.passwords import check_password, hash_password
 from service.auth.tables import Token, User
 from service.db import utcnow
-from service.errors import Conflict, Unauthorized
+from service.errors import Conflict, NotFound, Unauthorized
 
 TOKEN_PREFIX = "cp_"
 
@@ -90,3 +90,19 @@ def user_for_token(session: Session, secret: str) -> User:
 
 def role_of(user: User) -> Role:
     return Role(user.role)
+
+
+def revoke_token(session: Session, actor: User, token_id: int) -> tuple[Token, User]:
+    """Revoke a token of `actor`'s own, or anyone's when `actor` is an admin. Revoking twice changes nothing.
+    Somebody else's token is "not found", not "forbidden": its existence is none of the caller's business."""
+    row = session.exec(select(Token, User).join(User).where(Token.id == token_id)).first()
+    if row is None or (row[1].id != actor.id and role_of(actor) != Role.admin):
+        raise NotFound(f"you have no token {token_id}")
+    token, owner = row
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        session.flush()
+        data = {"user": owner.username, "name": token.name}
+        audit.record(session, "token.revoked", "token", str(token.id), data=data)
+    return token, owner

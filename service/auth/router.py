@@ -2,12 +2,12 @@
 
 from fastapi import APIRouter, Request, Response
 
-from schemas import Role, TokenIn, TokenOut, UserIn, UserOut
+from schemas import Role, TokenIn, TokenInfo, TokenOut, UserIn, UserOut
 from service.audit import logic as audit
-from service.auth import logic
+from service.auth import logic, ratelimit
 from service.auth.deps import Reader, UserManager
-from service.auth.tables import User
-from service.db import WriteSession
+from service.auth.tables import Token, User
+from service.db import RowId, WriteSession
 from service.errors import Unauthorized
 from service.writes import commit_as, commit_once, request_id
 
@@ -33,12 +33,14 @@ def create_user(body: UserIn, request: Request, session: WriteSession, admin: Us
 @router.post("/tokens", status_code=201)
 def create_token(body: TokenIn, request: Request, session: WriteSession) -> TokenOut:
     """Log in: exchange a username and password for a bearer token (shown once; only its hash is kept)."""
+    engine = request.app.state.engine
+    attempt = ratelimit.admit(engine, request.app.state.settings, body.username, ratelimit.client_of(request))
     try:
         secret, token, user = logic.log_in(session, body)
     except Unauthorized:
         session.rollback()  # release the write lock before the failure is recorded in its own transaction
         audit.record_now(
-            request.app.state.engine,
+            engine,
             None,
             request_id(request),
             "auth.failed",
@@ -48,6 +50,7 @@ def create_token(body: TokenIn, request: Request, session: WriteSession) -> Toke
         )
         raise
     commit_as(session, user, request)
+    ratelimit.forget(engine, attempt)
     return TokenOut(
         token=secret, id=token.id or 0, name=token.name, expires_at=token.expires_at, user=user_out(user)
     )
@@ -56,3 +59,27 @@ def create_token(body: TokenIn, request: Request, session: WriteSession) -> Toke
 @router.get("/me")
 def me(user: Reader) -> UserOut:
     return user_out(user)
+
+
+def token_info(token: Token, user: User) -> TokenInfo:
+    return TokenInfo(
+        id=token.id or 0,
+        name=token.name,
+        user=user.username,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+@router.post("/tokens/{token_id}/revoke", response_model=TokenInfo)
+def revoke_token(token_id: RowId, request: Request, session: WriteSession, user: Reader) -> Response:
+    """Revoke a token (your own; an admin, anyone's): refused from the next request on, on every server."""
+    return commit_once(
+        request,
+        session,
+        user,
+        None,
+        lambda: token_info(*logic.revoke_token(session, user, token_id)),
+        status_code=200,
+    )

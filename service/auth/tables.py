@@ -31,3 +31,14 @@ class Token(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+class AuthFailure(SQLModel, table=True):
+    """A password attempt that failed (or is being checked right now), for rate limiting across processes."""
+
+    __tablename__ = "auth_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    client: str = Field(max_length=64, index=True)
+    at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))

@@ -99,8 +99,11 @@ def next_code(session: Session, item_type: ItemType) -> str:
 # --- reading ----------------------------------------------------------------------------------------------
 
 
-def get_item(session: Session, code: str) -> Item:
-    item = session.exec(select(Item).where(Item.code == code)).first()
+def get_item(session: Session, code: str, *, lock: bool = False) -> Item:
+    """The item with `code`; `lock` holds its row until commit (PostgreSQL), so a concurrent correction
+    waits and then sees this one's version instead of overwriting it."""
+    query = select(Item).where(Item.code == code)
+    item = session.exec(query.with_for_update() if lock else query).first()
     if item is None:
         raise NotFound(f"no item with code {code!r}")
     return item
@@ -347,7 +350,7 @@ def _correct_quantity(item: Item, new: Quantity) -> list:
 
 
 def correct_item(session: Session, user: User, code: str, patch: ItemPatch, if_match: str | None) -> Item:
-    item = get_item(session, code)
+    item = get_item(session, code, lock=True)
     check_if_match(item, if_match)
     if item.status == ItemStatus.voided:
         raise Conflict(f"{code} is voided; a voided record is not corrected")
@@ -383,7 +386,7 @@ def correct_item(session: Session, user: User, code: str, patch: ItemPatch, if_m
 
 
 def void_item(session: Session, user: User, code: str, reason: str) -> Item:
-    item = get_item(session, code)
+    item = get_item(session, code, lock=True)
     if item.status == ItemStatus.voided:
         raise Conflict(
             f"{code} is already voided", [problem("/reason", f"voided before: {item.void_reason}")]

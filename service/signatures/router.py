@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from schemas.signatures import RecordRef, SignatureIn, SignatureOut
 from service.audit import logic as audit
+from service.auth import ratelimit
 from service.auth.deps import Reader, Signer
 from service.db import ReadSession, WriteSession
 from service.errors import Unauthorized
@@ -23,12 +24,16 @@ def sign(body: SignatureIn, request: Request, session: WriteSession, user: Signe
         signature = logic.sign(session, user, body)
         return logic.signature_out(signature, user.username, valid=True)
 
+    engine = request.app.state.engine
+    attempt = ratelimit.admit(engine, request.app.state.settings, user.username, ratelimit.client_of(request))
+    wrong_password = False
     try:
         return commit_once(request, session, user, body, produce)
     except Unauthorized:
+        wrong_password = True
         session.rollback()
         audit.record_now(
-            request.app.state.engine,
+            engine,
             user,
             request_id(request),
             "auth.failed",
@@ -37,6 +42,10 @@ def sign(body: SignatureIn, request: Request, session: WriteSession, user: Signe
             reason="wrong password when signing",
         )
         raise
+    finally:
+        if not wrong_password:
+            session.rollback()  # SQLite: let go of the write lock before forgetting the attempt
+            ratelimit.forget(engine, attempt)
 
 
 @router.get("/signatures")

@@ -262,8 +262,8 @@ def _plain(value: Any) -> Any:
     return value.model_dump() if isinstance(value, Quantity) else value
 
 
-def get_step(session: Session, step_id: int) -> Step:
-    step = session.get(Step, step_id)
+def get_step(session: Session, step_id: int, *, lock: bool = False) -> Step:
+    step = session.get(Step, step_id, with_for_update=lock or None)
     if step is None:
         raise NotFound(f"no step {step_id}")
     return step
@@ -272,12 +272,19 @@ def get_step(session: Session, step_id: int) -> Step:
 def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
     """Void a step logged by mistake: its outputs are voided, what it consumed is put back, and it drops out
     of lineage. Refused while a later step still uses one of its outputs: void that one first."""
-    step = get_step(session, step_id)
+    # Locked: two voids of one step at once on PostgreSQL would otherwise both put its inputs back.
+    step = get_step(session, step_id, lock=True)
     if step.status == "voided":
         raise Conflict(
             f"step {step_id} is already voided", [problem("/reason", f"voided before: {step.void_reason}")]
         )
-    outputs = list(session.exec(select(Item).where(Item.produced_by_step_id == step_id)).all())
+    # Outputs and inputs are locked (PostgreSQL) before they are read: a step logged meanwhile that takes
+    # from them must either finish first (and be seen) or wait for this void (and find them voided).
+    outputs = list(
+        session.exec(
+            select(Item).where(Item.produced_by_step_id == step_id).with_for_update().order_by(col(Item.id))
+        ).all()
+    )
     output_ids = [o.id for o in outputs]
     users = session.exec(
         select(ItemLink.step_id, Item.code)
@@ -296,7 +303,7 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
             items.mark_voided(session, user, output, f"step {step_id} voided: {reason}")
     for row in session.exec(select(StepInput).where(StepInput.step_id == step_id)).all():
         if row.consumed_value:
-            item = session.get(Item, row.item_id)
+            item = session.get(Item, row.item_id, with_for_update=True, populate_existing=True)
             assert item is not None and item.remaining_value is not None
             item.remaining_value += row.consumed_value
             if item.status == ItemStatus.consumed:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from schemas import Page, StepIn, StepOut, VoidIn
 from service.auth.deps import Reader, Recorder
-from service.db import ReadSession, WriteSession
+from service.db import ReadSession, RowId, WriteSession
 from service.items import logic as items
 from service.pagination import decode_cursor, page_of
 from service.signatures import logic as signatures
@@ -54,14 +54,14 @@ def list_steps(
 
 
 @router.get("/steps/{step_id}")
-def get_step(step_id: int, session: ReadSession, _: Reader) -> StepOut:
+def get_step(step_id: RowId, session: ReadSession, _: Reader) -> StepOut:
     step = logic.step_out(session, logic.get_step(session, step_id))
     return step.model_copy(update={"signatures": signatures.signatures_of(session, f"step:{step_id}")})
 
 
 @router.post("/steps/{step_id}/void", response_model=StepOut)
 def void_step(
-    step_id: int, body: VoidIn, request: Request, session: WriteSession, user: Recorder
+    step_id: RowId, body: VoidIn, request: Request, session: WriteSession, user: Recorder
 ) -> Response:
     """Void a step logged by mistake: outputs voided, consumed amounts put back, gone from lineage."""
     return commit_once(
