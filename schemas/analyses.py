@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from schemas.common import Contract, Quantity
+from schemas.common import MAX_MAGNITUDE, Contract, Quantity
 from schemas.items import ItemCode
 
 Technique = Literal[
@@ -40,7 +40,7 @@ class ResultIn(Contract):
     """A named result, e.g. {"name": "LiF fraction", "value": 41.7, "unit": "%"}."""
 
     name: Name
-    value: float
+    value: Annotated[float, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     note: Annotated[str, StringConstraints(max_length=2000)] = ""
 

@@ -53,16 +53,13 @@ class Contract(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    @model_validator(mode="after")
-    def _storable(self) -> "Contract":
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, BaseModel):
-                continue  # a nested contract checked itself
-            found = storable_problem(value)
-            if found:
-                raise ValueError(f"{name}: {found}")
-        return self
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        # Per field, so the problem points at the field (and every bad field is listed), not at the body.
+        if (found := storable_problem(value)) is not None:
+            raise ValueError(found)
+        return value
 
 
 class Quantity(Contract):

@@ -9,6 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
@@ -133,6 +134,34 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         return problem_response(
             422, "invalid", Invalid.title, f"{len(errors)} problem(s) in the request", errors, request
+        )
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # A number in the request beyond what the database driver can bind (an id of 10**30 on SQLite).
+        return problem_response(
+            422,
+            "invalid",
+            Invalid.title,
+            "a number in the request is out of range",
+            [problem("/", str(exc))],
+            request,
+        )
+
+    @app.exception_handler(ValidationError)
+    async def _late_validation(request: Request, exc: ValidationError) -> JSONResponse:
+        # A model built from request data inside the service (a result turned into a Quantity, say): the
+        # request's values are at fault, so it is a 422 like any other invalid input, never a 500.
+        errors = [
+            problem(
+                "/" + "/".join(map(str, e.get("loc", ()))),
+                e.get("msg", "invalid"),
+                got=_shown(e.get("input")),
+            )
+            for e in exc.errors()
+        ]
+        return problem_response(
+            422, "invalid", Invalid.title, "a value in the request is not valid", errors, request
         )
 
     @app.exception_handler(HTTPException)

@@ -158,3 +158,13 @@ def all_items(api: TestClient, **params: Any) -> list[dict[str, Any]]:
         cursor = page["next_cursor"]
         if cursor is None:
             return found
+
+
+def publish_bench_over_http(api_url: str, admin_token: str, *protocols: str) -> None:
+    """publish_bench against a real server process (its API base URL), as the admin."""
+    import httpx
+
+    with httpx.Client(
+        base_url=api_url, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
+    ) as admin:
+        publish_bench(admin, *protocols)  # type: ignore[arg-type]  # httpx.Client answers like a TestClient

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from schemas import Role
+from tests.lab import SYNTHESIS, publish_bench_over_http
 
 PARALLEL = 12
 
@@ -42,6 +43,7 @@ def test_parallel_corrections_with_the_same_etag_one_wins_the_rest_get_412(live_
 
 
 def test_takers_in_mixed_units_never_over_consume_a_lot(live_server, people):
+    publish_bench_over_http(live_server, people[Role.admin].token, SYNTHESIS)
     token = people[Role.scientist].token
     with _client(live_server, token) as client:
         lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "10 g"}).json()["code"]
@@ -52,7 +54,7 @@ def test_takers_in_mixed_units_never_over_consume_a_lot(live_server, people):
             return client.post(
                 "/steps",
                 json={
-                    "protocol": "nh2-mil-101-fe-hydrothermal@1",
+                    "protocol": SYNTHESIS,
                     "inputs": [{"role": "iron_source", "item": lot, "amount": amounts[n % 3]}],
                     "outputs": [{"type": "NH2-MIL-101(Fe)"}],
                 },
@@ -67,13 +69,14 @@ def test_takers_in_mixed_units_never_over_consume_a_lot(live_server, people):
 
 
 def test_a_step_voided_twice_at_once_is_restored_once(live_server, people):
+    publish_bench_over_http(live_server, people[Role.admin].token, SYNTHESIS)
     token = people[Role.scientist].token
     with _client(live_server, token) as client:
         lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "25 g"}).json()["code"]
         step = client.post(
             "/steps",
             json={
-                "protocol": "nh2-mil-101-fe-hydrothermal@1",
+                "protocol": SYNTHESIS,
                 "inputs": [{"role": "iron_source", "item": lot, "amount": "5 g"}],
                 "outputs": [{"type": "NH2-MIL-101(Fe)"}],
             },

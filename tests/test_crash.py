@@ -12,11 +12,11 @@ from schemas import Role
 from service.config import Settings
 from service.db import make_engine
 from tests.conftest import reset
+from tests.lab import SYNTHESIS, publish_bench_over_http
 from tests.servers import Server
 
 WRITERS = 8
 KILL_AFTER = 150  # acknowledged writes before the plug is pulled
-SYNTHESIS = "nh2-mil-101-fe-hydrothermal@1"
 
 
 # Each counts records that lack a part written in the same transaction: all must be zero.
@@ -109,6 +109,7 @@ def test_sigkill_mid_load_loses_nothing_acknowledged(settings: Settings, people,
     reset(engine, people)
     token = people[Role.scientist].token
     server = Server(settings, tmp_path / "server.log").start()
+    publish_bench_over_http(server.url, people[Role.admin].token, SYNTHESIS)
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
         lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "100 kg"}).json()["code"]
 

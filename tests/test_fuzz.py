@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from schemas import Role
+from tests.lab import SYNTHESIS, publish_bench_over_http
 
 EXAMPLES = int(os.environ.get("CELLPROV_FUZZ_EXAMPLES", "8"))
 SHRINK = os.environ.get("CELLPROV_FUZZ_SHRINK", "") == "1"
@@ -44,7 +45,7 @@ def _seed(url: str, token: str) -> None:
         step = client.post(
             "/steps",
             json={
-                "protocol": "nh2-mil-101-fe-hydrothermal@1",
+                "protocol": SYNTHESIS,
                 "inputs": [{"role": "iron_source", "item": "FECL-0001", "amount": "1 g"}],
                 "outputs": [{"type": "NH2-MIL-101(Fe)"}],
             },
@@ -81,6 +82,7 @@ def _fuzz(operation, token: str, session: requests.Session, tally: Tally) -> Non
 
 def test_no_operation_answers_5xx_or_breaks_its_schema(live_server, people):
     root = live_server.removesuffix("/api/v1")
+    publish_bench_over_http(live_server, people[Role.admin].token, SYNTHESIS)
     _seed(live_server, people[Role.scientist].token)
     schema = schemathesis.openapi.from_url(f"{root}/openapi.json")
     operations = sorted(

@@ -22,7 +22,7 @@ from service.app import create_app
 from service.config import Settings
 from service.db import make_engine
 from tests.conftest import _drop_postgres, _postgres_url, reset
-from tests.lab import problem_of, receive
+from tests.lab import SYNTHESIS, problem_of, publish_bench, receive
 from tests.servers import Server, free_port
 
 # uvicorn drains, then re-raises the SIGTERM it caught, so a clean stop ends with the signal's status.
@@ -160,11 +160,12 @@ def _target(settings: Settings, tmp_path: Path) -> tuple[str, Path]:
 
 
 def test_backup_and_restore_round_trip_with_the_chain_verifying(settings, api, as_role, people, tmp_path):
+    publish_bench(as_role[Role.admin], SYNTHESIS)
     lot = receive(api, "FeCl3·6H2O", "25 g")["code"]
     api.post(
         "/steps",
         json={
-            "protocol": "nh2-mil-101-fe-hydrothermal@1",
+            "protocol": SYNTHESIS,
             "inputs": [{"role": "iron_source", "item": lot, "amount": "2.75 g"}],
             "outputs": [{"type": "NH2-MIL-101(Fe)"}],
         },

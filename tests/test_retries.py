@@ -12,10 +12,10 @@ from sqlalchemy import text
 from clients.client import Client
 from schemas import LotIn, Role, StepIn, StepInputIn, StepOutputIn
 from service.db import make_engine
+from tests.lab import SYNTHESIS, publish_bench_over_http
 
 CLIENTS = 4
 ROUNDS = 12  # per client, each: receive a lot, log two steps, void one of them
-SYNTHESIS = "nh2-mil-101-fe-hydrothermal@1"
 
 
 class Flaky(httpx.BaseTransport):
@@ -77,6 +77,7 @@ def _work(root: str, token: str, lot: str, number: int, transports: list[Flaky])
 
 
 def test_lost_answers_and_retries_duplicate_nothing(live_server, people, settings):
+    publish_bench_over_http(live_server, people[Role.admin].token, SYNTHESIS)
     root = live_server.removesuffix("/api/v1")
     token = people[Role.scientist].token
     with Client(root, token) as client:

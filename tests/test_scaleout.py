@@ -14,6 +14,7 @@ from schemas import Role
 from service.config import Settings
 from service.db import make_engine
 from tests.conftest import reset
+from tests.lab import SYNTHESIS, publish_bench_over_http
 from tests.servers import Server
 
 SERVERS = 3
@@ -48,13 +49,14 @@ def _spread(urls: list[str], count: int, call) -> list[httpx.Response]:
 
 def _step(lot: str, grams: float) -> dict:
     return {
-        "protocol": "nh2-mil-101-fe-hydrothermal@1",
+        "protocol": SYNTHESIS,
         "inputs": [{"role": "iron_source", "item": lot, "amount": {"value": grams, "unit": "g"}}],
         "outputs": [{"type": "NH2-MIL-101(Fe)"}],
     }
 
 
 def test_several_processes_keep_one_chain_one_inventory_and_idempotency(servers, people, settings):
+    publish_bench_over_http(servers[0], people[Role.admin].token, SYNTHESIS)
     token = people[Role.scientist].token
     with _client(servers[0], token) as client:
         lot = client.post("/lots", json={"type": "FeCl3·6H2O", "quantity": "25 g"}).json()["code"]

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from schemas import Role
 from service.app import create_app
 from service.config import Settings, UnsafeSettings
-from tests.lab import problem_of, receive
+from tests.lab import SYNTHESIS, problem_of, publish_bench, receive
 from tests.test_access import POLICY, ROUTES, _call
 
 
@@ -114,13 +114,14 @@ def test_malformed_units_are_422(unit, api, app):
     assert _count(app, "items") == 0
 
 
-def test_a_step_amount_in_the_wrong_dimension_or_absurd_size_is_refused(api, app):
+def test_a_step_amount_in_the_wrong_dimension_or_absurd_size_is_refused(api, admin, app):
+    publish_bench(admin, SYNTHESIS)
     lot = receive(api, "FeCl3·6H2O", "25 g")["code"]
     for amount in ("2.75 mL", "1e16 g", "-1 g", "NaN g"):
         answer = api.post(
             "/steps",
             json={
-                "protocol": "nh2-mil-101-fe-hydrothermal@1",
+                "protocol": SYNTHESIS,
                 "inputs": [{"role": "iron_source", "item": lot, "amount": amount}],
                 "outputs": [{"type": "NH2-MIL-101(Fe)"}],
             },
