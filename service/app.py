@@ -12,6 +12,7 @@ from service.config import Settings, get_settings
 from service.db import make_engine
 from service.errors import install_error_handlers
 from service.exports.router import router as exports_router
+from service.imports.router import router as imports_router
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
 from service.signatures.router import router as signatures_router
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         signatures_router,
         exports_router,
         templates_router,
+        imports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

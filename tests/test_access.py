@@ -53,6 +53,7 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/v1/templates/{name}/versions/{version}/retire"): AUTHORS,
     ("POST", "/api/v1/templates/{name}/versions/{version}/check"): ALL,
     ("POST", "/api/v1/items/{code}/release"): AUTHORS,
+    ("POST", "/api/v1/import"): ADMINS,
 }
 ROUTES = sorted(POLICY)
 

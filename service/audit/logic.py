@@ -47,6 +47,11 @@ def record(
     )
 
 
+def pending_count(session: Session) -> int:
+    """How many events this session has noted and not yet chained."""
+    return len(session.info.get(_PENDING, []))
+
+
 def set_context(session: Session, actor: User | None, request_id: str | None) -> None:
     session.info[_CONTEXT] = (actor, request_id)
 
