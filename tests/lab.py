@@ -47,7 +47,7 @@ def made(step: dict[str, Any]) -> list[str]:
 
 
 def state(shown: dict[str, Any]) -> dict[str, Any]:
-    """An item as recorded, without the signatures GET /items/{code} adds (the signatures suite checks those)."""
+    """An item as recorded, without the signatures GET /items/{code} adds (tested in the signatures suite)."""
     return {field: value for field, value in shown.items() if field != "signatures"}
 
 
