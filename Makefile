@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-CODE   := service schemas clients migrations tests
+CODE   := service schemas clients migrations tests bench
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint install install-dev clean bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("cellprov needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -34,6 +34,15 @@ lint: install-dev
 
 test: lint
 	$(BIN)/pytest -q
+
+# Benchmarks at lab scale (bench/README.md): not tests, never part of `make test`. Needs PostgreSQL for the
+# postgresql leg (BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres); ARGS e.g.
+# "--scale 100k --db postgresql". Writes bench/results/<date>-<scale>.json and .md.
+bench: install-dev
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m bench $(ARGS)
+
+bench-quick: install-dev
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m bench --quick $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ Codes are given explicitly (PREFIX-000001), so later operations can name what ea
 
 import math
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -122,7 +122,13 @@ def _use(role: str, item: str, amount: str) -> dict[str, Any]:
 def _step(protocol: str, times: dict[str, str], parameters: dict, inputs: list, outputs: list) -> dict:
     return {
         "op": "log_step",
-        "step": {"protocol": protocol, **times, "parameters": parameters, "inputs": inputs, "outputs": outputs},
+        "step": {
+            "protocol": protocol,
+            **times,
+            "parameters": parameters,
+            "inputs": inputs,
+            "outputs": outputs,
+        },
     }
 
 
@@ -132,7 +138,8 @@ def generate(cells: int, seed: int = SEED) -> tuple[Shape, list[dict[str, Any]]]
     rng = random.Random(seed)
     shape = Shape(cells=cells)
     clock = _Clock()
-    used: Counter[tuple[str, int]] = Counter()  # (type, lot number) -> amount taken, in the lot's unit
+    # (type, lot number) -> amount taken, in the lot's unit
+    used: dict[tuple[str, int], float] = defaultdict(float)
     numbers: Counter[str] = Counter()
 
     def lot(type_name: str, amount: float | None = None) -> str:
@@ -210,10 +217,7 @@ def generate(cells: int, seed: int = SEED) -> tuple[Shape, list[dict[str, Any]]]
                         _use("coating_solution", solution, f"{50 * ANODES_PER_COMPOSITE} µL"),
                         _use("substrate", lot("Li foil disc"), amount("Li foil disc")),
                     ],
-                    [
-                        {"type": "MOF@CoPc/Li anode", "code": anode, "quantity": "1 count"}
-                        for anode in anodes
-                    ],
+                    [{"type": "MOF@CoPc/Li anode", "code": anode, "quantity": "1 count"} for anode in anodes],
                 )
             )
             for anode in anodes:

@@ -45,7 +45,10 @@ def _verify(r: dict[str, Any]) -> str:
 
 
 def _import(r: dict[str, Any]) -> str:
-    return f"{r['items_per_s']:,} items/s ({r['items']:,} items, {r['audit_events']:,} events, {r['seconds']:g} s)"
+    return (
+        f"{r['items_per_s']:,} items/s ({r['items']:,} items, {r['audit_events']:,} events, "
+        f"{r['seconds']:g} s)"
+    )
 
 
 ROWS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [

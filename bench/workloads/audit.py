@@ -1,4 +1,4 @@
-"""Audit export (events/s, the server's peak memory) and chain verification, vs SHA-256 over the same bytes."""
+"""Audit export (events/s, server peak memory) and chain verification, vs SHA-256 over the same bytes."""
 
 import hashlib
 import tempfile

@@ -1,4 +1,4 @@
-"""Upstream lineage of a random cell and downstream recall of a random FeCl3 lot, over HTTP and as bare SQL."""
+"""Upstream lineage of a random cell, downstream recall of a random FeCl3 lot: over HTTP and as bare SQL."""
 
 import time
 from collections.abc import Callable
@@ -64,8 +64,10 @@ def _time_sql(ctx: Context, sql: str, ids: list[int]) -> tuple[list[float], int]
 
 def explain(ctx: Context, sql: str, root: int) -> list[str]:
     """The plan and its timing, as the database ran it (PostgreSQL: EXPLAIN ANALYZE)."""
-    prefix = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " if ctx.engine_name == "postgresql" else (
-        "EXPLAIN QUERY PLAN "
+    prefix = (
+        "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) "
+        if ctx.engine_name == "postgresql"
+        else ("EXPLAIN QUERY PLAN ")
     )
     with ctx.engine.connect() as connection:
         rows = connection.execute(text(prefix + sql), {"root": root}).all()

@@ -1,4 +1,4 @@
-"""Template-validated step logging by 1, 4 and 16 concurrent clients, vs a bare FastAPI echo of the same JSON."""
+"""Template-validated step logging by 1, 4 and 16 concurrent clients, vs a bare FastAPI echo of the JSON."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +37,7 @@ def _synthesis(lots: dict[str, str]) -> dict[str, Any]:
 def _run(
     base_url: str, path: str, headers: dict[str, str], bodies: list[dict[str, Any]], per_client: int
 ) -> tuple[float, list[float]]:
-    """Each client posts its body `per_client` times over one keep-alive connection; wall time and latencies."""
+    """Each client posts its body `per_client` times over one keep-alive connection: wall time, latencies."""
 
     def client_loop(body: dict[str, Any]) -> list[float]:
         latencies = []

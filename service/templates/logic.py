@@ -35,8 +35,20 @@ BUILT_IN = "cellprov"  # shown as the author of the library templates loaded at 
 # --- reading ----------------------------------------------------------------------------------------------
 
 
+_DEFINITIONS: dict[tuple[Any, ...], TemplateIn] = {}
+
+
 def definition_of(row: Template) -> TemplateIn:
-    return TemplateIn.model_validate({**row.definition, "version": row.version})
+    """The parsed definition. A published version never changes, so it is parsed once per process; the key
+    includes the creation time, so a database rebuilt with other templates under the same ids (the tests)
+    cannot be served a stale one."""
+    key = (row.id, row.name, row.version, row.created_at)
+    parsed = _DEFINITIONS.get(key)
+    if parsed is None:
+        if len(_DEFINITIONS) > 1000:
+            _DEFINITIONS.clear()
+        parsed = _DEFINITIONS[key] = TemplateIn.model_validate({**row.definition, "version": row.version})
+    return parsed
 
 
 def template_out(session: Session, row: Template) -> TemplateOut:
