@@ -223,6 +223,8 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
     known = states.get(item.id)
     if known is not None and known[0] == item.version - 1:
         before: dict[str, Any] | None = known[1]
+    elif item.version <= 1:  # received or made just now: there is no earlier version to compare with
+        before = None
     else:
         stored = session.exec(
             select(ItemVersion.state).where(

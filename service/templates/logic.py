@@ -264,7 +264,13 @@ def usable_template(
 ) -> tuple[Template | None, list[ProblemItem]]:
     """The template a step names, or the problems with naming it: unknown, retired, or a test protocol."""
     name, version = _split(ref)
-    row = session.exec(select(Template).where(Template.name == name, Template.version == version)).first()
+    # Read once per session: an import logs thousands of steps against the same few templates.
+    known: dict[str, Template] = session.info.setdefault("cellprov_templates", {})
+    row = known.get(ref)
+    if row is None:
+        row = session.exec(select(Template).where(Template.name == name, Template.version == version)).first()
+        if row is not None:
+            known[ref] = row
     if row is None:
         versions = [r.version for r in _versions(session, name) if r.status == TemplateStatus.published]
         expected = [f"{name}@{v}" for v in versions] or "a published template; see GET /api/v1/templates"
