@@ -72,7 +72,8 @@ def markdown(run: dict[str, Any]) -> str:
     lines = [
         f"## {run['scale']} cells{' (quick)' if run['quick'] else ''} — {run['date']}",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; Python {m['python']}; {versions}.",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; Python {m['python']}; {versions}"
+        + (f"; load average at start {m['load_average_1_5_15']}." if "load_average_1_5_15" in m else "."),
         f"History: {any_shape['cells']:,} cells, {any_shape['items']:,} items, {any_shape['links']:,} links, "
         f"{any_shape['steps']:,} steps (test runs and analyses planned, not made: "
         f"{sum(any_shape['planned_not_made'].values()):,}).",

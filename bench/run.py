@@ -45,6 +45,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "os": platform.platform(),
         "sqlite_library": sqlite3.sqlite_version,
+        # Other work on the machine while the run started: figures from a busy machine are pessimistic.
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -106,15 +108,21 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(exist_ok=True)
     date = datetime.now(UTC).strftime("%Y-%m-%d")
     for scale in scales:
-        run = {
+        run: dict[str, Any] = {
             "scale": scale,
             "quick": args.quick,
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": machine(),
-            "results": {name: measure(name, scale, args.quick, args.rebuild, args.only) for name in engines},
+            "results": {},
         }
-        stem = RESULTS / f"{date}-{scale}{'-quick' if args.quick else ''}"
-        stem.with_suffix(".json").write_text(json.dumps(run, indent=1, ensure_ascii=False) + "\n")
-        stem.with_suffix(".md").write_text(report.markdown(run))
+        stem = (
+            RESULTS
+            / f"{date}-{scale}{'-quick' if args.quick else ''}{'-' + engines[0] if len(engines) == 1 else ''}"
+        )
+        for name in engines:
+            run["results"][name] = measure(name, scale, args.quick, args.rebuild, args.only)
+            # Written after each database, so a long run interrupted later keeps what it measured.
+            stem.with_suffix(".json").write_text(json.dumps(run, indent=1, ensure_ascii=False) + "\n")
+            stem.with_suffix(".md").write_text(report.markdown(run))
         print(report.markdown(run))
         print(f"wrote {stem}.json and .md", file=sys.stderr)
