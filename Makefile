@@ -5,9 +5,9 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 FUZZ_EXAMPLES ?= 300
-CODE   := service schemas clients migrations tests
+CODE   := service schemas clients migrations tests bench
 
-.PHONY: run test lint fuzz install install-dev chromium clean
+.PHONY: run test lint fuzz install install-dev chromium clean bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("cellprov needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -48,6 +48,15 @@ test: lint chromium
 # their smallest form, on SQLite and PostgreSQL. `make test` runs the same with a few examples each.
 fuzz: install-dev
 	CELLPROV_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CELLPROV_FUZZ_SHRINK=1 $(BIN)/pytest -q -s tests/test_fuzz.py
+
+# Benchmarks at lab scale (bench/README.md): not tests, never part of `make test`. Needs PostgreSQL for the
+# postgresql leg (BENCH_PG_URL, default postgresql://postgres@127.0.0.1:5432/postgres); ARGS e.g.
+# "--scale 100k --db postgresql". Writes bench/results/<date>-<scale>.json and .md.
+bench: install-dev
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m bench $(ARGS)
+
+bench-quick: install-dev
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m bench --quick $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

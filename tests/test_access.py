@@ -80,6 +80,7 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/entries/{entry_id}/attachments/{sha256}"): ALL,
     ("GET", "/api/v1/items/{code}/entries"): ALL,
     ("GET", "/api/v1/search"): ALL,
+    ("POST", "/api/v1/import"): ADMINS,
 }
 ROUTES = sorted(POLICY)
 

@@ -37,9 +37,11 @@ def stream(engine: Engine, fmt: str, exported_by: str) -> Iterator[str]:
             if event.seq > size:
                 break
             if fmt == "jsonl":
-                yield event.model_dump_json() + "\n"
-                continue
-            writer.writerow([_csv_cell(name, getattr(event, name)) for name in CSV_COLUMNS])
+                buffer.write(event.model_dump_json())
+                buffer.write("\n")
+            else:
+                writer.writerow([_csv_cell(name, getattr(event, name)) for name in CSV_COLUMNS])
+            # Chunks, not lines: each chunk of a streamed response costs a hop to the event loop's thread.
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -48,7 +50,7 @@ def stream(engine: Engine, fmt: str, exported_by: str) -> Iterator[str]:
             count=size, head_hash=head_hash, exported_at=utcnow(), exported_by=exported_by
         )
         if fmt == "jsonl":
-            yield json.dumps({MANIFEST_KEY: manifest.model_dump(mode="json")}) + "\n"
+            buffer.write(json.dumps({MANIFEST_KEY: manifest.model_dump(mode="json")}) + "\n")
         else:
             writer.writerow(["#" + MANIFEST_KEY, manifest.model_dump_json()])
-            yield buffer.getvalue()
+        yield buffer.getvalue()

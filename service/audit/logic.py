@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -52,6 +52,11 @@ def pending_entities(session: Session) -> list[tuple[str, str]]:
     return [(note.entity_type, note.entity_id) for note in session.info.get(_PENDING, [])]
 
 
+def pending_count(session: Session) -> int:
+    """How many events this session has noted and not yet chained."""
+    return len(session.info.get(_PENDING, []))
+
+
 def set_context(session: Session, actor: User | None, request_id: str | None) -> None:
     session.info[_CONTEXT] = (actor, request_id)
 
@@ -87,27 +92,35 @@ def append_pending(session: Session) -> int:
         head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
         session.add(head)
     at = utcnow()
+    actor_fields = {
+        "actor_id": actor.id if actor else None,
+        "actor_name": actor.username if actor else None,
+        "actor_role": actor.role if actor else None,
+    }
+    rows = []
+    seq, prev_hash = head.seq, head.hash
     for note in pending:
-        event = AuditEvent(
-            seq=head.seq + 1,
-            at=at,
-            actor_id=actor.id if actor else None,
-            actor_name=actor.username if actor else None,
-            actor_role=actor.role if actor else None,
-            action=note.action,
-            entity_type=note.entity_type,
-            entity_id=note.entity_id,
-            entity_version=note.entity_version,
-            data=note.data,
-            changes=note.changes,
-            reason=note.reason,
-            request_id=request_id,
-            prev_hash=head.hash,
-            hash="",
-        )
-        event.hash = event_hash(event)
-        session.add(AuditEventRow(**event.model_dump()))
-        head.seq, head.hash = event.seq, event.hash
+        seq += 1
+        # The fields of an AuditEvent, as plain values: hashed and inserted without a model per event.
+        fields = {
+            "seq": seq,
+            "at": at,
+            **actor_fields,
+            "action": note.action,
+            "entity_type": note.entity_type,
+            "entity_id": note.entity_id,
+            "entity_version": note.entity_version,
+            "data": note.data,
+            "changes": note.changes,
+            "reason": note.reason,
+            "request_id": request_id,
+            "prev_hash": prev_hash,
+        }
+        fields["hash"] = prev_hash = event_hash(fields)
+        rows.append(fields)
+    session.flush()
+    session.execute(insert(AuditEventRow), rows)
+    head.seq, head.hash = seq, prev_hash
     session.add(head)
     session.flush()
     return len(pending)
@@ -119,20 +132,17 @@ def event_of(row: AuditEventRow) -> AuditEvent:
 
 def iter_events(session: Session, batch: int = VERIFY_BATCH, after: int = 0) -> Iterator[AuditEvent]:
     """Every event in sequence order, fetched in keyset batches so memory stays flat on any chain length.
-    For read-only sessions: it empties the session's identity map between batches."""
+    Plain rows, not ORM objects: nothing is kept in the session, and a row costs a fraction of an object."""
+    table = AuditEventRow.__table__  # type: ignore[attr-defined]
     while True:
-        rows = session.exec(
-            select(AuditEventRow)
-            .where(col(AuditEventRow.seq) > after)
-            .order_by(col(AuditEventRow.seq))
-            .limit(batch)
+        rows = session.execute(
+            sa_select(table).where(table.c.seq > after).order_by(table.c.seq).limit(batch)
         ).all()
         if not rows:
             return
         for row in rows:
-            yield event_of(row)
+            yield AuditEvent.model_validate(row._mapping)
         after = rows[-1].seq
-        session.expunge_all()
 
 
 def head(session: Session) -> tuple[int, str]:

@@ -14,6 +14,7 @@ class Permission(StrEnum):
     sign = "sign"  # e-sign records (which meanings, service.signatures decides)
     author_templates = "author_templates"  # publish and retire protocol templates
     release = "release"  # release quarantined items after quality review
+    bulk_import = "bulk_import"  # load many lots and steps at once (POST /import)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

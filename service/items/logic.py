@@ -32,6 +32,11 @@ from service.versions import diff
 
 # Floating-point slack when comparing what is left with what is asked for (2.75 g - 2.75 g must be 0).
 EPSILON = 1e-9
+# Per-session memos (session.info): a bulk import or a step touches the same few item types, users and
+# items over and over; these save a query each time without outliving the session's transaction.
+_TYPES = "cellprov_item_types"
+_USERNAMES = "cellprov_usernames"
+_STATES = "cellprov_item_states"
 _LOT_FIELDS = ("supplier", "catalog_number", "supplier_lot", "received_on", "expires_on")
 
 
@@ -73,12 +78,53 @@ def create_type(session: Session, body: ItemTypeIn) -> ItemType:
     )
     session.add(item_type)
     session.flush()
+    _remember_type(session, item_type)
     audit.record(session, "item_type.created", "item_type", body.name, data=body.model_dump(mode="json"))
     return item_type
 
 
+def _known_types(session: Session) -> dict[int | str, ItemType]:
+    """Every item type by id and by name, read once per session (a handful of rows). Held here, the objects
+    also stay in the session's identity map, which only keeps them while something refers to them."""
+    known = session.info.get(_TYPES)
+    if known is None:
+        known = session.info[_TYPES] = {}
+        for item_type in session.exec(select(ItemType)).all():
+            _remember_type(session, item_type)
+    return known
+
+
+def _remember_type(session: Session, item_type: ItemType) -> None:
+    known = session.info.setdefault(_TYPES, {})
+    known[item_type.id or 0] = known[item_type.name] = item_type
+
+
 def find_type(session: Session, name: str) -> ItemType | None:
-    return session.exec(select(ItemType).where(ItemType.name == name)).first()
+    found = _known_types(session).get(name)
+    if found is None:  # added by another session since this one read them
+        found = session.exec(select(ItemType).where(ItemType.name == name)).first()
+        if found is not None:
+            _remember_type(session, found)
+    return found
+
+
+def type_of(session: Session, item: Item) -> ItemType:
+    found = _known_types(session).get(item.type_id)
+    if found is None:
+        found = session.get(ItemType, item.type_id)
+        assert found is not None
+        _remember_type(session, found)
+    return found
+
+
+def username_of(session: Session, user_id: int) -> str:
+    """A user's name; usernames never change, so one read per session is enough."""
+    names: dict[int, str] = session.info.setdefault(_USERNAMES, {})
+    if user_id not in names:
+        user = session.get(User, user_id)
+        assert user is not None
+        names[user_id] = user.username
+    return names[user_id]
 
 
 def next_code(session: Session, item_type: ItemType) -> str:
@@ -114,20 +160,16 @@ def _quantity(value: float | None, unit: str | None) -> Quantity | None:
 
 
 def item_ref(session: Session, item: Item) -> ItemRef:
-    item_type = session.get(ItemType, item.type_id)
-    assert item_type is not None
     return ItemRef(
         code=item.code,
         kind=ItemKind(item.kind),
-        type=item_type.name,
+        type=type_of(session, item).name,
         name=item.name,
         status=ItemStatus(item.status),
     )
 
 
 def item_out(session: Session, item: Item) -> ItemOut:
-    creator = session.get(User, item.created_by_id)
-    assert creator is not None
     return ItemOut(
         **item_ref(session, item).model_dump(),
         version=item.version,
@@ -141,7 +183,7 @@ def item_out(session: Session, item: Item) -> ItemOut:
         properties=item.properties,
         produced_by=item.produced_by_step_id,
         created_at=item.created_at,
-        created_by=creator.username,
+        created_by=username_of(session, item.created_by_id),
         updated_at=item.updated_at,
         void_reason=item.void_reason,
     )
@@ -156,7 +198,8 @@ def etag_of(item: ItemOut | Any) -> str:
 
 def record_version(session: Session, item: Item, action: str, user: User, reason: str | None) -> None:
     """Keep the item's state as it is now, as version item.version, and note the audit event for it."""
-    session.flush()
+    if item.id is None:
+        session.flush()
     assert item.id is not None and user.id is not None
     state = item_out(session, item).model_dump(mode="json")
     session.add(
@@ -170,11 +213,20 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
             state=state,
         )
     )
-    before = session.exec(
-        select(ItemVersion.state).where(
-            ItemVersion.item_id == item.id, ItemVersion.version == item.version - 1
-        )
-    ).first()
+    states: dict[int, tuple[int, dict[str, Any]]] = session.info.setdefault(_STATES, {})
+    known = states.get(item.id)
+    if known is not None and known[0] == item.version - 1:
+        before: dict[str, Any] | None = known[1]
+    elif item.version <= 1:  # received or made just now: there is no earlier version to compare with
+        before = None
+    else:
+        stored = session.exec(
+            select(ItemVersion.state).where(
+                ItemVersion.item_id == item.id, ItemVersion.version == item.version - 1
+            )
+        ).first()
+        before = dict(stored) if stored else None
+    states[item.id] = (item.version, state)
     audit.record(
         session,
         f"item.{action}",
@@ -290,8 +342,9 @@ def create_output(
     now: datetime,
     quarantined: bool = False,
 ) -> Item:
-    """One item made by a step (the steps module checks the request; this only builds and versions it).
-    A quarantined item waits for a reviewer's release before any step may use it."""
+    """One item made by a step (the steps module checks the request; this only builds it: the step flushes
+    all its outputs at once, then versions each with record_version). A quarantined item waits for a
+    reviewer's release before any step may use it."""
     assert user.id is not None and item_type.id is not None
     item = Item(
         code=code or next_code(session, item_type),
@@ -309,7 +362,6 @@ def create_output(
         updated_at=now,
     )
     session.add(item)
-    record_version(session, item, "made", user, None)
     return item
 
 

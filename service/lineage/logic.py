@@ -46,13 +46,11 @@ def trace(
     """
     root = get_item(session, code)
     assert root.id is not None
-    rows = reachable_items(session, root.id, direction, max_depth)
-    nodes = [
-        _node(r)
-        for r in rows
-        if (kind is None or r.kind == kind) and (type_name is None or r.type == type_name)
-    ]
-    listed = {n.code for n in nodes}
+    only = kind.value if kind is not None else None
+    rows = reachable_items(session, root.id, direction, max_depth, only, type_name)
+    nodes = [_node(r) for r in rows]
+    # Links need two listed ends: with a filter that keeps one item or none, there are none to look for.
+    found = links_between(session, root.id, direction, max_depth, only, type_name) if len(nodes) > 1 else []
     edges = [
         LineageEdge(
             source=e.source,
@@ -62,10 +60,9 @@ def trace(
             role=e.role,
             deviating=e.deviating,
         )
-        for e in links_between(session, root.id, direction, max_depth)
-        if e.source in listed and e.target in listed
+        for e in found
     ]
-    tests, analyses = attached_records(session, [r.id for r in rows if r.code in listed])
+    tests, analyses = attached_records(session, [r.id for r in rows])
     return Lineage(
         root=code,
         direction=direction,

@@ -65,32 +65,62 @@ def _reached(direction: Direction, max_depth: int | None) -> str:
     """
 
 
+def _only(kind: str | None, type_name: str | None, alias: str, type_alias: str) -> str:
+    """SQL conditions keeping only items of this kind and/or type (the caller binds :kind and :type)."""
+    conditions = []
+    if kind is not None:
+        conditions.append(f"{alias}.kind = :kind")
+    if type_name is not None:
+        conditions.append(f"{type_alias}.name = :type")
+    return "".join(f" AND {c}" for c in conditions)
+
+
 def reachable_items(
-    session: Session, root_id: int, direction: Direction, max_depth: int | None
+    session: Session,
+    root_id: int,
+    direction: Direction,
+    max_depth: int | None,
+    kind: str | None = None,
+    type_name: str | None = None,
 ) -> list[NodeRow]:
+    """The reached items (the root at depth 0), only those of `kind` / `type_name` when given: filtering in
+    the database, a recall of "cells from this lot" does not carry every batch and anode in between."""
     sql = (
         _reached(direction, max_depth)
-        + """
+        + f"""
         SELECT i.id, i.code, i.kind, t.name AS type, i.name, i.status, r.depth
         FROM reached r JOIN items i ON i.id = r.id JOIN item_types t ON t.id = i.type_id
+        WHERE 1 = 1 {_only(kind, type_name, "i", "t")}
         ORDER BY r.depth, i.code
     """
     )
-    rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
+    params = {"root": root_id, "max_depth": max_depth, "kind": kind, "type": type_name}
+    rows = session.execute(text(sql), params).all()
     return [NodeRow(*row) for row in rows]
 
 
 def links_between(
-    session: Session, root_id: int, direction: Direction, max_depth: int | None
+    session: Session,
+    root_id: int,
+    direction: Direction,
+    max_depth: int | None,
+    kind: str | None = None,
+    type_name: str | None = None,
 ) -> list[EdgeRow]:
-    """The active links whose both ends were reached."""
+    """The active links whose both ends were reached (and are of `kind` / `type_name` when given)."""
+    # Only links between listed items are wanted, so the filter applies to the reached set first: a recall of
+    # the cells from a lot then joins the links of 5,000 cells, not of every batch and anode in between.
     sql = (
         _reached(direction, max_depth)
-        + """
+        + f""",
+        listed(id) AS (
+            SELECT r.id FROM reached r JOIN items i ON i.id = r.id JOIN item_types t ON t.id = i.type_id
+            WHERE 1 = 1 {_only(kind, type_name, "i", "t")}
+        )
         SELECT DISTINCT p.code, c.code, l.step_id, s.protocol, l.role, s.deviating
         FROM item_links l
-        JOIN reached rp ON rp.id = l.parent_id
-        JOIN reached rc ON rc.id = l.child_id
+        JOIN listed rp ON rp.id = l.parent_id
+        JOIN listed rc ON rc.id = l.child_id
         JOIN items p ON p.id = l.parent_id
         JOIN items c ON c.id = l.child_id
         JOIN steps s ON s.id = l.step_id
@@ -98,7 +128,8 @@ def links_between(
         ORDER BY l.step_id, p.code, c.code
     """
     )
-    rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
+    params = {"root": root_id, "max_depth": max_depth, "kind": kind, "type": type_name}
+    rows = session.execute(text(sql), params).all()
     return [
         EdgeRow(source=s, target=t, step=step, protocol=protocol, role=role, deviating=bool(deviating))
         for s, t, step, protocol, role, deviating in rows

@@ -4,14 +4,15 @@ from collections import defaultdict
 from typing import Any
 
 from pint import DimensionalityError
-from sqlalchemy import case, update
+from sqlalchemy import bindparam, case, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from schemas import Deviation, ItemKind, ItemStatus, ProblemItem, Quantity, StepIn, StepInputOut, StepOut
 from service import units
 from service.audit import logic as audit
 from service.auth.tables import User
-from service.db import utcnow
+from service.db import UtcDateTime, utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
 from service.items import logic as items
 from service.items.tables import Item, ItemType
@@ -38,9 +39,12 @@ def _check_request(
             problems.append(bad)
 
     inputs: dict[int, Item] = {}
+    # One query for all inputs and claimed output codes, not one per entry.
+    named = {given.item for given in body.inputs} | {o.code for o in body.outputs if o.code}
+    found = {item.code: item for item in session.exec(select(Item).where(col(Item.code).in_(named))).all()}
     for n, given in enumerate(body.inputs):
         where = f"/inputs/{n}"
-        item = session.exec(select(Item).where(Item.code == given.item)).first()
+        item = found.get(given.item)
         if item is None:
             problems.append(problem(f"{where}/item", "no item with this code", got=given.item))
             continue
@@ -86,7 +90,7 @@ def _check_request(
             bad := units.check_quantity(output.quantity, f"{where}/quantity", positive=True)
         ):
             problems.append(bad)
-        if output.code and session.exec(select(Item.id).where(Item.code == output.code)).first() is not None:
+        if output.code and output.code in found:
             problems.append(problem(f"{where}/code", "an item with this code exists", got=output.code))
         elif output.code and output.code in codes:
             # Caught here: the unique index would only say "retry", and a retry can never succeed.
@@ -151,37 +155,47 @@ def _check_usable(body: StepIn, inputs: dict[int, Item], taken: dict[int, float]
         raise Conflict("the step uses what cannot be used", problems)
 
 
+_LEFT = col(Item.remaining_value) - bindparam("amount")
+# Built once: the guarded UPDATE is the same statement for every input of every step.
+_CONSUME = (
+    update(Item)
+    .where(
+        col(Item.id) == bindparam("item_id"),
+        col(Item.remaining_value) >= bindparam("least"),
+        col(Item.status) == ItemStatus.released.value,
+    )
+    .values(
+        remaining_value=case((bindparam("slack") > _LEFT, 0.0), else_=_LEFT),
+        status=case((bindparam("slack") > _LEFT, ItemStatus.consumed.value), else_=col(Item.status)),
+        version=col(Item.version) + 1,
+        updated_at=bindparam("now", type_=UtcDateTime()),
+    )
+    .returning(col(Item.remaining_value), col(Item.status), col(Item.version), col(Item.updated_at))
+    .execution_options(synchronize_session=False)
+)
+
+
 def _consume(session: Session, user: User, item: Item, amount: float, step: Step) -> None:
     """Take `amount` off what is left, in one guarded UPDATE: two steps racing for the last grams cannot both
     succeed, because the second one's WHERE no longer matches."""
-    left = col(Item.remaining_value) - amount
     slack = items.EPSILON * max(1.0, amount)
     taken = session.execute(
-        update(Item)
-        .where(
-            col(Item.id) == item.id,
-            col(Item.remaining_value) >= amount - slack,
-            col(Item.status) == ItemStatus.released.value,
-        )
-        .values(
-            remaining_value=case((left < slack, 0.0), else_=left),
-            status=case((left < slack, ItemStatus.consumed.value), else_=col(Item.status)),
-            version=col(Item.version) + 1,
-            updated_at=utcnow(),
-        )
-        .returning(col(Item.id))
-        .execution_options(synchronize_session=False)
+        _CONSUME,
+        {"item_id": item.id, "amount": amount, "least": amount - slack, "slack": slack, "now": utcnow()},
     ).first()
     if taken is None:
         raise Conflict(
             f"{item.code} was used by another step meanwhile; not enough is left",
             [problem("/inputs", f"{item.code}: too little left")],
         )
-    session.refresh(item)
+    # The row as the UPDATE left it, without reading it back: these four columns are all it changed.
+    for name, value in zip(("remaining_value", "status", "version", "updated_at"), taken, strict=True):
+        set_committed_value(item, name, value)
     items.record_version(session, item, "consumed", user, f"step {step.id} ({step.protocol})")
 
 
-def log_step(session: Session, user: User, body: StepIn) -> Step:
+def log_step(session: Session, user: User, body: StepIn) -> StepOut:
+    """Log a performed step; returns it as shown (and as its audit event records it)."""
     inputs, types, problems = _check_request(session, body)
     template, verdict = _check_template(session, body, inputs, problems)
     amounts = _amounts(body, inputs)
@@ -210,8 +224,10 @@ def log_step(session: Session, user: User, body: StepIn) -> Step:
     assert step.id is not None
 
     by_id = {item.id: item for item in inputs.values()}
-    for item_id, amount in taken.items():
-        _consume(session, user, by_id[item_id], amount, step)
+    # The versions and rows noted below are flushed together at the next flush, not one by one.
+    with session.no_autoflush:
+        for item_id, amount in taken.items():
+            _consume(session, user, by_id[item_id], amount, step)
     for n, given in enumerate(body.inputs):
         item = inputs[n]
         assert item.id is not None
@@ -244,6 +260,8 @@ def log_step(session: Session, user: User, body: StepIn) -> Step:
                 )
             )
     session.flush()
+    for child in made:
+        items.record_version(session, child, "made", user, None)
     for n, given in enumerate(body.inputs):
         for child in made:
             assert child.id is not None and inputs[n].id is not None
@@ -252,10 +270,31 @@ def log_step(session: Session, user: User, body: StepIn) -> Step:
             )
     session.flush()
     extend_ancestry(session, [child.id for child in made if child.id is not None])
-    audit.record(
-        session, "step.logged", "step", step.id, data=step_out(session, step).model_dump(mode="json")
+    shown = _shown(session, step, user, body, inputs, made)
+    audit.record(session, "step.logged", "step", step.id, data=shown.model_dump(mode="json"))
+    return shown
+
+
+def _shown(
+    session: Session, step: Step, user: User, body: StepIn, inputs: dict[int, Item], made: list[Item]
+) -> StepOut:
+    """What step_out would read back, built from what log_step holds already (inputs in the order given,
+    outputs in the order made, each item as it is now)."""
+    return _step_out(
+        session,
+        step,
+        user.username,
+        [
+            (
+                given.role,
+                inputs[n],
+                given.amount.value if given.amount else None,
+                given.amount.unit if given.amount else None,
+            )
+            for n, given in enumerate(body.inputs)
+        ],
+        made,
     )
-    return step
 
 
 def _plain(value: Any) -> Any:
@@ -321,31 +360,43 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
 
 
 def step_out(session: Session, step: Step) -> StepOut:
-    operator = session.get(User, step.operator_id)
-    assert operator is not None
     rows = session.exec(
         select(StepInput, Item).join(Item).where(StepInput.step_id == step.id).order_by(col(StepInput.id))
     ).all()
     outputs = session.exec(
         select(Item).where(Item.produced_by_step_id == step.id).order_by(col(Item.id))
     ).all()
+    return _step_out(
+        session,
+        step,
+        items.username_of(session, step.operator_id),
+        [(row.role, item, row.amount_value, row.amount_unit) for row, item in rows],
+        list(outputs),
+    )
+
+
+def _step_out(
+    session: Session,
+    step: Step,
+    operator: str,
+    used: list[tuple[str, Item, float | None, str | None]],
+    outputs: list[Item],
+) -> StepOut:
     return StepOut(
         id=step.id or 0,
         protocol=step.protocol,
         status=step.status,
-        operator=operator.username,
+        operator=operator,
         started_at=step.started_at,
         ended_at=step.ended_at,
         parameters=step.parameters,
         inputs=[
             StepInputOut(
-                role=row.role,
+                role=role,
                 item=items.item_ref(session, item),
-                amount=Quantity(value=row.amount_value, unit=row.amount_unit)
-                if row.amount_value is not None and row.amount_unit
-                else None,
+                amount=Quantity(value=value, unit=unit) if value is not None and unit else None,
             )
-            for row, item in rows
+            for role, item, value, unit in used
         ],
         outputs=[items.item_ref(session, o) for o in outputs],
         notes=step.notes,

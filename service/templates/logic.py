@@ -37,8 +37,20 @@ BUILT_IN = "cellprov"  # shown as the author of the library templates loaded at 
 # --- reading ----------------------------------------------------------------------------------------------
 
 
+_DEFINITIONS: dict[tuple[Any, ...], TemplateIn] = {}
+
+
 def definition_of(row: Template) -> TemplateIn:
-    return TemplateIn.model_validate({**row.definition, "version": row.version})
+    """The parsed definition. A published version never changes, so it is parsed once per process; the key
+    includes the creation time, so a database rebuilt with other templates under the same ids (the tests)
+    cannot be served a stale one."""
+    key = (row.id, row.name, row.version, row.created_at)
+    parsed = _DEFINITIONS.get(key)
+    if parsed is None:
+        if len(_DEFINITIONS) > 1000:
+            _DEFINITIONS.clear()
+        parsed = _DEFINITIONS[key] = TemplateIn.model_validate({**row.definition, "version": row.version})
+    return parsed
 
 
 def template_out(session: Session, row: Template) -> TemplateOut:
@@ -254,7 +266,13 @@ def usable_template(
 ) -> tuple[Template | None, list[ProblemItem]]:
     """The template a step names, or the problems with naming it: unknown, retired, or a test protocol."""
     name, version = _split(ref)
-    row = session.exec(select(Template).where(Template.name == name, Template.version == version)).first()
+    # Read once per session: an import logs thousands of steps against the same few templates.
+    known: dict[str, Template] = session.info.setdefault("cellprov_templates", {})
+    row = known.get(ref)
+    if row is None:
+        row = session.exec(select(Template).where(Template.name == name, Template.version == version)).first()
+        if row is not None:
+            known[ref] = row
     if row is None:
         versions = [r.version for r in _versions(session, name) if r.status == TemplateStatus.published]
         expected = [f"{name}@{v}" for v in versions] or "a published template; see GET /api/v1/templates"

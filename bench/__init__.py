@@ -1,0 +1,1 @@
+"""Benchmarks at lab scale: a generated lab history, loaded through POST /import, and timed workloads."""

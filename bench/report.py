@@ -1,0 +1,90 @@
+"""The markdown table of one run: each workload per database, with its baseline and the ratio to it."""
+
+from collections.abc import Callable
+from typing import Any
+
+
+def _ms(t: dict[str, Any]) -> str:
+    return f"{t['p50_ms']:g} / {t['p99_ms']:g} ms"
+
+
+def _lineage(r: dict[str, Any]) -> str:
+    return (
+        f"{_ms(r['http'])} — bare CTE {_ms(r['bare_cte'])} — ×{r['ratio_p50']} (p50) "
+        f"— {r['nodes_per_answer']:g} nodes"
+    )
+
+
+def _steps(clients: int) -> Callable[[dict[str, Any]], str]:
+    def cell(r: dict[str, Any]) -> str:
+        c = r[f"clients_{clients}"]
+        return (
+            f"{c['steps_per_s']:g} steps/s (p50 {c['latency']['p50_ms']:g} ms) — echo {c['echo_per_s']:g}/s "
+            f"— ×{c['ratio']}"
+        )
+
+    return cell
+
+
+def _export(r: dict[str, Any]) -> str:
+    e = r["export"]
+    return (
+        f"{e['events_per_s']:,} events/s ({e['events']:,} events, {e['mib']:g} MiB) — SHA-256 of the file "
+        f"{e['sha256_events_per_s']:,} events/s — ×{e['ratio_to_sha256']}; server RSS "
+        f"{e['server_rss_mib_before']:g} → {e['server_rss_mib_peak']:g} MiB"
+    )
+
+
+def _verify(r: dict[str, Any]) -> str:
+    v = r["verify"]
+    return (
+        f"offline {v['offline_events_per_s']:,}/s (×{v['offline_ratio_to_sha256']}), server "
+        f"{v['online_events_per_s']:,}/s (×{v['online_ratio_to_sha256']}) — SHA-256 per event "
+        f"{v['sha256_per_event_per_s']:,}/s; ok={v['offline_ok'] and v['online_ok']}"
+    )
+
+
+def _import(r: dict[str, Any]) -> str:
+    return (
+        f"{r['items_per_s']:,} items/s ({r['items']:,} items, {r['audit_events']:,} events, "
+        f"{r['seconds']:g} s)"
+    )
+
+
+ROWS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
+    ("import", "bulk import through POST /import (target ≥ 2,000 items/s)", _import),
+    ("lineage_up", "upstream lineage of a cell, HTTP p50 / p99 (target 2 / 10 ms)", _lineage),
+    ("recall_down", "recall: cells from a FeCl3 lot, HTTP p50 / p99 (target p50 30 ms)", _lineage),
+    ("step_logging", "steps, 1 client", _steps(1)),
+    ("step_logging", "steps, 4 clients", _steps(4)),
+    ("step_logging", "steps, 16 clients (target ≥ 300/s on PostgreSQL)", _steps(16)),
+    ("audit", "audit export (target ≥ 100k events/s, flat memory)", _export),
+    ("audit", "chain verification (target ≥ 0.5 × SHA-256)", _verify),
+    ("cycler_ingestion", "cycler ingestion", lambda r: r.get("skipped", str(r))),
+]
+
+
+def markdown(run: dict[str, Any]) -> str:
+    engines = list(run["results"])
+    m = run["machine"]
+    versions = ", ".join(f"{e} {run['results'][e]['server_version']}" for e in engines)
+    any_shape = run["results"][engines[0]]["shape"]
+    lines = [
+        f"## {run['scale']} cells{' (quick)' if run['quick'] else ''} — {run['date']}",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; Python {m['python']}; {versions}"
+        + (f"; load average at start {m['load_average_1_5_15']}." if "load_average_1_5_15" in m else "."),
+        f"History: {any_shape['cells']:,} cells, {any_shape['items']:,} items, {any_shape['links']:,} links, "
+        f"{any_shape['steps']:,} steps (test runs and analyses planned, not made: "
+        f"{sum(any_shape['planned_not_made'].values()):,}).",
+        "",
+        "| workload | " + " | ".join(engines) + " |",
+        "|---|" + "---|" * len(engines),
+    ]
+    for key, label, cell in ROWS:
+        values = []
+        for engine in engines:
+            result = run["results"][engine].get(key)
+            values.append(cell(result) if result else "—")
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+    return "\n".join(lines) + "\n"
