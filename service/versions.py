@@ -1,6 +1,10 @@
 """What versioned records (items, entries) share: the diff between two states, and the If-Match check."""
 
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from service.errors import PreconditionFailed, PreconditionRequired, problem
 
@@ -29,3 +33,36 @@ def check_if_match(record: str, version: int, if_match: str | None) -> None:
             f"{record} is at version {version}; read it again and redo the correction",
             [problem("header:If-Match", "stale version", expected=f'"{version}"', got=if_match)],
         )
+
+
+Shown = TypeVar("Shown", bound=BaseModel)
+
+
+class StoredVersion(Protocol):
+    version: int
+    action: str
+    at: datetime
+    reason: str | None
+    state: dict[str, Any]
+
+
+def listed(rows: Iterable[tuple[StoredVersion, str]], shown: type[Shown]) -> list[Shown]:
+    """Stored versions (oldest first, each with its author's username) as the API shows them: each with
+    the fields that changed since the one before."""
+    versions: list[Shown] = []
+    before: dict[str, Any] = {}
+    for row, username in rows:
+        changes = diff(before, row.state) if before else {}
+        versions.append(
+            shown(
+                version=row.version,
+                action=row.action,
+                at=row.at,
+                by=username,
+                reason=row.reason,
+                changes=changes,
+                state=row.state,
+            )
+        )
+        before = row.state
+    return versions

@@ -165,22 +165,7 @@ def history(session: Session, entry: Entry) -> list[EntryVersionOut]:
         .where(EntryVersion.entry_id == entry.id)
         .order_by(col(EntryVersion.version))
     ).all()
-    versions: list[EntryVersionOut] = []
-    before: dict[str, Any] = {}
-    for version, username in rows:
-        versions.append(
-            EntryVersionOut(
-                version=version.version,
-                action=version.action,
-                at=version.at,
-                by=username,
-                reason=version.reason,
-                changes=diff(before, version.state) if before else {},
-                state=version.state,
-            )
-        )
-        before = version.state
-    return versions
+    return versions.listed(rows, EntryVersionOut)
 
 
 # --- writing ----------------------------------------------------------------------------------------------

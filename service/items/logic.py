@@ -246,22 +246,7 @@ def history(session: Session, item: Item) -> list[ItemVersionOut]:
         .where(ItemVersion.item_id == item.id)
         .order_by(col(ItemVersion.version))
     ).all()
-    versions: list[ItemVersionOut] = []
-    before: dict[str, Any] = {}
-    for version, username in rows:
-        versions.append(
-            ItemVersionOut(
-                version=version.version,
-                action=version.action,
-                at=version.at,
-                by=username,
-                reason=version.reason,
-                changes=diff(before, version.state) if before else {},
-                state=version.state,
-            )
-        )
-        before = version.state
-    return versions
+    return versions.listed(rows, ItemVersionOut)
 
 
 # --- writing ----------------------------------------------------------------------------------------------

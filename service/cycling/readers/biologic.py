@@ -89,7 +89,7 @@ def read_mpr(path: Path, options: ReadOptions) -> Records:
         galvani_version = "unknown"
     try:
         mpr = BioLogic.MPRfile(str(path))
-    except Exception as exc:  # galvani raises NotImplementedError, ValueError ... on what it cannot decode
+    except Exception as exc:  # galvani signals undecodable data with several unrelated exception types
         raise UnreadableFile(
             "biologic_mpr", f"galvani {galvani_version} cannot decode it ({type(exc).__name__}: {exc})"
         ) from None
