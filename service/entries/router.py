@@ -216,11 +216,7 @@ def void_entry(
 def entry_history(entry_id: int, session: ReadSession, _: Reader) -> list[EntryVersion]:
     """Every version: who, when, why, what changed, and the signatures made on it."""
     entry = logic.get_entry(session, entry_id)
-    signed = signatures.signatures_of(session, f"entry:{entry_id}")
-    return [
-        version.model_copy(update={"signatures": [s for s in signed if s.record_version == version.version]})
-        for version in logic.history(session, entry)
-    ]
+    return signatures.on_versions(session, f"entry:{entry_id}", logic.history(session, entry))
 
 
 @router.get(

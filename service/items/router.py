@@ -128,8 +128,4 @@ def void_item(code: str, body: VoidIn, request: Request, session: WriteSession, 
 def item_history(code: str, session: ReadSession, _: Reader) -> list[ItemVersion]:
     """Every version: who, when, why, what changed, and the signatures made on it."""
     item = logic.get_item(session, code)
-    signed = signatures.signatures_of(session, f"item:{item.code}")
-    return [
-        version.model_copy(update={"signatures": [s for s in signed if s.record_version == version.version]})
-        for version in logic.history(session, item)
-    ]
+    return signatures.on_versions(session, f"item:{item.code}", logic.history(session, item))

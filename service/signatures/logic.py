@@ -2,7 +2,7 @@
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -152,3 +152,21 @@ def signature_out(row: Signature, username: str, *, valid: bool) -> SignatureOut
         signed_at=row.signed_at,
         valid=valid,
     )
+
+
+class _Version(Protocol):
+    version: int
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any: ...
+
+
+Versioned = TypeVar("Versioned", bound=_Version)
+
+
+def on_versions(session: Session, ref: str, versions: list[Versioned]) -> list[Versioned]:
+    """A record's history with each version carrying the signatures made on it."""
+    signed = signatures_of(session, ref)
+    return [
+        version.model_copy(update={"signatures": [s for s in signed if s.record_version == version.version]})
+        for version in versions
+    ]
