@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Request bodies: JSON is small; a multipart upload is one stored file plus its form fields.
     max_json_bytes: int = 1024 * 1024
     max_upload_bytes: int = 201 * 1024 * 1024
+    # POST /import carries up to 20,000 operations (a few kB each as NDJSON).
+    max_import_bytes: int = 128 * 1024 * 1024
     # Browser origins allowed to call the API (CORS); empty: same-origin only.
     cors_origins: list[str] = []
     log_level: str = "INFO"

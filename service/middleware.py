@@ -153,6 +153,9 @@ class SecurityHeaders:
 # -- input limits ----------------------------------------------------------------------------------------
 
 
+IMPORT_PATH = "/api/v1/import"
+
+
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"Request body too large (limit {limit} bytes)")
@@ -162,21 +165,25 @@ class InputGuard:
     """Refuses, before any route runs: bodies over the limit (413, also when sent chunked without a
     Content-Length) and URLs carrying NUL characters, which PostgreSQL text cannot hold (422)."""
 
-    def __init__(self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int, max_import_bytes: int
+    ) -> None:
         self.app = app
         self.max_json_bytes = max_json_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.max_import_bytes = max_import_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        limit = (
-            self.max_upload_bytes
-            if headers.get("content-type", "").startswith("multipart/")
-            else self.max_json_bytes
-        )
+        if headers.get("content-type", "").startswith("multipart/"):
+            limit = self.max_upload_bytes
+        elif scope["path"] == IMPORT_PATH:
+            limit = self.max_import_bytes
+        else:
+            limit = self.max_json_bytes
         if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
             await self._refuse(scope, receive, send, 422, "invalid", "The request is not valid", "NUL in URL")
             return
@@ -214,7 +221,10 @@ class InputGuard:
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Outermost last: the request id wraps everything, so even a refused body is logged with one."""
     app.add_middleware(
-        InputGuard, max_json_bytes=settings.max_json_bytes, max_upload_bytes=settings.max_upload_bytes
+        InputGuard,
+        max_json_bytes=settings.max_json_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_import_bytes=settings.max_import_bytes,
     )
     if settings.cors_origins:
         app.add_middleware(

@@ -314,3 +314,17 @@ def test_uploads_have_their_own_larger_limit(settings, people):
     problem_of(client.post("/lots", files={"file": ("cycles.csv", b"cycle,capacity\n" * 1000)}), 413)
     problem_of(client.post("/lots", json=_lot(name="x" * 2000)), 413)
     limited.state.engine.dispose()
+
+
+def test_bulk_imports_have_their_own_larger_limit(app, settings, people):
+    """A bulk import of thousands of operations is many megabytes of NDJSON; other JSON stays small."""
+    limited = create_app(settings.model_copy(update={"max_json_bytes": 1000, "max_import_bytes": 10_000}))
+    client = TestClient(limited, base_url="http://testserver/api/v1", raise_server_exceptions=False)
+    client.headers["Authorization"] = f"Bearer {people[Role.admin].token}"
+    ndjson = {"Content-Type": "application/x-ndjson"}
+    lines = "\n".join(json.dumps({"op": "receive_lot", "lot": _lot(code=f"BIG-{n}")}) for n in range(20))
+    assert 1000 < len(lines) < 10_000
+    assert client.post("/import", content=lines, headers=ndjson).status_code == 201
+    problem_of(client.post("/import", content="\n".join([lines] * 3), headers=ndjson), 413)
+    problem_of(client.post("/lots", json=_lot(name="x" * 2000)), 413)
+    limited.state.engine.dispose()
