@@ -36,9 +36,12 @@ class BenchDatabase:
         return json.loads(self.marker.read_text()) if self.marker.exists() else None
 
 
-def locate(engine_name: str, scale: str, pg_base: str = PG_BASE) -> BenchDatabase:
+def locate(
+    engine_name: str, scale: str, pg_base: str = PG_BASE, prefix: str = "cellprov_bench"
+) -> BenchDatabase:
+    """`prefix` names the databases; two checkouts benchmarking on one PostgreSQL server need their own."""
     DATA.mkdir(exist_ok=True)
-    name = f"cellprov_bench_{scale}"
+    name = f"{prefix}_{scale}"
     if engine_name == "sqlite":
         url = f"sqlite:///{DATA / (name + '.db')}"
     else:

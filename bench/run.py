@@ -52,7 +52,12 @@ def machine() -> dict[str, Any]:
 
 def prepare(engine_name: str, scale: str, rebuild: bool) -> tuple[database.BenchDatabase, dict[str, Any]]:
     """The bench database for this scale, built by importing the generated history unless already there."""
-    db = database.locate(engine_name, scale, os.environ.get("BENCH_PG_URL", database.PG_BASE))
+    db = database.locate(
+        engine_name,
+        scale,
+        os.environ.get("BENCH_PG_URL", database.PG_BASE),
+        os.environ.get("BENCH_DB_PREFIX", "cellprov_bench"),
+    )
     marker = db.loaded()
     wanted = {"cells": SCALES[scale], "seed": SEED, "generator": GENERATOR_VERSION}
     if marker and not rebuild and all(marker.get(k) == v for k, v in wanted.items()):
