@@ -1,12 +1,15 @@
-"""Bulk import: a batch of operations (receive a lot, log a step) applied in one transaction."""
+"""Bulk import: a batch of operations (receive a lot, log a step, record a test run or an analysis) applied
+in one transaction."""
 
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
+from schemas.analyses import AnalysisIn, Sha256
 from schemas.common import Contract
-from schemas.items import LotIn
-from schemas.steps import StepIn
+from schemas.cycling import TestOptions
+from schemas.items import ItemCode, LotIn
+from schemas.steps import ProtocolRef, StepIn
 
 MAX_OPERATIONS = 20_000
 
@@ -25,7 +28,35 @@ class LogStepOperation(Contract):
     step: StepIn
 
 
-ImportOperation = Annotated[ReceiveLotOperation | LogStepOperation, Field(discriminator="op")]
+class TestRunIn(Contract):
+    """`POST /items/{cell}/tests` for a cycler file already stored with `POST /files`."""
+
+    __test__ = False  # not a pytest class, whatever its name
+
+    cell: ItemCode
+    protocol: ProtocolRef
+    file: Sha256
+    options: TestOptions = TestOptions()
+
+
+class RecordTestOperation(Contract):
+    """A test run, as one operation of an import: the file is named by its SHA-256, not sent again."""
+
+    op: Literal["record_test"]
+    test: TestRunIn
+
+
+class RecordAnalysisOperation(Contract):
+    """`POST /analyses`, as one operation of an import."""
+
+    op: Literal["record_analysis"]
+    analysis: AnalysisIn
+
+
+ImportOperation = Annotated[
+    ReceiveLotOperation | LogStepOperation | RecordTestOperation | RecordAnalysisOperation,
+    Field(discriminator="op"),
+]
 
 
 class ImportIn(RootModel[Annotated[list[ImportOperation], Field(min_length=1, max_length=MAX_OPERATIONS)]]):
@@ -40,4 +71,6 @@ class ImportOut(BaseModel):
     lots: int
     steps: int
     items_made: int
+    test_runs: int = 0
+    analyses: int = 0
     events: int = Field(description="audit events appended, the import's own summary event included")

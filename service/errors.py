@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from schemas import Problem, ProblemItem
+from schemas.imports import TestRunIn
 
 log = logging.getLogger("cellprov")
 PROBLEM_JSON = "application/problem+json"
@@ -221,8 +222,10 @@ def document_problems(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        # TestRunIn too: the import's record_test operation refers to it, and no route takes it on its own.
         _, defs = models_json_schema(
-            [(Problem, "serialization")], ref_template="#/components/schemas/{model}"
+            [(Problem, "serialization"), (TestRunIn, "validation")],
+            ref_template="#/components/schemas/{model}",
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(defs.get("$defs", {}))

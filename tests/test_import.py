@@ -2,7 +2,8 @@
 
 import json
 
-from tests.lab import pointers, problem_of, remaining, step_body, used
+from clients.cycler_model import lfp_cycling
+from tests.lab import ASSEMBLY, pointers, problem_of, publish_bench, remaining, step_body, used
 
 SYNTHESIS = "nh2-mil-101-fe-hydrothermal@1"  # the built-in template itself, not a permissive test one
 
@@ -121,3 +122,61 @@ def test_an_import_is_applied_once_per_idempotency_key(admin):
     assert first.status_code == again.status_code == 201
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert len(admin.get("/items", params={"kind": "lot"}).json()["items"]) == 4
+
+
+def _cells_and_tests(sha256: str) -> list[dict]:
+    """A Li-disc lot, two cells made from it, a test run of each from one stored file, an XPS of the first."""
+    cells = [
+        {
+            "op": "log_step",
+            "step": step_body(
+                ASSEMBLY, [used("anode", "LI-A", "1 count")], {"type": "CR2025 coin cell", "code": code}
+            ),
+        }
+        for code in ("CC-A", "CC-B")
+    ]
+    tests = [
+        {"op": "record_test", "test": {"cell": code, "protocol": "lfp-li-cycling@1", "file": sha256}}
+        for code in ("CC-A", "CC-B")
+    ]
+    xps = {
+        "technique": "XPS",
+        "subjects": ["CC-A"],
+        "title": "post-mortem F 1s",
+        "results": [{"name": "LiF fraction", "value": 41.7, "unit": "%"}],
+    }
+    lot = {"op": "receive_lot", "lot": {"type": "Li foil disc", "quantity": "10 count", "code": "LI-A"}}
+    return [lot, *cells, *tests, {"op": "record_analysis", "analysis": xps}]
+
+
+def test_an_import_records_test_runs_and_analyses_of_the_cells_it_made(admin):
+    publish_bench(admin, ASSEMBLY)
+    sha256 = admin.post("/files", files={"file": ("lfp.csv", lfp_cycling(cycles=6))}).json()["sha256"]
+    response = admin.post("/import", json=_cells_and_tests(sha256))
+    assert response.status_code == 201, response.text
+    result = response.json()
+    assert (result["lots"], result["steps"], result["test_runs"], result["analyses"]) == (1, 2, 2, 1)
+
+    # One file read once, yet each cell has its own run with its own cycles and metrics.
+    runs = {code: admin.get(f"/items/{code}/tests").json() for code in ("CC-A", "CC-B")}
+    assert [len(r) for r in runs.values()] == [1, 1]
+    assert {r[0]["file"]["sha256"] for r in runs.values()} == {sha256}
+    for code, (run,) in runs.items():
+        cycles = admin.get(f"/tests/{run['id']}/cycles").json()
+        assert len(cycles) == run["cycle_count"] >= 5, code
+    assert [a["title"] for a in admin.get("/items/CC-A/analyses").json()] == ["post-mortem F 1s"]
+
+    down = admin.get("/items/LI-A/lineage", params={"direction": "down"}).json()
+    assert {t["item"] for t in down["tests"]} == {"CC-A", "CC-B"}
+    assert [a["item"] for a in down["analyses"]] == ["CC-A"]
+    actions = [e["action"] for e in admin.get("/audit", params={"limit": 1000}).json()["items"]]
+    assert actions.count("test_run.recorded") == 2 and actions.count("analysis.recorded") == 1
+    assert admin.get("/audit/verify").json()["ok"] is True
+
+
+def test_a_test_run_of_a_file_never_stored_refuses_the_whole_import(admin):
+    publish_bench(admin, ASSEMBLY)
+    body = problem_of(admin.post("/import", json=_cells_and_tests("ab" * 32)), 422)
+    assert pointers(body) == {"/3/test/file"}
+    problem_of(admin.get("/items/CC-A"), 404)
+    problem_of(admin.get("/items/LI-A"), 404)

@@ -7,10 +7,25 @@ from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session
 
 from schemas import ProblemItem
-from schemas.imports import MAX_OPERATIONS, ImportIn, ImportOperation, ImportOut, ReceiveLotOperation
+from schemas.imports import (
+    MAX_OPERATIONS,
+    ImportIn,
+    ImportOperation,
+    ImportOut,
+    LogStepOperation,
+    ReceiveLotOperation,
+    RecordAnalysisOperation,
+    TestRunIn,
+)
+from service.analyses import logic as analyses
 from service.audit import logic as audit
 from service.auth.tables import User
-from service.errors import DomainError, Invalid, problem
+from service.cycling import logic as cycling
+from service.cycling.readers import Records
+from service.cycling.summary import Summary
+from service.errors import DomainError, Invalid, NotFound, problem
+from service.files import logic as files
+from service.files.store import BlobStore
 from service.items import logic as items
 from service.steps import logic as steps
 
@@ -31,15 +46,19 @@ class OperationRefused(DomainError):
         self.index = index
 
 
+# Each operation's body sits under this key: {"op": "log_step", "step": {...}}.
+_PART = {"receive_lot": "lot", "log_step": "step", "record_test": "test", "record_analysis": "analysis"}
+
+
 def _inside(index: int, op: str, error: ProblemItem) -> ProblemItem:
-    part = "lot" if op == "receive_lot" else "step"
+    part = _PART[op]
     pointer = error.pointer if error.pointer.startswith("/") else ""
     return error.model_copy(update={"pointer": f"/{index}/{part}{pointer}".rstrip("/")})
 
 
 def _pointer(index: int, loc: tuple[Any, ...]) -> str:
     # A discriminated union puts the tag ("log_step") into the location; the body has no such level.
-    path = [p for n, p in enumerate(loc) if not (n == 0 and p in ("receive_lot", "log_step"))]
+    path = [p for n, p in enumerate(loc) if not (n == 0 and p in _PART)]
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in [index, *path])
 
 
@@ -73,22 +92,52 @@ def parse(body: bytes, content_type: str) -> ImportIn:
     return ImportIn(operations)
 
 
-def apply(session: Session, user: User, body: ImportIn) -> ImportOut:
+def _record_test(
+    session: Session,
+    user: User,
+    store: BlobStore,
+    test: TestRunIn,
+    read: dict[tuple[str, str], tuple[Records, Summary]],
+) -> None:
+    """A test run of a stored file. The file is read once per import and options: a batch of cells tested
+    with one file (or the same file named again) costs one parse, and each run still gets its own rows."""
+    try:
+        stored = files.get_file(session, test.file)
+    except NotFound:
+        raise Invalid(
+            "the test run names a file that is not stored",
+            [problem("/file", "upload it with POST /files first", got=test.file)],
+        ) from None
+    key = (test.file, test.options.model_dump_json())
+    if key not in read:
+        read[key] = cycling.read_and_summarise(store.path(test.file), test.options)
+    records, summary = read[key]
+    cycling.record_test(session, user, test.cell, test.protocol, test.options, stored, records, summary)
+
+
+def apply(session: Session, user: User, body: ImportIn, store: BlobStore) -> ImportOut:
     """Run each operation as its own request would (template check, inventory, closure, audit events), in the
     caller's transaction. The first refusal stops the import; the caller's rollback undoes the rest."""
-    lots = made = logged = 0
+    counts = {"lots": 0, "steps": 0, "items_made": 0, "test_runs": 0, "analyses": 0}
+    read: dict[tuple[str, str], tuple[Records, Summary]] = {}
     for index, operation in enumerate(body.root):
         try:
             if isinstance(operation, ReceiveLotOperation):
                 items.receive_lot(session, user, operation.lot)
-                lots += 1
-                made += 1
-            else:
+                counts["lots"] += 1
+                counts["items_made"] += 1
+            elif isinstance(operation, LogStepOperation):
                 steps.log_step(session, user, operation.step)
-                logged += 1
-                made += sum(output.count for output in operation.step.outputs)
+                counts["steps"] += 1
+                counts["items_made"] += sum(output.count for output in operation.step.outputs)
+            elif isinstance(operation, RecordAnalysisOperation):
+                analyses.record_analysis(session, user, operation.analysis)
+                counts["analyses"] += 1
+            else:
+                _record_test(session, user, store, operation.test, read)
+                counts["test_runs"] += 1
         except DomainError as refused:
             raise OperationRefused(index, operation.op, refused) from refused
-    summary = {"operations": len(body.root), "lots": lots, "steps": logged, "items_made": made}
+    summary = {"operations": len(body.root), **counts}
     audit.record(session, "import.applied", "import", user.username, data=summary)
     return ImportOut(**summary, events=audit.pending_count(session))

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from schemas.imports import MAX_OPERATIONS, ImportIn, ImportOut
 from service.auth.deps import Importer
 from service.db import WriteSession
+from service.files import logic as files
 from service.imports import logic
 from service.writes import commit_once
 
@@ -34,7 +35,14 @@ _OPERATIONS = {
     "type": "array",
     "minItems": 1,
     "maxItems": MAX_OPERATIONS,
-    "items": {"oneOf": [_operation("receive_lot", "lot", "LotIn"), _operation("log_step", "step", "StepIn")]},
+    "items": {
+        "oneOf": [
+            _operation("receive_lot", "lot", "LotIn"),
+            _operation("log_step", "step", "StepIn"),
+            _operation("record_test", "test", "TestRunIn"),
+            _operation("record_analysis", "analysis", "AnalysisIn"),
+        ]
+    },
 }
 _BODY = {
     "required": True,
@@ -57,14 +65,18 @@ def import_records(
     user: Importer,
     body: Annotated[ImportIn, Depends(_operations)],
 ) -> Response:
-    """Receive lots and log steps in bulk: `[{"op": "receive_lot", "lot": {...}}, {"op": "log_step",
-    "step": {...}}, ...]` as JSON, or one operation per line as `application/x-ndjson`.
+    """Receive lots, log steps, record test runs and analyses in bulk: `[{"op": "receive_lot", "lot": {...}},
+    {"op": "log_step", "step": {...}}, {"op": "record_test", "test": {"cell", "protocol", "file", "options"}},
+    {"op": "record_analysis", "analysis": {...}}, ...]` as JSON, or one operation per line as
+    `application/x-ndjson`. A test run names a cycler file already stored with `POST /files` by its SHA-256.
 
-    Each operation goes through exactly the rules of `POST /lots` and `POST /steps` (templates, units,
-    inventory, lineage, audit events); later operations may use items earlier ones made. All or nothing: the
+    Each operation goes through exactly the rules of `POST /lots`, `POST /steps`, `POST /items/{code}/tests`
+    and `POST /analyses` (templates, units, inventory, lineage, audit events); later operations may use items
+    earlier ones made. All or nothing: the
     first refused operation rolls the whole import back, and the problem names its index (`/17/step/...`).
     """
-    answer = commit_once(request, session, user, body, lambda: logic.apply(session, user, body))
+    store = files.store_for(request.app.state.settings)
+    answer = commit_once(request, session, user, body, lambda: logic.apply(session, user, body, store))
     engine = request.app.state.engine
     if len(body.root) >= ANALYZE_AFTER and engine.dialect.name == "postgresql":
         # Fresh rows have no planner statistics until autovacuum comes by; until then the lineage queries
