@@ -4,16 +4,22 @@ Per 10 cells: one NH2-MIL-101(Fe) batch from 4 reagent lots; 2 MOF@CoPc batches 
 into a coating solution and drop-coated onto 5 Li discs (5 anodes); one CR2025 cell per anode, with an
 electrolyte lot and a disc cut from a cathode sheet (one sheet per 50 cells). Every step follows its
 built-in template to the letter, so the import goes through the same checks as a lab member's request.
+Each cell gets one test run (LFP||Li cycling, from one small generated cycler file uploaded once) and two
+analyses (EIS and a post-mortem SEM), so the history holds the test runs and analyses a lab's does.
 Codes are given explicitly (PREFIX-000001), so later operations can name what earlier ones made.
 """
 
+import hashlib
 import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
+
+from clients.cycler_model import lfp_cycling
 
 SEED = 20250203
 LOTS_PER_KIND = 20
@@ -22,7 +28,8 @@ COMPOSITES_PER_MOF = 2
 ANODES_PER_COMPOSITE = 5
 CELLS_PER_SHEET = 50
 DISC_AREA = 1.13  # cm², a 12 mm disc cut from the sheet
-PLANNED_PER_CELL = {"test runs": 1, "analyses": 2}  # made once cycling (issue 5) is in; counted, not made
+TEST_PROTOCOL = "lfp-li-cycling@1"
+TEST_CYCLES = 10  # per test run: the per-cycle rows grow with the history, ten per cell
 
 # The issue's 8 reagent kinds, then the 7 the templates also require (separator, case, cathode materials).
 # (type, code prefix, amount per use, unit)
@@ -84,26 +91,39 @@ class Shape:
     steps: int = 0
     items: Counter[str] = field(default_factory=Counter)
     links: int = 0
-    planned: dict[str, int] = field(default_factory=dict)
+    test_runs: int = 0
+    analyses: int = 0
 
     @property
     def items_total(self) -> int:
         return self.lots + sum(self.items.values())
 
     def as_dict(self) -> dict[str, Any]:
-        planned_nodes = sum(self.planned.values())
+        # A test run or an analysis is a node linked to the item it describes (one subject each here).
+        attached = self.test_runs + self.analyses
         return {
             "cells": self.cells,
             "lots": self.lots,
             "steps": self.steps,
             "items": self.items_total,
             "items_by_type": dict(self.items),
-            "links": self.links,
-            "planned_not_made": self.planned,
-            "nodes_with_planned": self.items_total + planned_nodes,
-            "links_with_planned": self.links + planned_nodes,
+            "test_runs": self.test_runs,
+            "analyses": self.analyses,
+            "nodes": self.items_total + attached,
+            "links": self.links + attached,
+            "item_links": self.links,
             "issue_shape": {"nodes": 160 + 5.32 * self.cells, "links": 10 * self.cells},
         }
+
+
+@cache
+def cycler_file() -> bytes:
+    """The cycler file every generated test run names (a CSV of TEST_CYCLES LFP||Li cycles)."""
+    return lfp_cycling(cycles=TEST_CYCLES)
+
+
+def cycler_file_sha256() -> str:
+    return hashlib.sha256(cycler_file()).hexdigest()
 
 
 class _Clock:
@@ -157,6 +177,7 @@ def generate(cells: int, seed: int = SEED) -> tuple[Shape, list[dict[str, Any]]]
         return code(prefix, numbers[prefix])
 
     steps: list[dict[str, Any]] = []
+    sha256 = cycler_file_sha256()
 
     def log(step: dict[str, Any]) -> None:
         body = step["step"]
@@ -259,9 +280,12 @@ def generate(cells: int, seed: int = SEED) -> tuple[Shape, list[dict[str, Any]]]
                             _use("electrolyte", lot("electrolyte LiTFSI DOL/DME"), "40 µL"),
                             _use("case", lot("CR2025 case"), "1 count"),
                         ],
-                        [{"type": "CR2025 coin cell", "code": new("CC", "CR2025 coin cell")}],
+                        [{"type": "CR2025 coin cell", "code": (cell := new("CC", "CR2025 coin cell"))}],
                     )
                 )
+                steps += _characterise(cell, sha256, clock, rng)
+                shape.test_runs += 1
+                shape.analyses += 2
 
     # Lots hold what the history takes from them and a margin, so none runs out (or is used up exactly).
     receipts = []
@@ -282,8 +306,31 @@ def generate(cells: int, seed: int = SEED) -> tuple[Shape, list[dict[str, Any]]]
                 }
             )
     shape.lots = len(receipts)
-    shape.planned = {name: per_cell * cells for name, per_cell in PLANNED_PER_CELL.items()}
     return shape, receipts + steps
+
+
+def _characterise(cell: str, sha256: str, clock: _Clock, rng: random.Random) -> list[dict[str, Any]]:
+    """A cell's cycling test, its impedance before cycling and an SEM of its anode after."""
+    test = {"cell": cell, "protocol": TEST_PROTOCOL, "file": sha256}
+    eis = {
+        "technique": "EIS",
+        "subjects": [cell],
+        "performed_at": clock.run(1)["ended_at"],
+        "title": "impedance before cycling",
+        "results": [{"name": "R_ct", "value": round(rng.uniform(60, 140), 1), "unit": "ohm"}],
+    }
+    sem = {
+        "technique": "SEM",
+        "subjects": [cell],
+        "performed_at": clock.run(1)["ended_at"],
+        "title": "post-mortem anode cross-section",
+        "results": [{"name": "SEI thickness", "value": round(rng.uniform(40, 60), 1), "unit": "nm"}],
+    }
+    return [
+        {"op": "record_test", "test": test},
+        {"op": "record_analysis", "analysis": eis},
+        {"op": "record_analysis", "analysis": sem},
+    ]
 
 
 def batches(operations: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -6,20 +6,22 @@ from typing import Any
 
 import httpx
 
-from bench.generate import batches
+from bench.generate import batches, cycler_file
 
 BATCH = 2000  # operations per import request (one transaction each)
 
 
 def load(url: str, token: str, operations: list[dict[str, Any]], items: int, progress: bool = True) -> dict:
     """POST the operations in batches; items/s counts every lot received and item made."""
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+    headers = {"Authorization": f"Bearer {token}"}
     events = 0
     started = time.perf_counter()
     with httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=3600) as client:
+        # The cycler file the generated test runs name, stored once as a lab member would upload it.
+        client.post("/files", files={"file": ("bench-cycling.csv", cycler_file())}).raise_for_status()
         for n, batch in enumerate(batches(operations, BATCH)):
             body = "\n".join(json.dumps(op, ensure_ascii=False) for op in batch).encode()
-            response = client.post("/import", content=body)
+            response = client.post("/import", content=body, headers={"Content-Type": "application/x-ndjson"})
             if response.status_code != 201:
                 raise RuntimeError(f"import batch {n} refused: {response.text[:2000]}")
             events += response.json()["events"]

@@ -74,9 +74,9 @@ def markdown(run: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; Python {m['python']}; {versions}"
         + (f"; load average at start {m['load_average_1_5_15']}." if "load_average_1_5_15" in m else "."),
-        f"History: {any_shape['cells']:,} cells, {any_shape['items']:,} items, {any_shape['links']:,} links, "
-        f"{any_shape['steps']:,} steps (test runs and analyses planned, not made: "
-        f"{sum(any_shape['planned_not_made'].values()):,}).",
+        f"History: {any_shape['cells']:,} cells; {any_shape['nodes']:,} nodes ({any_shape['items']:,} items, "
+        f"{any_shape['test_runs']:,} test runs, {any_shape['analyses']:,} analyses), {any_shape['links']:,} "
+        f"links, {any_shape['steps']:,} steps.",
         "",
         "| workload | " + " | ".join(engines) + " |",
         "|---|" + "---|" * len(engines),

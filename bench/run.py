@@ -26,7 +26,7 @@ from service.db import make_engine
 SCALES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
 RESULTS = Path(__file__).parent / "results"
 WORKLOADS = {**lineage.WORKLOADS, **steps.WORKLOADS, **audit.WORKLOADS, **cycling.WORKLOADS}
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: test runs and analyses are made, not planned
 
 
 def machine() -> dict[str, Any]:

@@ -1,6 +1,16 @@
 """The benchmark generator: deterministic, lab-shaped, and every operation passes the service's own rules."""
 
-from bench.generate import CELLS_PER_SHEET, LOTS_PER_KIND, REAGENTS, batches, cell_code, generate, lot_code
+from bench.generate import (
+    CELLS_PER_SHEET,
+    LOTS_PER_KIND,
+    REAGENTS,
+    TEST_CYCLES,
+    batches,
+    cell_code,
+    cycler_file,
+    generate,
+    lot_code,
+)
 
 
 def test_the_same_seed_gives_the_same_history_and_another_seed_another():
@@ -15,21 +25,26 @@ def test_the_shape_follows_the_cell_count():
     assert per_type["CR2025 coin cell"] == per_type["MOF@CoPc/Li anode"] == 1000
     assert per_type["NH2-MIL-101(Fe)"] == 100 and per_type["MOF@CoPc"] == 200
     assert per_type["LFP cathode sheet"] == 1000 // CELLS_PER_SHEET
-    assert shape.planned == {"test runs": 1000, "analyses": 2000}
-    assert len(operations) == shape.lots + shape.steps
-    # Lots come first, and nothing is used before it exists.
+    assert (shape.test_runs, shape.analyses) == (1000, 2000)
+    assert len(operations) == shape.lots + shape.steps + shape.test_runs + shape.analyses
+    # Lots come first, and nothing is used (or tested, or analysed) before it exists.
     seen: set[str] = set()
     for operation in operations:
         if operation["op"] == "receive_lot":
             seen.add(operation["lot"]["code"])
-            continue
-        assert {given["item"] for given in operation["step"]["inputs"]} <= seen
-        seen |= {output["code"] for output in operation["step"]["outputs"]}
+        elif operation["op"] == "record_test":
+            assert operation["test"]["cell"] in seen
+        elif operation["op"] == "record_analysis":
+            assert set(operation["analysis"]["subjects"]) <= seen
+        else:
+            assert {given["item"] for given in operation["step"]["inputs"]} <= seen
+            seen |= {output["code"] for output in operation["step"]["outputs"]}
     assert sum(len(b) for b in batches(operations, 300)) == len(operations)
 
 
 def test_the_history_imports_through_the_service_and_has_the_lab_shape(admin):
     _, operations = generate(50)
+    admin.post("/files", files={"file": ("bench-cycling.csv", cycler_file())}).raise_for_status()
     for batch in batches(operations, 200):
         response = admin.post("/import", json=batch)
         assert response.status_code == 201, response.text[:2000]
@@ -50,4 +65,10 @@ def test_the_history_imports_through_the_service_and_has_the_lab_shape(admin):
         assert all(n["kind"] == "cell" for n in down["nodes"]) and down["edges"] == []
         recalled += len(down["nodes"])
     assert recalled == 50  # every cell comes from exactly one FeCl3 lot
+
+    # Each cell has its test run (with its cycles) and two analyses, shown on its upstream lineage too.
+    assert [t["item"] for t in up["tests"]] == [cell_code(17)]
+    assert sorted(a["technique"] for a in up["analyses"]) == ["EIS", "SEM"]
+    run = admin.get(f"/items/{cell_code(17)}/tests").json()[0]
+    assert len(admin.get(f"/tests/{run['id']}/cycles").json()) == TEST_CYCLES
     assert admin.get("/audit/verify").json()["ok"] is True
