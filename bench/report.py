@@ -45,8 +45,9 @@ def _verify(r: dict[str, Any]) -> str:
 
 
 def _import(r: dict[str, Any]) -> str:
+    nodes = f", {r['nodes_per_s']:,} nodes/s with test runs and analyses" if "nodes_per_s" in r else ""
     return (
-        f"{r['items_per_s']:,} items/s ({r['items']:,} items, {r['audit_events']:,} events, "
+        f"{r['items_per_s']:,} items/s{nodes} ({r['items']:,} items, {r['audit_events']:,} events, "
         f"{r['seconds']:g} s)"
     )
 

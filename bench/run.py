@@ -68,7 +68,7 @@ def prepare(engine_name: str, scale: str, rebuild: bool) -> tuple[database.Bench
     database.recreate(db)
     token = database.issue_token(db)
     with serve("service.app:create_app", {"CELLPROV_DATABASE_URL": db.url}) as server:
-        imported = load(server.url, token, operations, shape.items_total)
+        imported = load(server.url, token, operations, shape.items_total, shape.as_dict()["nodes"])
     marker = {**wanted, "built_at": datetime.now(UTC).isoformat(timespec="seconds"), "import": imported}
     marker["shape"] = shape.as_dict()
     db.marker.write_text(json.dumps(marker, indent=1, ensure_ascii=False))
