@@ -9,12 +9,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from schemas import Problem, ProblemItem
+from schemas.entries import EntryIn, EntryPatch
 from schemas.imports import TestRunIn
 
 log = logging.getLogger("cellprov")
@@ -222,11 +223,11 @@ def document_problems(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
-        # TestRunIn too: the import's record_test operation refers to it, and no route takes it on its own.
-        _, defs = models_json_schema(
-            [(Problem, "serialization"), (TestRunIn, "validation")],
-            ref_template="#/components/schemas/{model}",
-        )
+        # With the models that routes name only in openapi_extra (the import's test-run operation, the
+        # multipart entry bodies): FastAPI does not see those, and the references would point nowhere.
+        models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Problem, "serialization")]
+        models += [(model, "validation") for model in (TestRunIn, EntryIn, EntryPatch)]
+        _, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(defs.get("$defs", {}))
         refusal = {
