@@ -3,6 +3,8 @@
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from schemas import Quantity
@@ -29,19 +31,26 @@ from service.items.tables import Item
 from service.units import check_quantity, convert
 
 
-def _subjects(session: Session, codes: list[str]) -> list[Item]:
-    items, problems = [], []
-    for index, code in enumerate(dict.fromkeys(codes)):
-        found = session.exec(select(Item).where(Item.code == code)).first()
-        if found is None:
+def _subjects(session: Session, codes: list[str]) -> list[int]:
+    """The ids of the described items, found in one query; every unknown or voided one is a problem."""
+    wanted = list(dict.fromkeys(codes))
+    found = {
+        code: (item_id, status)
+        for item_id, code, status in session.execute(
+            sa_select(col(Item.id), col(Item.code), col(Item.status)).where(col(Item.code).in_(wanted))
+        ).all()
+    }
+    ids, problems = [], []
+    for index, code in enumerate(wanted):
+        if code not in found:
             problems.append(problem(f"/subjects/{index}", "no such item", got=code))
-        elif found.status == "voided":
+        elif found[code][1] == "voided":
             problems.append(problem(f"/subjects/{index}", "the item is voided", got=code))
         else:
-            items.append(found)
+            ids.append(found[code][0])
     if problems:
         raise Invalid("an analysis must describe existing items", problems)
-    return items
+    return ids
 
 
 def _check_results(results: list[ResultIn]) -> None:
@@ -62,16 +71,24 @@ def _store(
     inputs: dict[str, Any] | None = None,
 ) -> Analysis:
     _check_results(body.results)
-    items = _subjects(session, body.subjects)
-    stored_files = []
-    missing = []
-    for index, attached in enumerate(body.files):
-        row = session.exec(select(StoredFile).where(StoredFile.sha256 == attached.sha256)).first()
-        if row is None:
-            missing.append(
-                problem(f"/files/{index}/sha256", "no such file; upload it with POST /files first")
-            )
-        stored_files.append((row, attached.label))
+    subject_ids = _subjects(session, body.subjects)
+    digests = [attached.sha256 for attached in body.files]
+    file_ids = (
+        dict(
+            session.execute(
+                sa_select(col(StoredFile.sha256), col(StoredFile.id)).where(
+                    col(StoredFile.sha256).in_(digests)
+                )
+            ).all()
+        )
+        if digests
+        else {}
+    )
+    missing = [
+        problem(f"/files/{index}/sha256", "no such file; upload it with POST /files first")
+        for index, digest in enumerate(digests)
+        if digest not in file_ids
+    ]
     if missing:
         raise Invalid("unknown files", missing)
     assert user.id is not None
@@ -90,14 +107,21 @@ def _store(
     session.add(analysis)
     session.flush()
     assert analysis.id is not None
-    session.add_all(AnalysisSubject(analysis_id=analysis.id, item_id=item.id) for item in items if item.id)
-    seen = set()
-    for row, label in stored_files:
-        assert row is not None and row.id is not None
-        if row.id not in seen:
-            seen.add(row.id)
-            session.add(AnalysisFile(analysis_id=analysis.id, file_id=row.id, label=label))
-    session.flush()
+    # Plain inserts: an import records thousands of analyses, and these rows are never read back here.
+    session.execute(
+        insert(AnalysisSubject), [{"analysis_id": analysis.id, "item_id": item_id} for item_id in subject_ids]
+    )
+    labels: dict[int, str] = {}  # a file attached twice keeps its first label
+    for attached in body.files:
+        labels.setdefault(file_ids[attached.sha256], attached.label)
+    if labels:
+        session.execute(
+            insert(AnalysisFile),
+            [
+                {"analysis_id": analysis.id, "file_id": file_id, "label": label}
+                for file_id, label in labels.items()
+            ],
+        )
     audit.record(
         session,
         "analysis.recorded",
