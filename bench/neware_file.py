@@ -48,6 +48,7 @@ TRAILER_POINTERS = (18, 34, 50, 114, 130, 146, 162, 178, 194, 242, 359, 375)
 DATA_POINTER = 82  # {begin, length} of the record block
 TEST_INFO_POINTER = 34
 COUNT_IN_TEST_INFO = 428  # record version 19: the tail at 424, then test id (u32) and the record count
+GENERATOR_VERSION = 1  # in the file's name: a changed generator writes a new file, never reuses an old one
 # The cycler logs every 10 s at rest: the gap left between one copy's last record and the next one's first.
 GAP_S = 10
 
@@ -115,7 +116,7 @@ def neware_file(rows: int = 1_000_000) -> Path:
     """The generated file of at least `rows` records under bench/data, written the first time it is asked
     for."""
     copies = copies_for(rows)
-    target = DATA / f"neware-{copies * SOURCE_RECORDS}-rows.nda"
+    target = DATA / f"neware-v{GENERATOR_VERSION}-{copies * SOURCE_RECORDS}-rows.nda"
     if not target.is_file():
         write_neware_nda(target, copies)
     return target

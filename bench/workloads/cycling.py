@@ -16,7 +16,7 @@ import httpx
 
 from bench.context import Context
 from bench.generate import cell_code
-from bench.neware_file import neware_file
+from bench.neware_file import FIXTURES, SOURCE, neware_file
 from bench.server import PeakRss
 
 PROTOCOL = "lfp-li-cycling@1"
@@ -44,6 +44,8 @@ def _rate(rows: int, seconds: float) -> int:
 
 
 def ingestion(ctx: Context) -> dict[str, Any]:
+    if not (FIXTURES / SOURCE).is_file():
+        return {"skipped": f"the cycler fixture {FIXTURES / SOURCE} is missing (set CELLPROV_FIXTURES)"}
     repeats = 3 if ctx.quick else 5
     file = neware_file(ROWS)
     reads, uploads, files_only = [], [], []
