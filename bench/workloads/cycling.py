@@ -25,7 +25,9 @@ ROWS = 1_000_000
 
 def _read_alone(path: Path) -> tuple[float, int]:
     started = time.perf_counter()
-    frame = fastnda.read(path, cycle_mode="raw")  # as service/cycling/readers/neware_binary.py reads it
+    # fastnda's plain read, as a lab script would call it (the service asks for raw step-type codes, which
+    # spares fastnda naming them; the baseline keeps the call a user makes).
+    frame = fastnda.read(path, cycle_mode="raw")
     return time.perf_counter() - started, frame.height
 
 
