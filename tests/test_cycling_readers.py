@@ -4,6 +4,7 @@ import csv
 import io
 import math
 import warnings
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -88,6 +89,15 @@ def test_neware_per_cycle_capacities_match_btsda(relative):
         discharge = sum(q for kind, _, q in in_cycle if kind == "discharge")
         assert cycle.charge_mAh == pytest.approx(charge, abs=CAPACITY_MAH * len(in_cycle))
         assert cycle.discharge_mAh == pytest.approx(discharge, abs=CAPACITY_MAH * len(in_cycle))
+
+
+def test_steps_numbered_out_of_time_order_give_the_same_segments():
+    """Step ids in time order take a faster path; ids that do not increase (counting down here) the general
+    one. Both must summarise the same steps the same way."""
+    frame = read("neware_ndax/nw4-120-1-6-53.ndax").frame
+    counted_down = frame.with_columns((10_000 - pl.col("step")).alias("step"))
+    in_order, reversed_ids = segments_of(frame), segments_of(counted_down)
+    assert [replace(s, step=0) for s in in_order] == [replace(s, step=0) for s in reversed_ids]
 
 
 def test_cellprov_cycle_numbers_follow_current_sign_and_keep_the_hardware_index():

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, insert, text
 from sqlmodel import Session, col, select
 
 from schemas import Quantity
@@ -28,7 +28,7 @@ from service.cycling import metrics as metric_rules
 from service.cycling.detect import read_cycler_file
 from service.cycling.plots import PlotFormat, Series, plot_cycles
 from service.cycling.readers import ReadOptions, Records, UnreadableFile
-from service.cycling.summary import Summary, summarise
+from service.cycling.summary import Cycle, Summary, summarise
 from service.cycling.tables import TestCycle, TestRun
 from service.db import utcnow
 from service.errors import Invalid, NotFound, problem
@@ -155,25 +155,7 @@ def record_test(
     session.add(run)
     session.flush()
     assert run.id is not None
-    session.add_all(
-        TestCycle(
-            test_run_id=run.id,
-            cycle=c.cycle,
-            hw_cycle=c.hw_cycle,
-            start_s=c.start_s,
-            duration_s=c.duration_s,
-            charge_mAh=c.charge_mAh,
-            discharge_mAh=c.discharge_mAh,
-            charge_mWh=c.charge_mWh,
-            discharge_mWh=c.discharge_mWh,
-            mean_charge_V=c.mean_charge_V,
-            mean_discharge_V=c.mean_discharge_V,
-            ce_pct=c.ce_pct,
-            max_abs_voltage_V=c.max_abs_voltage_V,
-        )
-        for c in summary.cycles
-    )
-    session.flush()
+    _insert_cycles(session, run.id, summary.cycles)
     audit.record(
         session,
         "test_run.recorded",
@@ -190,6 +172,33 @@ def record_test(
         },
     )
     return run
+
+
+def _insert_cycles(session: Session, run_id: int, cycles: list[Cycle]) -> None:
+    """The run's cycles in one multi-row INSERT, not one ORM object each: a long test has thousands."""
+    if not cycles:  # an empty parameter list would insert one row of defaults
+        return
+    session.execute(
+        insert(TestCycle),
+        [
+            {
+                "test_run_id": run_id,
+                "cycle": c.cycle,
+                "hw_cycle": c.hw_cycle,
+                "start_s": c.start_s,
+                "duration_s": c.duration_s,
+                "charge_mAh": c.charge_mAh,
+                "discharge_mAh": c.discharge_mAh,
+                "charge_mWh": c.charge_mWh,
+                "discharge_mWh": c.discharge_mWh,
+                "mean_charge_V": c.mean_charge_V,
+                "mean_discharge_V": c.mean_discharge_V,
+                "ce_pct": c.ce_pct,
+                "max_abs_voltage_V": c.max_abs_voltage_V,
+            }
+            for c in cycles
+        ],
+    )
 
 
 def _check_protocol(session: Session, protocol: str) -> None:

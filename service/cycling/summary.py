@@ -60,21 +60,29 @@ class Summary:
     record_count: int
 
 
+def _previous_in_step(frame: pl.DataFrame, value: pl.Expr) -> pl.Expr:
+    """The value at the step's previous record, null at a step's first record.
+
+    Steps numbered in time order (every reader's do, except where a file repeats a step id later) each sit
+    in one run of records, so the previous record of the file is the step's own unless a step starts there:
+    a shift over the whole column, ten times faster on a long test than a shift within each step's group.
+    """
+    step = frame.get_column("step")
+    if step.null_count() == 0 and step.is_sorted():
+        return pl.when(pl.col("step") == pl.col("step").shift(1)).then(value.shift(1))
+    return value.shift(1).over("step")
+
+
 def segments_of(frame: pl.DataFrame) -> list[Segment]:
     """Each step's kind, capacity, energy and mean voltage.
 
     Capacity and energy come from the file's own counters where it has them (what the vendor's software
     shows); otherwise they are integrated from current and voltage over time (trapezoid rule).
     """
-    dt = (pl.col("time_s") - pl.col("time_s").shift(1).over("step")).fill_null(0.0)
-    mean_i = ((pl.col("current_mA") + pl.col("current_mA").shift(1).over("step")) / 2).fill_null(0.0)
-    mean_vi = (
-        (
-            pl.col("voltage_V") * pl.col("current_mA").abs()
-            + (pl.col("voltage_V") * pl.col("current_mA").abs()).shift(1).over("step")
-        )
-        / 2
-    ).fill_null(0.0)
+    power = pl.col("voltage_V") * pl.col("current_mA").abs()
+    dt = (pl.col("time_s") - _previous_in_step(frame, pl.col("time_s"))).fill_null(0.0)
+    mean_i = ((pl.col("current_mA") + _previous_in_step(frame, pl.col("current_mA"))) / 2).fill_null(0.0)
+    mean_vi = ((power + _previous_in_step(frame, power)) / 2).fill_null(0.0)
     steps = (
         frame.with_columns((dt * mean_i / 3600).alias("_q"), (dt * mean_vi / 3600).alias("_e"))
         .group_by("step", maintain_order=True)
@@ -160,9 +168,12 @@ def summarise(frame: pl.DataFrame, cycle_by: CycleBy = "auto") -> Summary:
     segments = segments_of(frame)
     leading, numbers = number_cycles(segments, cycle_by)
     cycles: list[Cycle] = []
+    segments_by_cycle: dict[int, list[Segment]] = {}
+    for segment, number in zip(segments, numbers, strict=True):
+        segments_by_cycle.setdefault(number, []).append(segment)
     # A test that only rests (an open-circuit record) has records but no cycles.
-    for cycle in sorted(set(numbers)) if leading is not None else []:
-        parts = [s for s, n in zip(segments, numbers, strict=True) if n == cycle]
+    for cycle in sorted(segments_by_cycle) if leading is not None else []:
+        parts = segments_by_cycle[cycle]
         charges = [p for p in parts if p.kind == "charge"]
         discharges = [p for p in parts if p.kind == "discharge"]
         charge = sum(p.capacity_mAh for p in charges)
