@@ -45,9 +45,12 @@ def _check_request(
             problems.append(bad)
 
     inputs: dict[int, Item] = {}
-    # One query for all inputs and claimed output codes, not one per entry.
+    # One query for all inputs and claimed output codes, not one per entry; none for the items this
+    # transaction changed already (an import uses what it received and made a moment ago).
     named = {given.item for given in body.inputs} | {o.code for o in body.outputs if o.code}
-    found = {item.code: item for item in item_queries.items_by_code(session, list(named))}
+    found = {code: item for code in named if (item := items.recorded_now(session, code)) is not None}
+    if unread := [code for code in named if code not in found]:
+        found |= {item.code: item for item in item_queries.items_by_code(session, unread)}
     for n, given in enumerate(body.inputs):
         where = f"/inputs/{n}"
         item = found.get(given.item)
