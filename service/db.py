@@ -130,7 +130,9 @@ def _insert_before_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, _previous: Any) -> None:
+def _forget_after_rollback(session: Session, previous: Any) -> None:
+    if previous.nested:  # a savepoint: the transaction and what it queued go on
+        return
     for key in TRANSACTION_MEMOS:
         session.info.pop(key, None)
 
