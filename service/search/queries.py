@@ -88,24 +88,26 @@ def matching_ids(session: Session, terms: list[str], kind: str | None, limit: in
 
 
 _DOCUMENTS = SearchDocument.__table__  # type: ignore[attr-defined]
+# Kinds and keys as two IN lists: the (kind, key) index serves both on either database, where a row-value IN
+# of pairs makes SQLite scan every document. A pair asked for by neither list is dropped afterwards.
 _STORED = sa_select(
     *[_DOCUMENTS.c[name] for name in ("id", "kind", "key", "title", "status", "text", "terms")]
-).where(_DOCUMENTS.c.kind == bindparam("kind"), _DOCUMENTS.c.key.in_(bindparam("keys", expanding=True)))
+).where(
+    _DOCUMENTS.c.kind.in_(bindparam("kinds", expanding=True)),
+    _DOCUMENTS.c.key.in_(bindparam("keys", expanding=True)),
+)
 
 
 def stored_documents(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Row]:
     """The stored documents of these (kind, key) pairs, as plain rows."""
-    by_kind: dict[str, list[str]] = {}
-    for kind, key in keys:
-        by_kind.setdefault(kind, []).append(key)
+    wanted = set(keys)
     found = {}
-    # One kind at a time, keys as an IN list: the (kind, key) index serves it on both databases, where a
-    # row-value IN of pairs makes SQLite scan every document.
-    for kind, kind_keys in by_kind.items():
-        for start in range(0, len(kind_keys), CHUNK):
-            chunk = kind_keys[start : start + CHUNK]
-            rows = session.connection().execute(_STORED, {"kind": kind, "keys": chunk}).all()
-            found.update({(row.kind, row.key): row for row in rows})
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        values = {"kinds": sorted({kind for kind, _ in chunk}), "keys": [key for _, key in chunk]}
+        for row in session.connection().execute(_STORED, values).all():
+            if (row.kind, row.key) in wanted:
+                found[(row.kind, row.key)] = row
     return found
 
 
