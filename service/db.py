@@ -1,15 +1,15 @@
 """Engine, sessions and the column types shared by every table; SQLite pragmas live here too."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi import Path as PathParam
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, Table, create_engine, event, insert
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from service.config import Settings
 
@@ -82,6 +82,59 @@ def open_session(engine: Engine, *, write: bool) -> Session:
     write lock then, not earlier, so nothing holds the lock while a request is still being authenticated."""
     bind = engine.execution_options(cellprov_write=True) if write else engine
     return Session(bind, expire_on_commit=False)
+
+
+# --- rows written at the end of the transaction -----------------------------------------------------------
+
+_QUEUED = "cellprov_queued_rows"
+# Per-transaction memos in session.info that a rollback makes wrong; each module adds its own key here.
+TRANSACTION_MEMOS = {_QUEUED}
+
+
+def insert_later(session: Session, table: type[SQLModel], row: dict[str, Any]) -> None:
+    """Queue a row that nothing in this transaction reads back (a version, a link, a closure pair): the rows
+    of a request, or of a whole import, go in with one INSERT per table instead of one per row."""
+    queued: dict[Table, list[dict[str, Any]]] = session.info.setdefault(_QUEUED, {})
+    queued.setdefault(table.__table__, []).append(row)  # type: ignore[attr-defined]
+
+
+def insert_queued(session: Session) -> None:
+    """Write the queued rows now (before the commit, or before a read of their tables)."""
+    queued: dict[Table, list[dict[str, Any]]] = session.info.pop(_QUEUED, {})
+    if queued:
+        session.flush()  # the rows they refer to first
+    for table, rows in queued.items():
+        session.execute(insert(table), rows)
+
+
+def insert_new(session: Session, records: Sequence[SQLModel]) -> None:
+    """Insert new records of one table with one INSERT … RETURNING, and give each its id. They stay out of
+    the session: a step's own rows are written once and never changed in its transaction, and the unit of
+    work's bookkeeping cost more than the INSERT itself."""
+    if not records:
+        return
+    table: Table = type(records[0]).__table__  # type: ignore[attr-defined]
+    columns = [column.key for column in table.columns if column.key != "id"]
+    rows = [{name: getattr(record, name) for name in columns} for record in records]
+    session.flush()  # the rows they refer to first
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.connection().execute(statement, rows).scalars().all()
+    for record, record_id in zip(records, ids, strict=True):
+        record.id = record_id
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_before_commit(session: Session) -> None:
+    # Whoever commits without service.writes (setup scripts, the tests' helpers) loses no queued row.
+    insert_queued(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, previous: Any) -> None:
+    if previous.nested:  # a savepoint: the transaction and what it queued go on
+        return
+    for key in TRANSACTION_MEMOS:
+        session.info.pop(key, None)
 
 
 def _read_session(request: Request) -> Iterator[Session]:

@@ -1,12 +1,14 @@
 """The rules for items: receiving lots, generated codes, corrections with reasons, voids, versions."""
 
+from collections.abc import Collection
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
 import yaml
 from pint import DimensionalityError
-from sqlalchemy import update
+from sqlalchemy import Row
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from schemas import (
@@ -25,8 +27,9 @@ from schemas import (
 from service import units, versions
 from service.audit import logic as audit
 from service.auth.tables import User
-from service.db import utcnow
+from service.db import TRANSACTION_MEMOS, insert_later, insert_queued, utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
+from service.items import queries
 from service.items.tables import Item, ItemType, ItemVersion
 from service.versions import diff
 
@@ -37,6 +40,9 @@ EPSILON = 1e-9
 _TYPES = "cellprov_item_types"
 _USERNAMES = "cellprov_usernames"
 _STATES = "cellprov_item_states"
+# Every item this transaction changed, as it is now, by code: each change records a version.
+_RECORDED = "cellprov_items_recorded"
+TRANSACTION_MEMOS.update((_STATES, _RECORDED))
 _LOT_FIELDS = ("supplier", "catalog_number", "supplier_lot", "received_on", "expires_on")
 
 
@@ -83,14 +89,31 @@ def create_type(session: Session, body: ItemTypeIn) -> ItemType:
     return item_type
 
 
+# Item types are only ever added, never changed (but for their code counter, which is never read from
+# these objects). A session reads their rows as plain tuples; objects are built only when the rows differ
+# from the last ones this process saw, and they stay out of every session.
+_TYPE_ROWS = sa_select(
+    col(ItemType.id), col(ItemType.name), col(ItemType.kind), col(ItemType.prefix), col(ItemType.description)
+)
+_last_types: tuple[tuple[Row, ...], dict[int | str, ItemType]] = ((), {})
+
+
 def _known_types(session: Session) -> dict[int | str, ItemType]:
-    """Every item type by id and by name, read once per session (a handful of rows). Held here, the objects
-    also stay in the session's identity map, which only keeps them while something refers to them."""
+    """Every item type by id and by name, read once per session (a handful of rows)."""
+    global _last_types
     known = session.info.get(_TYPES)
     if known is None:
-        known = session.info[_TYPES] = {}
-        for item_type in session.exec(select(ItemType)).all():
-            _remember_type(session, item_type)
+        rows = tuple(session.connection().execute(_TYPE_ROWS).all())
+        seen_rows, seen = _last_types
+        if rows != seen_rows:
+            seen = {}
+            for row in rows:
+                item_type = ItemType(
+                    id=row.id, name=row.name, kind=row.kind, prefix=row.prefix, description=row.description
+                )
+                seen[row.id] = seen[row.name] = item_type
+            _last_types = (rows, seen)
+        known = session.info[_TYPES] = dict(seen)
     return known
 
 
@@ -127,18 +150,14 @@ def username_of(session: Session, user_id: int) -> str:
     return names[user_id]
 
 
-def next_code(session: Session, item_type: ItemType) -> str:
+def next_code(session: Session, item_type: ItemType, claimed: Collection[str] = ()) -> str:
     """PREFIX-0001, PREFIX-0002, ...: the counter row is bumped in the database, so parallel writers never
-    hand out the same number; a code someone entered by hand is skipped over."""
+    hand out the same number; a code someone entered by hand is skipped over, and so is one `claimed` by a
+    record about to be written."""
+    assert item_type.id is not None
     while True:
-        number = session.execute(
-            update(ItemType)
-            .where(col(ItemType.id) == item_type.id)
-            .values(last_number=ItemType.last_number + 1)
-            .returning(col(ItemType.last_number))
-        ).scalar_one()
-        code = f"{item_type.prefix}-{number:04d}"
-        if session.exec(select(Item.id).where(Item.code == code)).first() is None:
+        code = f"{item_type.prefix}-{queries.next_number(session, item_type.id):04d}"
+        if code not in claimed and not queries.code_taken(session, code):
             return code
 
 
@@ -201,17 +220,21 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
     if item.id is None:
         session.flush()
     assert item.id is not None and user.id is not None
+    session.info.setdefault(_USERNAMES, {})[user.id] = user.username  # the maker of what a step makes
+    session.info.setdefault(_RECORDED, {})[item.code] = item
     state = item_out(session, item).model_dump(mode="json")
-    session.add(
-        ItemVersion(
-            item_id=item.id,
-            version=item.version,
-            action=action,
-            at=item.updated_at,
-            by_id=user.id,
-            reason=reason,
-            state=state,
-        )
+    insert_later(
+        session,
+        ItemVersion,
+        {
+            "item_id": item.id,
+            "version": item.version,
+            "action": action,
+            "at": item.updated_at,
+            "by_id": user.id,
+            "reason": reason,
+            "state": state,
+        },
     )
     states: dict[int, tuple[int, dict[str, Any]]] = session.info.setdefault(_STATES, {})
     known = states.get(item.id)
@@ -220,6 +243,7 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
     elif item.version <= 1:  # received or made just now: there is no earlier version to compare with
         before = None
     else:
+        insert_queued(session)
         stored = session.exec(
             select(ItemVersion.state).where(
                 ItemVersion.item_id == item.id, ItemVersion.version == item.version - 1
@@ -237,6 +261,23 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
         changes=diff(dict(before), state) if before else None,
         reason=reason,
     )
+
+
+def recorded_now(session: Session, code: str) -> Item | None:
+    """The item as this transaction last recorded a version of it, if it did (search reads it from here)."""
+    recorded: dict[str, Item] = session.info.get(_RECORDED, {})
+    return recorded.get(code)
+
+
+def recall_states(session: Session, changing: list[Item]) -> None:
+    """Read the stored state of each item's current version in one query, for the diffs of the versions
+    about to be recorded (a step consuming four lots would otherwise read them one by one)."""
+    states: dict[int, tuple[int, dict[str, Any]]] = session.info.setdefault(_STATES, {})
+    unread = [item.id or 0 for item in changing if states.get(item.id or 0, (0,))[0] != item.version]
+    if not unread:
+        return
+    for item_id, version, state in queries.current_states(session, unread):
+        states[item_id] = (version, dict(state))
 
 
 def history(session: Session, item: Item) -> list[ItemVersionOut]:
@@ -326,13 +367,14 @@ def create_output(
     properties: dict[str, Any],
     now: datetime,
     quarantined: bool = False,
+    claimed: Collection[str] = (),
 ) -> Item:
-    """One item made by a step (the steps module checks the request; this only builds it: the step flushes
+    """One item made by a step (the steps module checks the request; this only builds it: the step inserts
     all its outputs at once, then versions each with record_version). A quarantined item waits for a
     reviewer's release before any step may use it."""
     assert user.id is not None and item_type.id is not None
     item = Item(
-        code=code or next_code(session, item_type),
+        code=code or next_code(session, item_type, claimed),
         kind=item_type.kind,
         type_id=item_type.id,
         name=name,
@@ -346,7 +388,6 @@ def create_output(
         created_by_id=user.id,
         updated_at=now,
     )
-    session.add(item)
     return item
 
 

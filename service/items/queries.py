@@ -1,9 +1,46 @@
-"""Listing items: filters and keyset pagination (newest first)."""
+"""Listing items: filters and keyset pagination (newest first); the statements every write runs."""
 
-from sqlalchemy import or_
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from service.items.tables import Item, ItemType
+from service.items.tables import Item, ItemType, ItemVersion
+
+# Built once: a statement built per call costs more in SQLAlchemy than running it does.
+_BY_CODES = select(Item).where(col(Item.code).in_(bindparam("codes", expanding=True)))
+_NEXT_NUMBER = (
+    update(ItemType)
+    .where(col(ItemType.id) == bindparam("type_id"))
+    .values(last_number=col(ItemType.last_number) + 1)
+    .returning(col(ItemType.last_number))
+)
+_CODE_TAKEN = sa_select(col(Item.id)).where(col(Item.code) == bindparam("code"))
+# The stored state of each item's current version.
+_CURRENT_STATES = (
+    sa_select(col(ItemVersion.item_id), col(ItemVersion.version), col(ItemVersion.state))
+    .join(Item, (col(Item.id) == col(ItemVersion.item_id)) & (col(Item.version) == col(ItemVersion.version)))
+    .where(col(ItemVersion.item_id).in_(bindparam("item_ids", expanding=True)))
+)
+
+
+def items_by_code(session: Session, codes: Sequence[str]) -> list[Item]:
+    return list(session.exec(_BY_CODES, params={"codes": list(codes)}).all())
+
+
+def next_number(session: Session, item_type_id: int) -> int:
+    return session.connection().execute(_NEXT_NUMBER, {"type_id": item_type_id}).scalar_one()
+
+
+def code_taken(session: Session, code: str) -> bool:
+    return session.connection().execute(_CODE_TAKEN, {"code": code}).first() is not None
+
+
+def current_states(session: Session, item_ids: Sequence[int]) -> list[tuple[int, int, dict[str, Any]]]:
+    rows = session.connection().execute(_CURRENT_STATES, {"item_ids": list(item_ids)}).all()
+    return [(item_id, version, state) for item_id, version, state in rows]
 
 
 def _like(text: str) -> str:

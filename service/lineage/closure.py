@@ -1,36 +1,64 @@
 """Keeping the ancestry closure current inside the step's own transaction."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import bindparam, text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-# A new item's ancestors: its inputs at distance 1, and each input's ancestors one step further, each pair
-# at its shortest distance. The inputs' own rows are complete already: they were written with their steps.
-_EXTEND = text("""
-    INSERT INTO item_ancestry (descendant_id, ancestor_id, depth)
-    SELECT child_id, ancestor_id, MIN(depth) FROM (
-        SELECT l.child_id, l.parent_id AS ancestor_id, 1 AS depth
-        FROM item_links l WHERE l.child_id IN :children AND l.active
-        UNION ALL
-        SELECT l.child_id, a.ancestor_id, a.depth + 1
-        FROM item_links l JOIN item_ancestry a ON a.descendant_id = l.parent_id
-        WHERE l.child_id IN :children AND l.active
-    ) AS pairs
-    GROUP BY child_id, ancestor_id
-""").bindparams(bindparam("children", expanding=True))
+from service.db import TRANSACTION_MEMOS, insert_later, insert_queued
+from service.lineage.tables import ItemAncestry
 
+# Each item's ancestors with their distances, as this transaction knows them: an import makes items from items
+# it made a moment ago, and their pairs are only queued, not yet in the table.
+_ANCESTORS = "cellprov_ancestors"
+TRANSACTION_MEMOS.add(_ANCESTORS)
+
+_PAIRS = select(ItemAncestry.descendant_id, ItemAncestry.ancestor_id, ItemAncestry.depth).where(
+    col(ItemAncestry.descendant_id).in_(bindparam("items", expanding=True))
+)
 _DROP = text("DELETE FROM item_ancestry WHERE descendant_id IN :children").bindparams(
     bindparam("children", expanding=True)
 )
 
 
-def extend_ancestry(session: Session, made: Sequence[int]) -> None:
-    if made:
-        session.execute(_EXTEND, {"children": list(made)})
+def _ancestors_of(session: Session, items: set[int]) -> dict[int, dict[int, int]]:
+    """Ancestor -> distance of each item, read once per transaction (an item's ancestors never change)."""
+    known: dict[int, dict[int, int]] = session.info.setdefault(_ANCESTORS, {})
+    unread = [item for item in items if item not in known]
+    if unread:
+        for item in unread:
+            known[item] = {}
+        rows = session.connection().execute(_PAIRS, {"items": unread}).all()
+        for descendant, ancestor, depth in rows:
+            known[descendant][ancestor] = depth
+    return known
+
+
+def extend_ancestry(session: Session, made: Mapping[int, Sequence[int]]) -> None:
+    """Add the pairs of new items (item -> its inputs): each input at distance 1, and each input's ancestors
+    one step further, every pair at its shortest distance. The inputs' own pairs are complete already: they
+    were written with their steps."""
+    known = _ancestors_of(session, {parent for parents in made.values() for parent in parents})
+    for child, parents in made.items():
+        ancestors: dict[int, int] = {}
+        for parent in parents:
+            ancestors[parent] = 1
+        for parent in parents:
+            for ancestor, depth in known[parent].items():
+                if depth + 1 < ancestors.get(ancestor, depth + 2):
+                    ancestors[ancestor] = depth + 1
+        known[child] = ancestors
+        for ancestor, depth in ancestors.items():
+            insert_later(
+                session, ItemAncestry, {"descendant_id": child, "ancestor_id": ancestor, "depth": depth}
+            )
 
 
 def drop_ancestry(session: Session, made: Sequence[int]) -> None:
     """The pairs of a voided step's outputs; those outputs have no descendants (voiding checks that)."""
     if made:
+        insert_queued(session)  # pairs queued for these outputs earlier in this transaction go too
+        known: dict[int, dict[int, int]] = session.info.get(_ANCESTORS, {})
+        for item in made:
+            known.pop(item, None)
         session.execute(_DROP, {"children": list(made)})

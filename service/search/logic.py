@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from schemas import Quantity
 from schemas.search import SearchHit, SearchResults
 from service.analyses.tables import Analysis, AnalysisSubject
 from service.audit.logic import pending_entities
 from service.cycling.tables import TestRun
-from service.db import utcnow
+from service.db import insert_queued, utcnow
 from service.entries import logic as entries
 from service.entries.tables import Entry
 from service.errors import NotFound
@@ -27,6 +28,8 @@ from service.steps import logic as steps
 from service.steps.tables import Step
 
 CANDIDATES = 200  # matches the engine ranks first, of which the best are re-ranked in Python
+# The items being re-indexed, read in one query for all of them (reindex_pending), by code.
+_READ_ITEMS = "cellprov_search_items"
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,13 @@ def _properties(properties: dict[str, object]) -> str:
 
 
 def item_document(session: Session, code: str) -> Document | None:
-    try:
-        item = items.get_item(session, code)
-    except NotFound:
-        return None
+    read: dict[str, Item] = session.info.get(_READ_ITEMS, {})
+    item = items.recorded_now(session, code) or read.get(code)
+    if item is None:
+        try:
+            item = items.get_item(session, code)
+        except NotFound:
+            return None
     shown = items.item_out(session, item)
     return Document(
         kind="item",
@@ -77,27 +83,34 @@ def item_document(session: Session, code: str) -> Document | None:
 
 
 def step_document(session: Session, key: str) -> Document | None:
-    step = session.get(Step, int(key)) if key.isdigit() else None
-    if step is None:
-        return None
-    shown = steps.step_out(session, step)
-    parameters = _properties(dict(step.parameters))
+    shown = steps.logged_now(session, int(key)) if key.isdigit() else None
+    if shown is None:
+        step = session.get(Step, int(key)) if key.isdigit() else None
+        if step is None:
+            return None
+        shown = steps.step_out(session, step)
+    parameters = _properties({name: _stored(value) for name, value in shown.parameters.items()})
     return Document(
         kind="step",
-        key=str(step.id),
-        title=f"step {step.id} · {step.protocol}",
-        status=step.status,
+        key=str(shown.id),
+        title=f"step {shown.id} · {shown.protocol}",
+        status=shown.status,
         text=_lines(
-            step.notes,
+            shown.notes,
             parameters,
             "inputs: " + ", ".join(f"{i.item.code} ({i.role})" for i in shown.inputs)
             if shown.inputs
             else None,
             "outputs: " + ", ".join(o.code for o in shown.outputs),
             f"operator {shown.operator}",
-            step.void_reason and f"voided: {step.void_reason}",
+            shown.void_reason and f"voided: {shown.void_reason}",
         ),
     )
+
+
+def _stored(value: object) -> object:
+    """A parameter as the steps table keeps it: a quantity as {"value", "unit"}."""
+    return value.model_dump() if isinstance(value, Quantity) else value
 
 
 def entry_document(session: Session, key: str) -> Document | None:
@@ -210,11 +223,38 @@ def reindex(session: Session, kind: str, key: str) -> None:
 
 
 def reindex_pending(session: Session) -> None:
-    """Re-read every record the session's audit events are about (before they are chained and committed)."""
-    for kind, key in dict.fromkeys(pending_entities(session)):
-        if kind in DOCUMENTS:
-            reindex(session, kind, key)
-    session.flush()
+    """Re-read every record the session's audit events are about (before they are chained and committed), and
+    write the documents that changed: one read of the stored documents, one INSERT and one UPDATE for all."""
+    wanted = [(kind, key) for kind, key in dict.fromkeys(pending_entities(session)) if kind in DOCUMENTS]
+    if not wanted:
+        return
+    insert_queued(session)  # the documents read what this transaction wrote
+    stored = queries.stored_documents(session, wanted)
+    unread = [key for kind, key in wanted if kind == "item" and items.recorded_now(session, key) is None]
+    session.info[_READ_ITEMS] = queries.items_by_code(session, unread)
+    try:
+        documents = [(kind, key, DOCUMENTS[kind](session, key)) for kind, key in wanted]
+    finally:
+        session.info.pop(_READ_ITEMS)
+    now = utcnow()
+    added, changed, gone = [], [], []
+    for kind, key, document in documents:
+        row = stored.get((kind, key))
+        if document is None:
+            if row is not None:
+                gone.append(row.id)
+            continue
+        values = {
+            "title": document.title[:300],
+            "status": document.status,
+            "text": document.text,
+            "terms": " ".join(index_terms(f"{document.title}\n{document.text}")),
+        }
+        if row is None:
+            added.append({"kind": kind, "key": key, **values, "updated_at": now})
+        elif values != {name: getattr(row, name) for name in values}:
+            changed.append({"document_id": row.id, **values, "updated_at": now})
+    queries.write_documents(session, added, changed, gone)
 
 
 def rebuild(session: Session) -> int:

@@ -1,9 +1,18 @@
 """The dialect-specific full-text SQL: SQLite FTS5 and PostgreSQL tsvector with a GIN index."""
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, bindparam, delete, insert, text, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session
+
+from service.items import queries as item_queries
+from service.items.tables import Item
+from service.search.tables import SearchDocument
+
+# Key lists go to the database in chunks: SQLite takes at most 32,766 bound values per statement.
+CHUNK = 2000
 
 # Created by migration 0006 (and dropped by its downgrade); the tests' reset rebuilds the SQLite index.
 SQLITE_SCHEMA = [
@@ -76,3 +85,51 @@ def matching_ids(session: Session, terms: list[str], kind: str | None, limit: in
         query = " AND ".join(f'"{term}"*' for term in terms)
     rows = session.execute(text(sql), {"query": query, "kind": kind, "limit": limit}).all()
     return [row[0] for row in rows]
+
+
+_DOCUMENTS = SearchDocument.__table__  # type: ignore[attr-defined]
+# Kinds and keys as two IN lists: the (kind, key) index serves both on either database, where a row-value IN
+# of pairs makes SQLite scan every document. A pair asked for by neither list is dropped afterwards.
+_STORED = sa_select(
+    *[_DOCUMENTS.c[name] for name in ("id", "kind", "key", "title", "status", "text", "terms")]
+).where(
+    _DOCUMENTS.c.kind.in_(bindparam("kinds", expanding=True)),
+    _DOCUMENTS.c.key.in_(bindparam("keys", expanding=True)),
+)
+
+
+def stored_documents(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Row]:
+    """The stored documents of these (kind, key) pairs, as plain rows."""
+    wanted = set(keys)
+    found = {}
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        values = {"kinds": sorted({kind for kind, _ in chunk}), "keys": [key for _, key in chunk]}
+        for row in session.connection().execute(_STORED, values).all():
+            if (row.kind, row.key) in wanted:
+                found[(row.kind, row.key)] = row
+    return found
+
+
+def items_by_code(session: Session, codes: Sequence[str]) -> dict[str, Item]:
+    """The items with these codes, one query per chunk (objects the session holds come back as they are)."""
+    found: dict[str, Item] = {}
+    for start in range(0, len(codes), CHUNK):
+        found.update(
+            {item.code: item for item in item_queries.items_by_code(session, codes[start : start + CHUNK])}
+        )
+    return found
+
+
+def write_documents(
+    session: Session, added: list[dict[str, Any]], changed: list[dict[str, Any]], gone: list[int]
+) -> None:
+    """New documents in one INSERT, changed ones in one UPDATE by id; those whose record is gone deleted."""
+    table = _DOCUMENTS
+    if added:
+        session.execute(insert(table), added)
+    if changed:
+        # The SET clause is every column the rows name; document_id only picks the row.
+        session.execute(update(table).where(table.c.id == bindparam("document_id")), changed)
+    if gone:
+        session.execute(delete(table).where(table.c.id.in_(gone)))

@@ -9,6 +9,7 @@ exactly it, and typing a part finds it too.
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _COMPOUND = re.compile(r"[^\W_]+(?:[-._/·:+][^\W_]+)*")
 _WORD = re.compile(r"[^\W_]+")
@@ -21,9 +22,11 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-def _tokens_of(span: str) -> list[str]:
+@lru_cache(maxsize=16384)
+def _tokens_of(span: str) -> tuple[str, ...]:
+    # Kept: the same codes, types and role names recur in thousands of documents.
     words = _WORD.findall(fold(span))
-    return words if len(words) == 1 else [*words, "".join(words)]
+    return tuple(words) if len(words) == 1 else (*words, "".join(words))
 
 
 def index_terms(text: str) -> list[str]:

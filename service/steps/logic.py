@@ -4,7 +4,7 @@ from collections import defaultdict
 from typing import Any
 
 from pint import DimensionalityError
-from sqlalchemy import bindparam, case, update
+from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -12,15 +12,21 @@ from schemas import Deviation, ItemKind, ItemStatus, ProblemItem, Quantity, Step
 from service import units
 from service.audit import logic as audit
 from service.auth.tables import User
-from service.db import UtcDateTime, utcnow
+from service.db import TRANSACTION_MEMOS, insert_later, insert_new, insert_queued, utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
 from service.items import logic as items
+from service.items import queries as item_queries
 from service.items.tables import Item, ItemType
 from service.lineage.closure import drop_ancestry, extend_ancestry
+from service.steps import queries
 from service.steps.tables import ItemLink, Step, StepInput
 from service.templates import logic as templates
 from service.templates.tables import Template
 from service.templates.validator import Verdict
+
+# The steps this transaction logged, as shown: the search index reads them from here, not the database.
+_LOGGED = "cellprov_steps_logged"
+TRANSACTION_MEMOS.add(_LOGGED)
 
 _UNUSABLE = {
     ItemStatus.voided: "is voided",
@@ -39,9 +45,12 @@ def _check_request(
             problems.append(bad)
 
     inputs: dict[int, Item] = {}
-    # One query for all inputs and claimed output codes, not one per entry.
+    # One query for all inputs and claimed output codes, not one per entry; none for the items this
+    # transaction changed already (an import uses what it received and made a moment ago).
     named = {given.item for given in body.inputs} | {o.code for o in body.outputs if o.code}
-    found = {item.code: item for item in session.exec(select(Item).where(col(Item.code).in_(named))).all()}
+    found = {code: item for code in named if (item := items.recorded_now(session, code)) is not None}
+    if unread := [code for code in named if code not in found]:
+        found |= {item.code: item for item in item_queries.items_by_code(session, unread)}
     for n, given in enumerate(body.inputs):
         where = f"/inputs/{n}"
         item = found.get(given.item)
@@ -155,43 +164,28 @@ def _check_usable(body: StepIn, inputs: dict[int, Item], taken: dict[int, float]
         raise Conflict("the step uses what cannot be used", problems)
 
 
-_LEFT = col(Item.remaining_value) - bindparam("amount")
-# Built once: the guarded UPDATE is the same statement for every input of every step.
-_CONSUME = (
-    update(Item)
-    .where(
-        col(Item.id) == bindparam("item_id"),
-        col(Item.remaining_value) >= bindparam("least"),
-        col(Item.status) == ItemStatus.released.value,
-    )
-    .values(
-        remaining_value=case((bindparam("slack") > _LEFT, 0.0), else_=_LEFT),
-        status=case((bindparam("slack") > _LEFT, ItemStatus.consumed.value), else_=col(Item.status)),
-        version=col(Item.version) + 1,
-        updated_at=bindparam("now", type_=UtcDateTime()),
-    )
-    .returning(col(Item.remaining_value), col(Item.status), col(Item.version), col(Item.updated_at))
-    .execution_options(synchronize_session=False)
-)
-
-
-def _consume(session: Session, user: User, item: Item, amount: float, step: Step) -> None:
-    """Take `amount` off what is left, in one guarded UPDATE: two steps racing for the last grams cannot both
-    succeed, because the second one's WHERE no longer matches."""
-    slack = items.EPSILON * max(1.0, amount)
-    taken = session.execute(
-        _CONSUME,
-        {"item_id": item.id, "amount": amount, "least": amount - slack, "slack": slack, "now": utcnow()},
-    ).first()
-    if taken is None:
-        raise Conflict(
-            f"{item.code} was used by another step meanwhile; not enough is left",
-            [problem("/inputs", f"{item.code}: too little left")],
-        )
-    # The row as the UPDATE left it, without reading it back: these four columns are all it changed.
-    for name, value in zip(("remaining_value", "status", "version", "updated_at"), taken, strict=True):
-        set_committed_value(item, name, value)
-    items.record_version(session, item, "consumed", user, f"step {step.id} ({step.protocol})")
+def _consume(
+    session: Session, user: User, step: Step, by_id: dict[int, Item], taken: dict[int, float]
+) -> None:
+    """Take each amount off what is left, in one guarded UPDATE for all inputs: two steps racing for the last
+    grams cannot both succeed, because the second one's WHERE no longer matches."""
+    if not taken:
+        return
+    slacks = {item_id: (amount, items.EPSILON * max(1.0, amount)) for item_id, amount in taken.items()}
+    left = queries.take_amounts(session, slacks, utcnow())
+    for item_id in taken:
+        if item_id not in left:
+            code = by_id[item_id].code
+            raise Conflict(
+                f"{code} was used by another step meanwhile; not enough is left",
+                [problem("/inputs", f"{code}: too little left")],
+            )
+    for item_id in taken:
+        item = by_id[item_id]
+        # The row as the UPDATE left it, without reading it back: these four columns are all it changed.
+        for name in ("remaining_value", "status", "version", "updated_at"):
+            set_committed_value(item, name, getattr(left[item_id], name))
+        items.record_version(session, item, "consumed", user, f"step {step.id} ({step.protocol})")
 
 
 def log_step(session: Session, user: User, body: StepIn) -> StepOut:
@@ -219,30 +213,30 @@ def log_step(session: Session, user: User, body: StepIn) -> StepOut:
         normalized={k: v.model_dump() for k, v in verdict.normalized.items()},
         computed={k: v.model_dump() for k, v in verdict.computed.items()},
     )
-    session.add(step)
-    session.flush()
+    insert_new(session, [step])
     assert step.id is not None
 
-    by_id = {item.id: item for item in inputs.values()}
+    by_id = {item.id or 0: item for item in inputs.values()}
     # The versions and rows noted below are flushed together at the next flush, not one by one.
+    items.recall_states(session, [by_id[item_id] for item_id in taken])
     with session.no_autoflush:
-        for item_id, amount in taken.items():
-            _consume(session, user, by_id[item_id], amount, step)
+        _consume(session, user, step, by_id, taken)
     for n, given in enumerate(body.inputs):
-        item = inputs[n]
-        assert item.id is not None
-        session.add(
-            StepInput(
-                step_id=step.id,
-                item_id=item.id,
-                role=given.role,
-                amount_value=given.amount.value if given.amount else None,
-                amount_unit=given.amount.unit if given.amount else None,
-                consumed_value=amounts.get(n),
-            )
+        insert_later(
+            session,
+            StepInput,
+            {
+                "step_id": step.id,
+                "item_id": inputs[n].id,
+                "role": given.role,
+                "amount_value": given.amount.value if given.amount else None,
+                "amount_unit": given.amount.unit if given.amount else None,
+                "consumed_value": amounts.get(n),
+            },
         )
 
     made: list[Item] = []
+    claimed = {output.code for output in body.outputs if output.code}
     for n, output in enumerate(body.outputs):
         for _ in range(output.count):
             made.append(
@@ -257,22 +251,37 @@ def log_step(session: Session, user: User, body: StepIn) -> StepOut:
                     properties=output.properties,
                     now=now,
                     quarantined=templates.quarantines(template, output.type),
+                    claimed=claimed,
                 )
             )
-    session.flush()
+    insert_new(session, made)
     for child in made:
         items.record_version(session, child, "made", user, None)
     for n, given in enumerate(body.inputs):
         for child in made:
-            assert child.id is not None and inputs[n].id is not None
-            session.add(
-                ItemLink(parent_id=inputs[n].id or 0, child_id=child.id, step_id=step.id, role=given.role)
+            insert_later(
+                session,
+                ItemLink,
+                {
+                    "parent_id": inputs[n].id,
+                    "child_id": child.id,
+                    "step_id": step.id,
+                    "role": given.role,
+                    "active": True,
+                },
             )
-    session.flush()
-    extend_ancestry(session, [child.id for child in made if child.id is not None])
+    parents = [item.id or 0 for item in inputs.values()]
+    extend_ancestry(session, {child.id or 0: parents for child in made})
     shown = _shown(session, step, user, body, inputs, made)
+    session.info.setdefault(_LOGGED, {})[step.id] = shown
     audit.record(session, "step.logged", "step", step.id, data=shown.model_dump(mode="json"))
     return shown
+
+
+def logged_now(session: Session, step_id: int) -> StepOut | None:
+    """A step as log_step showed it, when this transaction logged it (search indexes it without a re-read)."""
+    logged: dict[int, StepOut] = session.info.get(_LOGGED, {})
+    return logged.get(step_id)
 
 
 def _shown(
@@ -311,6 +320,8 @@ def get_step(session: Session, step_id: int, *, lock: bool = False) -> Step:
 def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
     """Void a step logged by mistake: its outputs are voided, what it consumed is put back, and it drops out
     of lineage. Refused while a later step still uses one of its outputs: void that one first."""
+    insert_queued(session)  # the links and inputs read below, when the step was logged in this transaction
+    session.info.get(_LOGGED, {}).pop(step_id, None)
     # Locked: two voids of one step at once on PostgreSQL would otherwise both put its inputs back.
     step = get_step(session, step_id, lock=True)
     if step.status == "voided":

@@ -302,6 +302,18 @@ def usable_template(
     return row, []
 
 
+# What the validator reads of a step: not the item codes, output codes or names, notes or times. Steps that
+# agree on these get the same verdict, so the verdicts of conforming steps are kept (a lab repeats a recipe
+# with the same amounts hundreds of times; an import, thousands).
+_JUDGED_FIELDS: Any = {
+    "parameters": True,
+    "deviations": True,
+    "inputs": {"__all__": {"role", "amount"}},
+    "outputs": {"__all__": {"type", "count", "quantity", "properties"}},
+}
+_VERDICTS: dict[tuple[Any, ...], Verdict] = {}
+
+
 def judge_step(
     session: Session, body: StepIn, input_types: list[str | None]
 ) -> tuple[Template | None, Verdict]:
@@ -309,6 +321,16 @@ def judge_step(
     row, problems = usable_template(session, body.protocol, for_step=True)
     if row is None or problems:
         return row, Verdict(problems=problems)
+    judged = body.model_dump_json(include=_JUDGED_FIELDS)
+    key = (row.id, row.name, row.version, row.created_at, judged, *input_types)
+    known = _VERDICTS.get(key)
+    if known is not None:
+        # A fresh Verdict: the caller must not be able to change the kept one.
+        return row, Verdict(
+            deviations=list(known.deviations),
+            normalized=dict(known.normalized),
+            computed=dict(known.computed),
+        )
     verdict = check_step(
         definition_of(row),
         body.protocol,
@@ -318,6 +340,11 @@ def judge_step(
         outputs=body.outputs,
         deviations=body.deviations,
     )
+    # Only a verdict without problems is kept: problems name the items, which the key leaves out.
+    if not verdict.problems:
+        if len(_VERDICTS) > 4096:
+            _VERDICTS.clear()
+        _VERDICTS[key] = verdict
     return row, verdict
 
 
