@@ -20,6 +20,7 @@ from bench.generate import SEED, Shape, generate
 from bench.load import load
 from bench.server import serve
 from bench.workloads import audit, cycling, lineage, steps
+from service import migrate
 from service.config import Settings
 from service.db import make_engine
 
@@ -62,6 +63,8 @@ def prepare(engine_name: str, scale: str, rebuild: bool) -> tuple[database.Bench
     wanted = {"cells": SCALES[scale], "seed": SEED, "generator": GENERATOR_VERSION}
     if marker and not rebuild and all(marker.get(k) == v for k, v in wanted.items()):
         print(f"[{engine_name} {scale}] reusing the database built {marker['built_at']}", flush=True)
+        # Built by an older revision of the service: brought to head as a lab's database would be.
+        migrate.upgrade(Settings(database_url=db.url).sqlalchemy_url)
         return db, marker
     print(f"[{engine_name} {scale}] building the database", flush=True)
     shape, operations = generate(SCALES[scale], SEED)
