@@ -67,32 +67,24 @@ def _reached(direction: Direction, max_depth: int | None) -> str:
 
 def _only(kind: str | None, type_name: str | None, alias: str, type_alias: str) -> str:
     """SQL conditions keeping only items of this kind and/or type (the caller binds :kind and :type)."""
-    return "".join(f" AND {c}" for c in _conditions(kind, type_name, alias, type_alias))
-
-
-def _conditions(kind: str | None, type_name: str | None, alias: str, type_alias: str) -> list[str]:
     conditions = []
     if kind is not None:
         conditions.append(f"{alias}.kind = :kind")
     if type_name is not None:
         conditions.append(f"{type_alias}.name = :type")
-    return conditions
+    return "".join(f" AND {c}" for c in conditions)
 
 
-def _traced(direction: Direction, max_depth: int | None, kind: str | None, type_name: str | None) -> str:
-    """The CTEs `reached(id, depth)` from the item with code :code, and `listed(id)`: those of `kind` /
-    `type_name` when given. The root is looked up inside the statement, so an answer costs no extra round
-    trip; as a scalar subquery its id is a constant to the planner, which then reads the closure by its
-    index whatever the table statistics say."""
+def _traced(direction: Direction, max_depth: int | None) -> str:
+    """The CTE `found`: the item with code :code at depth 0 and every item it reaches, with what a node
+    shows; `listed(id)` is `found` filtered (see _listed_if).
+
+    Written so the plan does not hinge on table statistics, which PostgreSQL lacks right after a bulk
+    import: the root is a scalar subquery, so the closure is read by its index for one constant; `found` is
+    MATERIALIZED, so a kind or type filter applies to the reached items and never becomes the plan's
+    starting point (an index scan of every cell, each matched against every reached item)."""
     mine, other = ("descendant_id", "ancestor_id") if direction == "up" else ("ancestor_id", "descendant_id")
     limit = "" if max_depth is None else "AND a.depth <= :max_depth"
-    conditions = _conditions(kind, type_name, "i", "t")
-    listed = (
-        "SELECT r.id FROM reached r JOIN items i ON i.id = r.id JOIN item_types t ON t.id = i.type_id "
-        f"WHERE {' AND '.join(conditions)}"
-        if conditions
-        else "SELECT id FROM reached"
-    )
     return f"""
         WITH reached(id, depth) AS (
             SELECT id, 0 FROM items WHERE code = :code
@@ -100,8 +92,25 @@ def _traced(direction: Direction, max_depth: int | None, kind: str | None, type_
             SELECT a.{other}, a.depth FROM item_ancestry a
             WHERE a.{mine} = (SELECT id FROM items WHERE code = :code) {limit}
         ),
-        listed(id) AS ({listed})
+        found AS MATERIALIZED (
+            SELECT r.id, r.depth, i.code, i.kind, t.name AS type_name, i.name, i.status
+            FROM reached r JOIN items i ON i.id = r.id JOIN item_types t ON t.id = i.type_id
+        )
     """
+
+
+def _listed_if(kind: str | None, type_name: str | None) -> str:
+    """The condition on `found` keeping the items of `kind` / `type_name` (the caller binds :kind, :type)."""
+    conditions = []
+    if kind is not None:
+        conditions.append("kind = :kind")
+    if type_name is not None:
+        conditions.append("type_name = :type")
+    return " AND ".join(conditions) or "1 = 1"
+
+
+def _listed(kind: str | None, type_name: str | None) -> str:
+    return f", listed(id, code) AS (SELECT id, code FROM found WHERE {_listed_if(kind, type_name)})"
 
 
 def reachable_items(
@@ -151,14 +160,13 @@ def traced_nodes(
     type_name: str | None = None,
 ) -> list[tuple]:
     """The root (always) and the listed items it reaches, nearest first: TraceRows.nodes."""
-    listed = " AND ".join(_conditions(kind, type_name, "i", "t")) or "1 = 1"
+    listed = _listed_if(kind, type_name)
     sql = (
-        _traced(direction, max_depth, kind, type_name)
+        _traced(direction, max_depth)
         + f"""
-        SELECT i.id, i.code, i.kind, t.name, i.name, i.status, r.depth, CASE WHEN {listed} THEN 1 ELSE 0 END
-        FROM reached r JOIN items i ON i.id = r.id JOIN item_types t ON t.id = i.type_id
-        WHERE r.depth = 0 OR ({listed})
-        ORDER BY r.depth, i.code
+        SELECT id, code, kind, type_name, name, status, depth, CASE WHEN {listed} THEN 1 ELSE 0 END
+        FROM found WHERE depth = 0 OR ({listed})
+        ORDER BY depth, code
     """
     )
     return [tuple(row) for row in session.execute(text(sql), _params(code, max_depth, kind, type_name))]
@@ -176,6 +184,19 @@ def _reached_by(direction: Direction, max_depth: int | None, item: str) -> str:
     return f"({item} = {root} OR EXISTS (SELECT 1 FROM item_ancestry a WHERE {pair}{limit}))"
 
 
+def _is_of(kind: str | None, type_name: str | None, item: str) -> str:
+    """SQL tests that `item` (an id expression) is of `kind` / `type_name`, each a primary-key probe."""
+    tests = ""
+    if kind is not None:
+        tests += f" AND (SELECT i.kind FROM items i WHERE i.id = {item}) = :kind"
+    if type_name is not None:
+        tests += (
+            f" AND (SELECT t.name FROM items i JOIN item_types t ON t.id = i.type_id WHERE i.id = {item})"
+            " = :type"
+        )
+    return tests
+
+
 def traced_links(
     session: Session,
     code: str,
@@ -186,21 +207,20 @@ def traced_links(
 ) -> list[tuple]:
     """The active links whose both ends are listed: TraceRows.links, by ids (the nodes know the codes).
 
-    Each listed child's links are read by index, and their parents checked against the closure by primary
-    key. Matching the parents against `listed` instead made SQLite probe every listed pair (a CTE has no
-    index): 0.3 M probes, 150 ms, for a recall at 10k cells."""
-    filtered = kind is not None or type_name is not None
-    parent = "JOIN items p ON p.id = l.parent_id JOIN item_types pt ON pt.id = p.type_id" if filtered else ""
-    reached = _reached_by(direction, max_depth, "l.parent_id")
+    Each listed child's links are read by index, and their parents checked by primary-key probes (of the
+    closure, and of the parent's kind or type). Matching the parents against `listed` instead made SQLite
+    probe every listed pair (a CTE has no index): 0.3 M probes, 150 ms, for a recall at 10k cells; joining
+    the parents' items let PostgreSQL start from an index scan of every item of the kind."""
     sql = (
-        _traced(direction, max_depth, kind, type_name)
+        _traced(direction, max_depth)
+        + _listed(kind, type_name)
         + f"""
         SELECT DISTINCT l.parent_id, l.child_id, l.step_id, s.protocol, l.role, s.deviating
         FROM listed c
         JOIN item_links l ON l.child_id = c.id
         JOIN steps s ON s.id = l.step_id
-        {parent}
-        WHERE l.active AND {reached} {_only(kind, type_name, "p", "pt")}
+        WHERE l.active AND {_reached_by(direction, max_depth, "l.parent_id")}
+        {_is_of(kind, type_name, "l.parent_id")}
     """
     )
     return [tuple(row) for row in session.execute(text(sql), _params(code, max_depth, kind, type_name))]
@@ -218,25 +238,40 @@ def traced_records(
     the analyses describing them (technique, title) and the active notebook entries about them (title,
     author, date). Test runs and analyses come by item code then id, entries by date then id."""
     sql = (
-        _traced(direction, max_depth, kind, type_name)
+        _traced(direction, max_depth)
+        + _listed(kind, type_name)
         + """
-        SELECT 'test' AS what, i.code AS item, r.id AS id, r.protocol, r.status,
+        SELECT 'test' AS what, x.code AS item, r.id AS id, r.protocol, r.status,
             CAST(NULL AS DATE) AS entry_date  -- PostgreSQL types a bare NULL here as text, not date
-        FROM listed x JOIN test_runs r ON r.item_id = x.id JOIN items i ON i.id = x.id
+        FROM listed x JOIN test_runs r ON r.item_id = x.id
         UNION ALL
-        SELECT 'analysis', i.code, a.id, a.technique, a.title, NULL
+        SELECT 'analysis', x.code, a.id, a.technique, a.title, NULL
         FROM listed x JOIN analysis_subjects s ON s.item_id = x.id JOIN analyses a ON a.id = s.analysis_id
-        JOIN items i ON i.id = x.id
         UNION ALL
-        SELECT 'entry', i.code, e.id, e.title, u.username, e.entry_date
-        FROM listed x JOIN items i ON i.id = x.id
-        JOIN entry_links k ON k.record_type = 'item' AND k.record_id = i.code
+        SELECT 'entry', k.record_id, e.id, e.title, u.username, e.entry_date
+        FROM entry_links k
         JOIN entries e ON e.id = k.entry_id AND e.status = 'active'
         JOIN users u ON u.id = e.author_id
+        WHERE k.record_type = 'item' AND k.record_id IN (SELECT code FROM listed)
         ORDER BY what, entry_date, item, id
     """
     )
     return [tuple(row) for row in session.execute(text(sql), _params(code, max_depth, kind, type_name))]
+
+
+def _probe_by_index(session: Session) -> None:
+    """PostgreSQL: no hash or merge joins and no sequential scans for the rest of this transaction. A
+    lineage answer is index probes at any scale, but without fresh statistics (right after a bulk import)
+    the planner guesses large row counts and hash-joins full scans of items and links instead: 100 ms
+    rather than 1 ms for a recall at 1k cells, worse as the tables grow. SQLite has no such joins."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_INDEX_PROBES_ONLY)
+
+
+_INDEX_PROBES_ONLY = text(
+    "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), "
+    "set_config('enable_seqscan', 'off', true)"
+)
 
 
 def trace_rows(
@@ -248,6 +283,7 @@ def trace_rows(
     type_name: str | None = None,
 ) -> TraceRows | None:
     """All of a lineage answer in three statements, or None when there is no item `code`."""
+    _probe_by_index(session)
     nodes = traced_nodes(session, code, direction, max_depth, kind, type_name)
     if not nodes:
         return None
