@@ -20,16 +20,6 @@ class NodeRow:
     depth: int
 
 
-@dataclass(frozen=True)
-class EdgeRow:
-    source: str
-    target: str
-    step: int
-    protocol: str
-    role: str
-    deviating: bool
-
-
 def walk_sql(direction: Direction, max_depth: int | None) -> str:
     """The CTE `reached(id, depth)` as a recursive walk over item_links: the reference the closure is
     checked against in the tests, and the "bare recursive CTE" baseline of the benchmarks.
@@ -210,7 +200,8 @@ def traced_links(
     Each listed child's links are read by index, and their parents checked by primary-key probes (of the
     closure, and of the parent's kind or type). Matching the parents against `listed` instead made SQLite
     probe every listed pair (a CTE has no index): 0.3 M probes, 150 ms, for a recall at 10k cells; joining
-    the parents' items let PostgreSQL start from an index scan of every item of the kind."""
+    the parents' items let PostgreSQL start from an index scan of every item of the kind. The kind or type
+    comes first: in a recall of cells it already rules out every parent."""
     sql = (
         _traced(direction, max_depth)
         + _listed(kind, type_name)
@@ -219,8 +210,8 @@ def traced_links(
         FROM listed c
         JOIN item_links l ON l.child_id = c.id
         JOIN steps s ON s.id = l.step_id
-        WHERE l.active AND {_reached_by(direction, max_depth, "l.parent_id")}
-        {_is_of(kind, type_name, "l.parent_id")}
+        WHERE l.active {_is_of(kind, type_name, "l.parent_id")}
+        AND {_reached_by(direction, max_depth, "l.parent_id")}
     """
     )
     return [tuple(row) for row in session.execute(text(sql), _params(code, max_depth, kind, type_name))]
