@@ -348,3 +348,19 @@ def test_unknown_items_and_bad_parameters_are_refused(api, lab):
     assert pointers(problem_of(api.get(f"/items/{cell}/lineage", params={"format": "pdf"}), 422)) == {
         "query:format"
     }
+
+
+def test_notebook_entries_about_listed_items_come_with_the_lineage(api, lab):
+    cell, batch = lab["cells"][0], lab["mof"]
+    about = [f"item:{batch}"]
+    kept = api.post("/entries", json={"title": "Brown powder", "body": "as expected", "links": about})
+    gone = api.post("/entries", json={"title": "Typo", "body": "wrong batch", "links": about})
+    assert kept.status_code == gone.status_code == 201, kept.text
+    api.post(f"/entries/{gone.json()['id']}/void", json={"reason": "wrong batch"})
+
+    entries = _trace(api, cell, direction="up")["entries"]
+    assert list(entries) == [batch]
+    [entry] = entries[batch]
+    assert (entry["id"], entry["title"], entry["author"]) == (kept.json()["id"], "Brown powder", "sam")
+    assert entry["date"] == kept.json()["date"]
+    assert _trace(api, cell, direction="up", kind="cell")["entries"] == {}

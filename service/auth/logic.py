@@ -75,13 +75,19 @@ def log_in(session: Session, body: TokenIn) -> tuple[str, Token, User]:
 
 
 def user_for_token(session: Session, secret: str) -> User:
-    row = session.exec(select(Token, User).join(User).where(Token.token_hash == hash_token(secret))).first()
+    """Looked up on every request, never cached: a revocation takes effect at once in every process."""
+    found = (
+        select(User, Token.revoked_at, Token.expires_at)
+        .join(Token)
+        .where(Token.token_hash == hash_token(secret))
+    )
+    row = session.exec(found).first()
     if row is None:
         raise Unauthorized("unknown token")
-    token, user = row
-    if token.revoked_at is not None:
+    user, revoked_at, expires_at = row
+    if revoked_at is not None:
         raise Unauthorized("this token was revoked")
-    if token.expires_at <= utcnow():
+    if expires_at <= utcnow():
         raise Unauthorized("this token has expired; ask for a new one with POST /api/v1/tokens")
     if not user.active:
         raise Unauthorized("this user is deactivated")

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 
 from schemas import ProblemItem, Role
-from schemas.entries import Attachment, AttachmentRef, EntryIn, EntryOut, EntryPatch, EntryRef
+from schemas.entries import Attachment, AttachmentRef, EntryIn, EntryOut, EntryPatch
 from schemas.entries import EntryVersion as EntryVersionOut
 from service import versions
 from service.analyses.logic import get_analysis
@@ -98,29 +98,6 @@ def entry_out(session: Session, entry: Entry) -> EntryOut:
 
 def etag_of(entry: EntryOut | Any) -> str:
     return f'"{entry.version}"'
-
-
-def entries_linked_to(session: Session, record_type: str, record_ids: list[str]) -> dict[str, list[EntryRef]]:
-    """The active entries about each of the records, oldest first: what the lineage shows beside each item."""
-    if not record_ids:
-        return {}
-    rows = session.exec(
-        select(EntryLink.record_id, Entry, User.username)
-        .join(Entry, col(Entry.id) == EntryLink.entry_id)
-        .join(User, col(User.id) == Entry.author_id)
-        .where(
-            EntryLink.record_type == record_type,
-            col(EntryLink.record_id).in_(record_ids),
-            Entry.status == ACTIVE,
-        )
-        .order_by(col(Entry.entry_date), col(Entry.id))
-    ).all()
-    found: dict[str, list[EntryRef]] = {}
-    for record_id, entry, username in rows:
-        found.setdefault(record_id, []).append(
-            EntryRef(id=entry.id or 0, title=entry.title, date=entry.entry_date, author=username)
-        )
-    return found
 
 
 # --- versions ---------------------------------------------------------------------------------------------

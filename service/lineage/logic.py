@@ -1,23 +1,14 @@
 """Lineage answers built from the graph queries: filtered node lists, edges, nearest origins."""
 
 from itertools import groupby
+from typing import Any
 
 from sqlmodel import Session
 
-from schemas import (
-    ItemKind,
-    ItemStatus,
-    Lineage,
-    LineageAnalysis,
-    LineageEdge,
-    LineageNode,
-    LineageTest,
-    Origin,
-    OriginGroup,
-)
-from service.entries.logic import entries_linked_to
+from schemas import ItemKind, ItemStatus, Lineage, LineageNode, Origin, OriginGroup
+from service.errors import NotFound
 from service.items.logic import get_item
-from service.lineage.queries import Direction, NodeRow, attached_records, links_between, reachable_items
+from service.lineage.queries import Direction, NodeRow, reachable_items, trace_rows
 
 
 def _node(row: NodeRow) -> LineageNode:
@@ -31,6 +22,67 @@ def _node(row: NodeRow) -> LineageNode:
     )
 
 
+def trace_document(
+    session: Session,
+    code: str,
+    direction: Direction,
+    max_depth: int | None = None,
+    kind: ItemKind | None = None,
+    type_name: str | None = None,
+) -> dict[str, Any]:
+    """The items upstream or downstream of `code`, and the links between them, as plain values shaped
+    exactly like `schemas.Lineage`: a recall lists thousands of cells, and building a model per node only to
+    serialise it again cost more than the queries.
+
+    With `kind` or `type` only matching items are listed (the root too only if it matches), and only the
+    links between listed items: `trace --down LOT --kind cell` answers "which cells came from this lot".
+    """
+    rows = trace_rows(session, code, direction, max_depth, kind.value if kind else None, type_name)
+    if rows is None:
+        raise NotFound(f"no item with code {code!r}")
+    codes = {node[0]: node[1] for node in rows.nodes}
+    edges = sorted(
+        (
+            {
+                "source": codes[parent],
+                "target": codes[child],
+                "step": step,
+                "protocol": protocol,
+                "role": role,
+                "deviating": bool(deviating),
+            }
+            for parent, child, step, protocol, role, deviating in rows.links
+        ),
+        key=lambda e: (e["step"], e["source"], e["target"]),
+    )
+    tests: list[dict[str, Any]] = []
+    analyses: list[dict[str, Any]] = []
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for what, item, record_id, first, second, entry_date in rows.records:
+        if what == "test":
+            tests.append({"id": record_id, "item": item, "protocol": first, "status": second})
+        elif what == "analysis":
+            analyses.append({"id": record_id, "item": item, "technique": first, "title": second})
+        else:
+            # The date as PostgreSQL's date or SQLite's ISO text: the same once in JSON or a model.
+            ref = {"id": record_id, "title": first, "date": entry_date, "author": second}
+            entries.setdefault(item, []).append(ref)
+    return {
+        "root": code,
+        "direction": direction,
+        "max_depth": max_depth,
+        "nodes": [
+            {"code": c, "kind": k, "type": t, "name": n, "status": s, "depth": d}
+            for _, c, k, t, n, s, d, listed in rows.nodes
+            if listed
+        ],
+        "edges": edges,
+        "tests": tests,
+        "analyses": analyses,
+        "entries": entries,
+    }
+
+
 def trace(
     session: Session,
     code: str,
@@ -39,40 +91,8 @@ def trace(
     kind: ItemKind | None = None,
     type_name: str | None = None,
 ) -> Lineage:
-    """The items upstream or downstream of `code`, and the links between them.
-
-    With `kind` or `type` only matching items are listed (the root too only if it matches), and only the
-    links between listed items: `trace --down LOT --kind cell` answers "which cells came from this lot".
-    """
-    root = get_item(session, code)
-    assert root.id is not None
-    only = kind.value if kind is not None else None
-    rows = reachable_items(session, root.id, direction, max_depth, only, type_name)
-    nodes = [_node(r) for r in rows]
-    # Links need two listed ends: with a filter that keeps one item or none, there are none to look for.
-    found = links_between(session, root.id, direction, max_depth, only, type_name) if len(nodes) > 1 else []
-    edges = [
-        LineageEdge(
-            source=e.source,
-            target=e.target,
-            step=e.step,
-            protocol=e.protocol,
-            role=e.role,
-            deviating=e.deviating,
-        )
-        for e in found
-    ]
-    tests, analyses = attached_records(session, [r.id for r in rows])
-    return Lineage(
-        root=code,
-        direction=direction,
-        max_depth=max_depth,
-        nodes=nodes,
-        edges=edges,
-        tests=[LineageTest(id=t[0], item=t[1], protocol=t[2], status=t[3]) for t in tests],
-        analyses=[LineageAnalysis(id=a[0], item=a[1], technique=a[2], title=a[3]) for a in analyses],
-        entries=entries_linked_to(session, "item", [n.code for n in nodes]),
-    )
+    """trace_document as a `Lineage`, for the renderers, the browser view and exports."""
+    return Lineage.model_validate(trace_document(session, code, direction, max_depth, kind, type_name))
 
 
 def origin(session: Session, code: str) -> Origin:

@@ -2,8 +2,9 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
+from pydantic_core import to_json
 
 from schemas import ItemKind, Lineage, Origin
 from service.auth.deps import Reader
@@ -28,14 +29,16 @@ def lineage(
     kind: ItemKind | None = None,
     type: Annotated[str | None, Query(max_length=100)] = None,
     format: Literal["json", "mermaid", "dot"] = "json",
-) -> Lineage | PlainTextResponse:
+) -> Response:
     """Where an item came from (`up`) or what was made from it (`down`), as JSON, Mermaid or DOT."""
-    answer = logic.trace(session, code, direction, max_depth, kind, type)
+    document = logic.trace_document(session, code, direction, max_depth, kind, type)
+    if format == "json":
+        # Serialised straight from plain values; `response_model` still documents the shape.
+        return Response(to_json(document), media_type="application/json")
+    answer = Lineage.model_validate(document)
     if format == "mermaid":
         return PlainTextResponse(to_mermaid(answer), media_type="text/vnd.mermaid")
-    if format == "dot":
-        return PlainTextResponse(to_dot(answer), media_type="text/vnd.graphviz")
-    return answer
+    return PlainTextResponse(to_dot(answer), media_type="text/vnd.graphviz")
 
 
 @router.get("/items/{code}/origin")
