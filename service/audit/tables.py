@@ -32,6 +32,9 @@ class AuditEventRow(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # The exact text the hash was taken over (schemas.events.canonical_text): exports send it verbatim, and
+    # verification checks that the columns above still say the same.
+    hashed_text: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class AuditHead(SQLModel, table=True):
