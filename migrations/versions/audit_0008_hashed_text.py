@@ -1,5 +1,7 @@
 """Each audit event keeps the exact text its hash was taken over, so exports and verification need not
-rebuild it per event. Existing events get it from their columns, the way verification rebuilt it until now.
+rebuild it per event. Existing events get it from their columns, the way verification rebuilt it until now,
+and their data and changes are rewritten as canonical JSON text (the same values), as new events store them,
+so verification can compare columns and text in SQL.
 
 Revision ID: audit_0008_hashed_text
 Revises: 0007
@@ -12,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from schemas.events import canonical_text
+from schemas.events import canonical_json, canonical_text
 
 revision: str = "audit_0008_hashed_text"
 down_revision: str | None = "0007"
@@ -72,6 +74,15 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+def _canonical(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": event["seq"],
+        "text": canonical_text({**event, "at": _utc(event["at"])}),
+        "data": canonical_json(event["data"]),
+        "changes": canonical_json(event["changes"]),
+    }
+
+
 def upgrade() -> None:
     connection = op.get_bind()
     lift, restore = GUARDS[connection.dialect.name]
@@ -79,13 +90,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("hashed_text", sa.Text(), nullable=True))
     for statement in lift:
         op.execute(statement)
-    update = sa.text("UPDATE audit_events SET hashed_text = :text WHERE seq = :seq")
+    # SQLite would give a CAST AS JSON numeric affinity; it stores the text as given anyway.
+    as_json = "CAST({} AS JSON)" if connection.dialect.name == "postgresql" else "{}"
+    update = sa.text(
+        f"""UPDATE audit_events SET hashed_text = :text, data = {as_json.format(":data")},
+            changes = {as_json.format(":changes")} WHERE seq = :seq"""
+    )
     after = 0
     while events := _events(connection, after):
-        connection.execute(
-            update,
-            [{"seq": e["seq"], "text": canonical_text({**e, "at": _utc(e["at"])})} for e in events],
-        )
+        connection.execute(update, [_canonical(event) for event in events])
         after = events[-1]["seq"]
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.alter_column("hashed_text", existing_type=sa.Text(), nullable=False)
