@@ -1,9 +1,11 @@
 """Streaming the audit trail as JSON lines or CSV, ending with a manifest an offline verifier checks."""
 
+import asyncio
+import contextlib
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -54,7 +56,7 @@ def _manifest_line(fmt: str, manifest: ExportManifest) -> str:
     return buffer.getvalue()
 
 
-def stream(engine: Engine, fmt: str, exported_by: str) -> Iterator[str]:
+def stream(engine: Engine, fmt: str, exported_by: str) -> Generator[str, None, None]:
     """Every event up to the head as it was when the export began, then the manifest line. Events are read
     in batches by a session of the stream's own, so memory stays flat however long the trail is."""
     with open_session(engine, write=False) as session:
@@ -64,3 +66,21 @@ def stream(engine: Engine, fmt: str, exported_by: str) -> Iterator[str]:
             count=size, head_hash=head_hash, exported_at=utcnow(), exported_by=exported_by
         )
         yield _manifest_line(fmt, manifest)
+
+
+async def stream_overlapped(engine: Engine, fmt: str, exported_by: str) -> AsyncIterator[str]:
+    """stream(), reading the next batch from the database while the current one is being sent: the two
+    take about as long as each other, so the export takes about half the time. At most two batches are in
+    memory."""
+    loop = asyncio.get_running_loop()
+    chunks = stream(engine, fmt, exported_by)
+    pending = loop.run_in_executor(None, next, chunks, None)
+    try:
+        while (chunk := await pending) is not None:
+            pending = loop.run_in_executor(None, next, chunks, None)
+            yield chunk
+    finally:
+        # The client may have gone: let the batch being read finish, then close the stream's session.
+        with contextlib.suppress(Exception):
+            await pending
+        await loop.run_in_executor(None, chunks.close)
