@@ -190,14 +190,17 @@ def verify(session: Session) -> ChainCheck:
 
 
 def _first_disagreeing(session: Session, seqs: list[int]) -> int | None:
-    """The first of these events whose columns do not make its hashed text, checked in Python (SQL could not
-    tell), or None."""
-    if not seqs:
-        return None
-    suspects = set(seqs)
-    for rows in event_batches(session, [*EVENT_FIELDS, "hashed_text"], upto=seqs[-1], after=seqs[0] - 1):
-        for row in rows:
-            hashed_fields = dict(zip(EVENT_FIELDS[:-1], row, strict=False))  # all but the hash
-            if row.seq in suspects and canonical_text(hashed_fields) != row.hashed_text:
-                return int(row.seq)
+    """The first of these events whose columns do not make its hashed text, checked in Python where SQL
+    could not tell, or None. One at a time: they are few, and a column that cannot even be read (SQLite
+    keeps whatever text it is given) marks just its own event."""
+    table = AuditEventRow.__table__  # type: ignore[attr-defined]
+    query = sa_select(*[table.c[name] for name in [*EVENT_FIELDS[:-1], "hashed_text"]])
+    for seq in seqs:
+        try:
+            row = session.execute(query.where(table.c.seq == seq)).one()
+        except ValueError:
+            return seq
+        hashed_fields = dict(zip(EVENT_FIELDS[:-1], row, strict=False))  # all but the text
+        if canonical_text(hashed_fields) != row.hashed_text:
+            return seq
     return None
