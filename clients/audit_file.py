@@ -4,28 +4,31 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from schemas.events import AuditEvent, ChainCheck, ChainVerifier, ExportManifest
 
 MANIFEST_KEY = "manifest"
+MANIFEST_LINE = b'{"manifest"'
+READ_BATCH = 1 << 18  # bytes of lines per batch: memory stays flat on any file
 
 
 class ExportFileError(ValueError):
     pass
 
 
-def _jsonl(lines: Iterable[str], found: list[ExportManifest]) -> Iterator[AuditEvent]:
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        record = json.loads(line)
-        if MANIFEST_KEY in record:
-            found.append(ExportManifest.model_validate(record[MANIFEST_KEY]))
-            continue
-        if found:
-            raise ExportFileError(f"line {number}: events after the manifest")
-        yield AuditEvent.model_validate(record)
+def _verify_jsonl(handle: BinaryIO, verifier: ChainVerifier) -> list[ExportManifest]:
+    """Feed the events to the verifier a batch of lines at a time, reading the manifest where it stands."""
+    found: list[ExportManifest] = []
+    while lines := handle.readlines(READ_BATCH):
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if found and any(line.strip() for line in lines):
+            raise ExportFileError("events after the manifest")
+        if lines[-1].startswith(MANIFEST_LINE):
+            found.append(ExportManifest.model_validate(json.loads(lines.pop())[MANIFEST_KEY]))
+        verifier.add_lines(lines)
+    return found
 
 
 def _csv_event(row: dict[str, str]) -> AuditEvent:
@@ -48,17 +51,19 @@ def _csv(lines: Iterable[str], found: list[ExportManifest]) -> Iterator[AuditEve
 def verify_export(path: Path) -> tuple[ChainCheck, ExportManifest | None]:
     """Recompute the chain of an export from /audit/export (JSON lines or CSV); a file cut short, edited or
     reordered fails, and so does one whose last line is not the manifest of exactly these events."""
-    manifests: list[ExportManifest] = []
     verifier = ChainVerifier()
-    with path.open(encoding="utf-8", newline="") as handle:
-        first = handle.readline()
-        handle.seek(0)
-        events = _csv(handle, manifests) if first.startswith("seq,") else _jsonl(handle, manifests)
-        try:
-            for event in events:
-                verifier.add(event)
-        except (ValueError, KeyError) as exc:
-            raise ExportFileError(f"{path} is not a cellprov audit export: {exc}") from exc
+    try:
+        with path.open("rb") as raw:
+            if raw.readline().startswith(b"seq,"):
+                with path.open(encoding="utf-8", newline="") as handle:
+                    manifests: list[ExportManifest] = []
+                    for event in _csv(handle, manifests):
+                        verifier.add(event)
+            else:
+                raw.seek(0)
+                manifests = _verify_jsonl(raw, verifier)
+    except (ValueError, KeyError) as exc:
+        raise ExportFileError(f"{path} is not a cellprov audit export: {exc}") from exc
     if not manifests:
         check = verifier.result()
         problem = "no manifest line: the export is incomplete"

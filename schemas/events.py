@@ -40,13 +40,37 @@ def timestamp_text(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event_hash(event: AuditEvent | dict[str, Any]) -> str:
-    """SHA-256 over the event's canonical JSON, every field but the hash itself, prev_hash included."""
-    fields = event.model_dump() if isinstance(event, AuditEvent) else dict(event)
+def canonical_text(fields: dict[str, Any]) -> str:
+    """The exact text an event's hash is taken over: every field but the hash, prev_hash included."""
+    fields = dict(fields)
     fields.pop("hash", None)
     at = fields["at"]
     fields["at"] = timestamp_text(at) if isinstance(at, datetime) else at
-    return hashlib.sha256(canonical_json(fields).encode()).hexdigest()
+    return canonical_json(fields)
+
+
+def event_hash(event: AuditEvent | dict[str, Any]) -> str:
+    """SHA-256 over the event's canonical JSON."""
+    fields = event.model_dump() if isinstance(event, AuditEvent) else event
+    return hashlib.sha256(canonical_text(fields).encode()).hexdigest()
+
+
+# An export line is the canonical text with the hash appended as its last key:
+#     {"action":…,"prev_hash":"…","reason":…,"request_id":…,"seq":7,"hash":"<64 hex>"}
+# so the hashed bytes are the line minus HASH_TAIL, plus "}": a verifier needs no JSON parser. Keys are
+# sorted, so prev_hash is followed only by reason and request_id (a string or null) and seq, which ends the
+# text. A quote inside a JSON string is always escaped, so those strings cannot hold '"prev_hash":"': its
+# last occurrence in the text is the event's own (data, before it, may well hold such a key).
+LINE_START = b'{"action":'
+HASH_KEY = b',"hash":"'
+HASH_TAIL = len(HASH_KEY) + 64 + len(b'"}\n')
+PREV_KEY = b'"prev_hash":"'
+RUN = 256  # lines checked together
+
+
+def export_line(text: str, hash: str) -> str:
+    """One JSON line of an export: the hashed text verbatim, its hash appended as the last key."""
+    return f'{text[:-1]},"hash":"{hash}"}}\n'
 
 
 class ChainCheck(BaseModel):
@@ -68,17 +92,71 @@ class ChainVerifier:
         self.bad: ChainCheck | None = None
 
     def add(self, event: AuditEvent) -> None:
+        self.link(event.seq, event.prev_hash, event.hash, event_hash(event))
+
+    def add_line(self, line: bytes) -> None:
+        """One line of a JSON-lines export: read by position if it is in the hashed form, else parsed (older
+        exports wrote each event as its model's JSON)."""
+        line = line.rstrip(b"\r\n")
+        if not line.strip():
+            return
+        body, tail = line[: -(HASH_TAIL - 1)], line[-(HASH_TAIL - 1) :]
+        if not (body.startswith(LINE_START) and tail.startswith(HASH_KEY) and tail.endswith(b'"}')):
+            self.add(AuditEvent.model_validate_json(line))
+            return
+        at = body.rfind(PREV_KEY) + len(PREV_KEY)
+        seq = int(body[body.rfind(b":") + 1 :])
+        hashed = hashlib.sha256(body + b"}").hexdigest()
+        self.link(seq, body[at : at + 64].decode(), tail[len(HASH_KEY) : -2].decode(), hashed)
+
+    def add_lines(self, lines: list[bytes]) -> None:
+        """Many export lines at once. The common case, an intact run of lines in the hashed form, is checked
+        with a few operations per line and the comparisons done on whole joined runs; anything else goes
+        line by line through add_line, which names the first bad event."""
+        for start in range(0, len(lines), RUN):
+            run = lines[start : start + RUN]
+            if self.bad is None and not self._add_intact(run):
+                for line in run:
+                    self.add_line(line)
+
+    def _add_intact(self, lines: list[bytes]) -> bool:
+        # Comprehensions over a short run, not a loop with appends over all lines: per line, the
+        # interpreter's overhead is of the order of SHA-256 itself, and a short run stays in the CPU's cache.
+        sha256, tail, prev_key = hashlib.sha256, HASH_TAIL, PREV_KEY
+        hashes = [sha256(line[:-tail] + b"}").hexdigest() for line in lines]
+        # Each line's end, from its seq on: 'seq,"hash":"<hash>"}\n'
+        ends = b"".join([line[line.rfind(b":", 0, -tail) + 1 :] for line in lines])
+        prevs = b"".join([line[(at := line.rfind(prev_key) + len(prev_key)) : at + 64] for line in lines])
+        first = self.size + 1
+        seqs = range(first, first + len(lines))
+        expected_ends = [f'{seq},"hash":"{hash}"}}\n' for seq, hash in zip(seqs, hashes, strict=True)]
+        intact = (
+            bool(hashes)
+            and (
+                # each line has the next sequence number and ends with the hash of its text ...
+                ends == "".join(expected_ends).encode()
+                # ... and names the one before it.
+                and prevs == (self.head + "".join(hashes[:-1])).encode()
+            )
+        )
+        if intact:
+            self.size, self.head = seqs[-1], hashes[-1]
+        return intact
+
+    def link(self, seq: int, prev_hash: str, stated_hash: str, hashed: str) -> None:
+        """One event: its sequence number, the hash it names as its predecessor's, the hash it states, and
+        the hash of its content as recomputed here."""
         if self.bad is not None:
             return
         expected = self.size + 1
-        if event.seq != expected:
-            self._fail(expected, f"expected event {expected}, found {event.seq}: events missing or reordered")
-        elif event.prev_hash != self.head:
-            self._fail(event.seq, "prev_hash does not match the event before it")
-        elif event_hash(event) != event.hash:
-            self._fail(event.seq, "the event's content does not match its hash: it was altered")
+        if seq != expected:
+            self._fail(expected, f"expected event {expected}, found {seq}: events missing or reordered")
+        elif prev_hash != self.head:
+            self._fail(seq, "prev_hash does not match the event before it")
+        elif hashed != stated_hash:
+            self._fail(seq, "the event's content does not match its hash: it was altered")
         else:
-            self.size, self.head = event.seq, event.hash
+            self.size, self.head = seq, stated_hash
 
     def _fail(self, seq: int, problem: str) -> None:
         self.bad = ChainCheck(

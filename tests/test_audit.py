@@ -1,5 +1,7 @@
 """The audit trail: one event per change, in the change's transaction, chained, guarded, verifiable."""
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from clients.audit_file import verify_export
 from schemas import Role
+from schemas.events import AuditEvent, ChainCheck, ChainVerifier
 from tests.lab import SYNTHESIS, publish_bench
 
 FECL = {"type": "FeCl3·6H2O", "quantity": "25 g", "supplier": "Sigma-Aldrich"}
@@ -82,6 +85,18 @@ def test_every_change_is_one_event_with_server_actor_time_and_reason(history, au
         "first_bad_seq": None,
         "problem": None,
     }
+
+
+def test_text_of_any_kind_verifies(api, auditor, tmp_path: Path):
+    """Quotes, backslashes, tabs and characters beyond ASCII: the database quotes them in JSON as Python does,
+    or verification finds out in Python; either way, an intact trail verifies."""
+    supplier = 'Sigma «Fe·6H2O» \t "quoted" \\ back\\slash µL ✓'
+    assert api.post("/lots", json={**FECL, "supplier": supplier}).status_code == 201
+    assert auditor.get("/audit/verify").json()["ok"]
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(auditor.get("/audit/export").content)
+    assert verify_export(path)[0].ok
+    assert _events(auditor, action="item.received")[-1]["data"]["supplier"] == supplier
 
 
 def test_a_refused_change_leaves_no_event(api, auditor):
@@ -202,6 +217,45 @@ def test_verify_finds_the_last_event_deleted(history, app, auditor):
     assert check["ok"] is False and check["first_bad_seq"] == size
 
 
+def test_verify_finds_a_change_to_the_data_of_an_event(history, app, auditor):
+    json_text = '{"code": "X-1"}'
+    _behind_the_back(app, f"UPDATE audit_events SET data = '{json_text}' WHERE seq = 4")
+    check = auditor.get("/audit/verify").json()
+    assert check["ok"] is False and check["first_bad_seq"] == 4 and "altered" in check["problem"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "at = '2020-01-01 00:00:00.000000'",
+        "actor_name = 'eve'",
+        "entity_version = 99",
+        """changes = '{"remaining": {"old": 1, "new": 2}}'""",
+        "request_id = NULL",
+        f"hash = '{'f' * 64}'",
+    ],
+)
+def test_verify_finds_a_change_to_any_column(history, app, auditor, change):
+    _behind_the_back(app, f"UPDATE audit_events SET {change} WHERE seq = 5")
+    check = auditor.get("/audit/verify").json()
+    assert check["ok"] is False and check["first_bad_seq"] == 5 and "altered" in check["problem"]
+
+
+@pytest.mark.parametrize("change", ["data = 'not json'", "at = 'yesterday'"])
+def test_verify_finds_a_column_it_cannot_read(history, app, auditor, change):
+    if app.state.engine.dialect.name == "postgresql":
+        pytest.skip("PostgreSQL refuses such values whoever asks")
+    _behind_the_back(app, f"UPDATE audit_events SET {change} WHERE seq = 5")
+    check = auditor.get("/audit/verify").json()
+    assert check["ok"] is False and check["first_bad_seq"] == 5 and "altered" in check["problem"]
+
+
+def test_verify_finds_a_change_to_the_hashed_text_alone(history, app, auditor):
+    _behind_the_back(app, "UPDATE audit_events SET hashed_text = hashed_text || ' ' WHERE seq = 5")
+    check = auditor.get("/audit/verify").json()
+    assert check["ok"] is False and check["first_bad_seq"] == 5 and "altered" in check["problem"]
+
+
 def test_verify_finds_reordered_events(history, app, auditor):
     # Swap the contents of events 2 and 3 while keeping their sequence numbers.
     _behind_the_back(
@@ -244,6 +298,60 @@ def test_an_export_verifies_offline_and_tampering_is_found(history, auditor, tmp
     unfinished = tmp_path / f"unfinished.{fmt}"
     unfinished.write_text("".join(lines[:-1]), encoding="utf-8")
     assert not verify_export(unfinished)[0].ok
+
+
+def _export_lines(auditor) -> list[bytes]:
+    response = auditor.get("/audit/export", params={"format": "jsonl"})
+    assert response.status_code == 200
+    return response.content.splitlines(keepends=True)
+
+
+def test_an_export_line_is_the_hashed_text_with_its_hash(history, auditor):
+    *events, manifest = _export_lines(auditor)
+    first = json.loads(events[0])
+    assert list(first)[-1] == "hash" and first == _events(auditor)[0]
+    body = events[0].removesuffix(b"\n")[: -len(',"hash":"' + first["hash"] + '"}')] + b"}"
+    assert hashlib.sha256(body).hexdigest() == first["hash"]
+    assert json.loads(manifest)["manifest"]["head_hash"] == json.loads(events[-1])["hash"]
+
+
+def test_an_export_in_the_earlier_format_still_verifies(history, auditor, tmp_path: Path):
+    """Exports written before the hashed text was stored carry each event as its model's JSON."""
+    *events, manifest = _export_lines(auditor)
+    earlier = [AuditEvent.model_validate_json(line).model_dump_json().encode() + b"\n" for line in events]
+    path = tmp_path / "earlier.jsonl"
+    path.write_bytes(b"".join([*earlier, manifest]))
+    check, _ = verify_export(path)
+    assert check.ok and check.size == len(events)
+    path.write_bytes(path.read_bytes().replace(b"supplier name typo", b"nothing to see"))
+    assert not verify_export(path)[0].ok
+
+
+def _verified(lines: list[bytes]) -> ChainCheck:
+    verifier = ChainVerifier()
+    verifier.add_lines(lines)
+    return verifier.result()
+
+
+def test_the_offline_verifier_names_the_first_bad_line(history, auditor):
+    events = _export_lines(auditor)[:-1]
+    assert _verified(events).ok
+    # Outside the hashed text, the line must end with exactly the hash key and value: else it is no event.
+    tail = events[:]
+    tail[3] = tail[3].replace(b',"hash":"', b',"hasX":"')
+    with pytest.raises(ValueError, match="hash"):
+        _verified(tail)
+    altered = events[:]
+    corrected = next(i for i, line in enumerate(events) if b"supplier name typo" in line)
+    altered[corrected] = altered[corrected].replace(b"supplier name typo", b"nothing to see")
+    assert _verified(altered).model_dump(include={"first_bad_seq", "problem"}) == {
+        "first_bad_seq": corrected + 1,
+        "problem": "the event's content does not match its hash: it was altered",
+    }
+    swapped = events[:]
+    swapped[1], swapped[2] = swapped[2], swapped[1]
+    assert _verified(swapped).first_bad_seq == 2
+    assert _verified(events[:2] + events[3:]).first_bad_seq == 3
 
 
 # --- signed checkpoints and proofs, checked by the client -----------------------------------------------

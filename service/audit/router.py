@@ -74,7 +74,7 @@ def export_events(
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
     filename = f"cellprov-audit.{format}"
     return StreamingResponse(
-        export.stream(engine, format, user.username),
+        export.stream_overlapped(engine, format, user.username),
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -1,12 +1,30 @@
 """The audit table (append-only, guarded by triggers) and the one-row head of its chain."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text
+from sqlalchemy import JSON, Dialect, Index, Text, TypeDecorator
 from sqlmodel import Column, Field, SQLModel
 
+from schemas.events import canonical_json
 from service.db import UtcDateTime
+
+
+class CanonicalJSON(TypeDecorator[Any]):
+    """JSON stored as its canonical text (sorted keys, no spaces), the very text it has inside the event's
+    hashed text: verification then compares the two in SQL, as text."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
+        if dialect.name == "postgresql":
+            from psycopg.types.json import Json
+
+            # What SQLAlchemy's psycopg dialect does for JSON, with our serialiser.
+            return lambda value: Json(value, dumps=canonical_json)
+        return canonical_json
 
 
 class AuditEventRow(SQLModel, table=True):
@@ -26,12 +44,15 @@ class AuditEventRow(SQLModel, table=True):
     entity_type: str = Field(max_length=32)
     entity_id: str = Field(max_length=128)
     entity_version: int | None = None
-    data: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
-    changes: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    data: Any = Field(default=None, sa_column=Column(CanonicalJSON, nullable=True))
+    changes: dict[str, Any] | None = Field(default=None, sa_column=Column(CanonicalJSON, nullable=True))
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     request_id: str | None = Field(default=None, max_length=64)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # The exact text the hash was taken over (schemas.events.canonical_text): exports send it verbatim, and
+    # verification checks that the columns above still say the same.
+    hashed_text: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class AuditHead(SQLModel, table=True):
