@@ -311,25 +311,21 @@ def generate(cells: int, seed: int = SEED) -> tuple[Shape, list[dict[str, Any]]]
 
 def _characterise(cell: str, sha256: str, clock: _Clock, rng: random.Random) -> list[dict[str, Any]]:
     """A cell's cycling test, its impedance before cycling and an SEM of its anode after."""
-    test = {"cell": cell, "protocol": TEST_PROTOCOL, "file": sha256}
-    eis = {
-        "technique": "EIS",
-        "subjects": [cell],
-        "performed_at": clock.run(1)["ended_at"],
-        "title": "impedance before cycling",
-        "results": [{"name": "R_ct", "value": round(rng.uniform(60, 140), 1), "unit": "ohm"}],
-    }
-    sem = {
-        "technique": "SEM",
-        "subjects": [cell],
-        "performed_at": clock.run(1)["ended_at"],
-        "title": "post-mortem anode cross-section",
-        "results": [{"name": "SEI thickness", "value": round(rng.uniform(40, 60), 1), "unit": "nm"}],
-    }
+
+    def analysis(technique: str, title: str, result: str, value: float, unit: str) -> dict[str, Any]:
+        body = {
+            "technique": technique,
+            "subjects": [cell],
+            "performed_at": clock.run(1)["ended_at"],
+            "title": title,
+            "results": [{"name": result, "value": round(value, 1), "unit": unit}],
+        }
+        return {"op": "record_analysis", "analysis": body}
+
     return [
-        {"op": "record_test", "test": test},
-        {"op": "record_analysis", "analysis": eis},
-        {"op": "record_analysis", "analysis": sem},
+        {"op": "record_test", "test": {"cell": cell, "protocol": TEST_PROTOCOL, "file": sha256}},
+        analysis("EIS", "impedance before cycling", "R_ct", rng.uniform(60, 140), "ohm"),
+        analysis("SEM", "post-mortem anode cross-section", "SEI thickness", rng.uniform(40, 60), "nm"),
     ]
 
 
