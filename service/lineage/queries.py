@@ -55,16 +55,6 @@ def _reached(direction: Direction, max_depth: int | None) -> str:
     """
 
 
-def _only(kind: str | None, type_name: str | None, alias: str, type_alias: str) -> str:
-    """SQL conditions keeping only items of this kind and/or type (the caller binds :kind and :type)."""
-    conditions = []
-    if kind is not None:
-        conditions.append(f"{alias}.kind = :kind")
-    if type_name is not None:
-        conditions.append(f"{type_alias}.name = :type")
-    return "".join(f" AND {c}" for c in conditions)
-
-
 def _traced(direction: Direction, max_depth: int | None) -> str:
     """The CTE `found`: the item with code :code at depth 0 and every item it reaches, with what a node
     shows; `listed(id)` is `found` filtered (see _listed_if).
@@ -104,26 +94,19 @@ def _listed(kind: str | None, type_name: str | None) -> str:
 
 
 def reachable_items(
-    session: Session,
-    root_id: int,
-    direction: Direction,
-    max_depth: int | None,
-    kind: str | None = None,
-    type_name: str | None = None,
+    session: Session, root_id: int, direction: Direction, max_depth: int | None
 ) -> list[NodeRow]:
-    """The reached items (the root at depth 0), only those of `kind` / `type_name` when given: filtering in
-    the database, a recall of "cells from this lot" does not carry every batch and anode in between."""
+    """Every item reached from `root_id` (the root itself at depth 0), nearest first: what origins, the
+    grouping of test runs by batch and an item's audit excerpt need."""
     sql = (
         _reached(direction, max_depth)
-        + f"""
+        + """
         SELECT i.id, i.code, i.kind, t.name AS type, i.name, i.status, r.depth
         FROM reached r JOIN items i ON i.id = r.id JOIN item_types t ON t.id = i.type_id
-        WHERE 1 = 1 {_only(kind, type_name, "i", "t")}
         ORDER BY r.depth, i.code
     """
     )
-    params = {"root": root_id, "max_depth": max_depth, "kind": kind, "type": type_name}
-    rows = session.execute(text(sql), params).all()
+    rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
     return [NodeRow(*row) for row in rows]
 
 

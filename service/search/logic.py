@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from schemas import Quantity
 from schemas.search import SearchHit, SearchResults
 from service.analyses.tables import Analysis, AnalysisSubject
 from service.audit.logic import pending_entities
@@ -89,7 +88,9 @@ def step_document(session: Session, key: str) -> Document | None:
         if step is None:
             return None
         shown = steps.step_out(session, step)
-    parameters = _properties({name: _stored(value) for name, value in shown.parameters.items()})
+    parameters = _properties(
+        {name: steps.stored_parameter(value) for name, value in shown.parameters.items()}
+    )
     return Document(
         kind="step",
         key=str(shown.id),
@@ -106,11 +107,6 @@ def step_document(session: Session, key: str) -> Document | None:
             shown.void_reason and f"voided: {shown.void_reason}",
         ),
     )
-
-
-def _stored(value: object) -> object:
-    """A parameter as the steps table keeps it: a quantity as {"value", "unit"}."""
-    return value.model_dump() if isinstance(value, Quantity) else value
 
 
 def entry_document(session: Session, key: str) -> Document | None:

@@ -204,7 +204,7 @@ def log_step(session: Session, user: User, body: StepIn) -> StepOut:
         operator_id=user.id,
         started_at=body.started_at,
         ended_at=body.ended_at,
-        parameters={k: _plain(v) for k, v in body.parameters.items()},
+        parameters={k: stored_parameter(v) for k, v in body.parameters.items()},
         notes=body.notes,
         created_at=now,
         template_id=template.id if template else None,
@@ -306,7 +306,8 @@ def _shown(
     )
 
 
-def _plain(value: Any) -> Any:
+def stored_parameter(value: Any) -> Any:
+    """A parameter as the steps table keeps it: a quantity as {"value", "unit"}."""
     return value.model_dump() if isinstance(value, Quantity) else value
 
 
