@@ -1,6 +1,7 @@
 """Engine, sessions and the column types shared by every table; SQLite pragmas live here too."""
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,6 +85,18 @@ def open_session(engine: Engine, *, write: bool) -> Session:
     return Session(bind, expire_on_commit=False)
 
 
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A read-only session whose transaction ends by a commit, not by the rollback of closing it. For a read
+    the two are the same, but psycopg forgets every statement it prepared on a connection at each rollback:
+    PostgreSQL then plans every lineage statement afresh on each request (0.3 to 0.7 ms apiece). Objects
+    are expunged first, so nothing a reader changed on one is written. A failed read still rolls back."""
+    with open_session(engine, write=False) as session:
+        yield session
+        session.expunge_all()
+        session.commit()
+
+
 # --- rows written at the end of the transaction -----------------------------------------------------------
 
 _QUEUED = "cellprov_queued_rows"
@@ -138,7 +151,7 @@ def _forget_after_rollback(session: Session, previous: Any) -> None:
 
 
 def _read_session(request: Request) -> Iterator[Session]:
-    with open_session(request.app.state.engine, write=False) as session:
+    with reading(request.app.state.engine) as session:
         yield session
 
 

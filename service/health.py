@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from service import migrate
-from service.db import open_session
+from service.db import reading
 from service.errors import DomainError
 
 router = APIRouter(tags=["health"])
@@ -25,7 +25,7 @@ async def healthz() -> dict[str, str]:
 def readyz(request: Request) -> dict[str, str]:
     """The process is up, its database answers, and the database's schema is the one this code expects."""
     try:
-        with open_session(request.app.state.engine, write=False) as session:
+        with reading(request.app.state.engine) as session:
             at = set(session.execute(text("SELECT version_num FROM alembic_version")).scalars())
     except Exception as exc:  # any failure to reach the database means "not ready", whatever its type
         raise NotReady(f"the database does not answer: {type(exc).__name__}") from exc

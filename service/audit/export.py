@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from schemas.events import AuditEvent, ExportManifest, canonical_json, export_line, timestamp_text
 from service.audit.logic import event_batches, head, iter_events
-from service.db import open_session, utcnow
+from service.db import reading, utcnow
 
 CSV_COLUMNS = list(AuditEvent.model_fields)
 MANIFEST_KEY = "manifest"
@@ -59,7 +59,7 @@ def _manifest_line(fmt: str, manifest: ExportManifest) -> str:
 def stream(engine: Engine, fmt: str, exported_by: str) -> Generator[str, None, None]:
     """Every event up to the head as it was when the export began, then the manifest line. Events are read
     in batches by a session of the stream's own, so memory stays flat however long the trail is."""
-    with open_session(engine, write=False) as session:
+    with reading(engine) as session:
         size, head_hash = head(session)
         yield from (_jsonl_chunks if fmt == "jsonl" else _csv_chunks)(session, size)
         manifest = ExportManifest(

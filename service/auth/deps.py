@@ -11,7 +11,7 @@ from service.audit import logic as audit
 from service.auth.logic import role_of, user_for_token
 from service.auth.roles import Permission, may
 from service.auth.tables import User
-from service.db import ReadSession, open_session
+from service.db import ReadSession, reading
 from service.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/tokens")
@@ -50,7 +50,7 @@ def _require(permission: Permission) -> Callable[..., User]:
     def dependency(request: Request, credentials: Credentials) -> User:
         # Its own short session: the route's write transaction must not start before we know who calls, and a
         # writing route must not hold a second connection while it writes.
-        with open_session(request.app.state.engine, write=False) as session:
+        with reading(request.app.state.engine) as session:
             return _authenticate(request, credentials, session, permission)
 
     dependency.permission = permission  # type: ignore[attr-defined]  # read by the role x route test

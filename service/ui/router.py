@@ -27,7 +27,7 @@ from service.auth.logic import hash_token, log_in, user_for_token
 from service.auth.roles import Permission, may
 from service.auth.tables import Token, User
 from service.cycling import logic as cycling
-from service.db import open_session, utcnow
+from service.db import open_session, reading, utcnow
 from service.entries import logic as entries
 from service.entries import queries as entry_queries
 from service.entries.attachments import MAX_ATTACHMENT_BYTES, Upload, clean_name, media_type_of
@@ -75,7 +75,7 @@ def _viewer(request: Request) -> User:
     if not token:
         raise LoginRequired
     try:
-        with open_session(_engine(request), write=False) as session:
+        with reading(_engine(request)) as session:
             user = user_for_token(session, token)
     except DomainError as refused:
         raise LoginRequired from refused
@@ -87,7 +87,7 @@ Viewer = Annotated[User, Depends(_viewer)]
 
 
 def _read(request: Request) -> Any:
-    with open_session(_engine(request), write=False) as session:
+    with reading(_engine(request)) as session:
         yield session
 
 
@@ -411,7 +411,7 @@ def edit_entry(
     except (DomainError, ValidationError) as refused:
         if isinstance(refused, NotFound):
             raise
-        with open_session(_engine(request), write=False) as session:
+        with reading(_engine(request)) as session:
             shown = entries.entry_out(session, entries.get_entry(session, entry_id))
         return _page(request, "entry_form.html", 422, entry=shown, form=form, problems=_problems(refused))
     return RedirectResponse(f"/ui/entries/{entry_id}", status_code=303)
