@@ -15,6 +15,11 @@ def _lineage(r: dict[str, Any]) -> str:
     )
 
 
+def _whole_recall(r: dict[str, Any]) -> str:
+    # Absent from results written before the recall listed cells alone.
+    return _ms(r["http_whole_answer"]) if "http_whole_answer" in r else "—"
+
+
 def _steps(clients: int) -> Callable[[dict[str, Any]], str]:
     def cell(r: dict[str, Any]) -> str:
         c = r[f"clients_{clients}"]
@@ -67,6 +72,7 @@ ROWS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("import", "bulk import through POST /import (target ≥ 2,000 items/s)", _import),
     ("lineage_up", "upstream lineage of a cell, HTTP p50 / p99 (target 2 / 10 ms)", _lineage),
     ("recall_down", "recall: cells from a FeCl3 lot, HTTP p50 / p99 (target p50 30 ms)", _lineage),
+    ("recall_down", "recall with each cell's test run and analyses (include=all)", _whole_recall),
     ("step_logging", "steps, 1 client", _steps(1)),
     ("step_logging", "steps, 4 clients", _steps(4)),
     ("step_logging", "steps, 16 clients (target ≥ 300/s on PostgreSQL)", _steps(16)),

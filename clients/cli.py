@@ -878,10 +878,16 @@ def trace(
             )  # fmt: skip
             sys.stdout.write(text if text.endswith("\n") else text + "\n")
             return
-        lineage = client.lineage(code, direction, max_depth=max_depth, kind=kind, type=item_type)
-    if _wants_json(ctx, json_output):
+        as_json = _wants_json(ctx, json_output)
+        # A filtered trace prints a table of the items: their links and records would only be dropped.
+        table = not as_json and (kind is not None or item_type is not None)
+        include: Any = "nodes" if table else "all"
+        lineage = client.lineage(
+            code, direction, max_depth=max_depth, kind=kind, type=item_type, include=include
+        )
+    if as_json:
         _print_json(lineage)
-    elif kind is not None or item_type is not None:
+    elif table:
         console.print(_lineage_table(lineage))
     else:
         console.print(lineage_tree(lineage))

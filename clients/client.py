@@ -24,6 +24,7 @@ from schemas import (
     ItemTypeOut,
     ItemVersion,
     Lineage,
+    LineageParts,
     LotIn,
     Origin,
     Page,
@@ -369,14 +370,18 @@ class Client:
         max_depth: int | None = None,
         kind: ItemKind | str | None = None,
         type: str | None = None,
+        include: LineageParts = "all",
     ) -> Lineage:
-        """Upstream ("which lots made this cell") or downstream ("which cells used this lot")."""
+        """Upstream ("which lots made this cell") or downstream ("which cells used this lot"); with
+        `include="nodes"` the items alone, without links, test runs, analyses or entries (much faster for a
+        recall of thousands of cells)."""
         params = {
             "direction": direction,
             "max_depth": max_depth,
             "kind": kind,
             "type": type,
             "format": "json",
+            "include": include,
         }
         return self._get(f"/items/{_segment(code)}/lineage", Lineage, **params)
 

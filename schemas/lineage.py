@@ -46,10 +46,16 @@ class LineageAnalysis(BaseModel):
     title: str
 
 
+LineageParts = Literal["all", "nodes"]
+
+
 class Lineage(BaseModel):
     root: str
     direction: Literal["up", "down"]
     max_depth: int | None
+    # "nodes": only the items were asked for (a recall's list of cells); edges, tests, analyses and entries
+    # are then empty because they were not looked up, not because there are none.
+    include: LineageParts = "all"
     nodes: list[LineageNode]
     edges: list[LineageEdge]
     tests: list[LineageTest] = []

@@ -235,6 +235,17 @@ def test_downstream_of_the_iron_lot_lists_exactly_the_cells_made_from_it(api, la
     }
 
 
+def test_a_recall_of_the_items_alone_lists_the_same_cells_without_links_or_records(api, lab):
+    whole = _trace(api, lab["fecl"], direction="down")
+    alone = _trace(api, lab["fecl"], direction="down", include="nodes")
+    assert whole["include"] == "all" and whole["edges"]
+    assert alone["include"] == "nodes"
+    assert alone["nodes"] == whole["nodes"]
+    assert (alone["edges"], alone["tests"], alone["analyses"], alone["entries"]) == ([], [], [], {})
+    cells = _trace(api, lab["fecl"], direction="down", kind="cell", include="nodes")
+    assert _depths(cells) == dict.fromkeys(lab["cells"], 5)
+
+
 def test_shared_inputs_reach_every_cell_downstream(api, lab):
     every_cell = {*lab["cells"], lab["control"]}
     assert set(_depths(_trace(api, lab["cathode"], direction="down", kind="cell"))) == every_cell
@@ -347,6 +358,9 @@ def test_unknown_items_and_bad_parameters_are_refused(api, lab):
     }
     assert pointers(problem_of(api.get(f"/items/{cell}/lineage", params={"format": "pdf"}), 422)) == {
         "query:format"
+    }
+    assert pointers(problem_of(api.get(f"/items/{cell}/lineage", params={"include": "edges"}), 422)) == {
+        "query:include"
     }
 
 

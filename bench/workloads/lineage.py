@@ -102,9 +102,16 @@ def upstream(ctx: Context) -> dict[str, Any]:
 
 
 def recall(ctx: Context) -> dict[str, Any]:
+    """The cells of a lot (`include=nodes`, what `cellprov trace --down LOT --kind cell` asks) and, apart,
+    the whole answer with every cell's test run and analyses: three records per cell that the bare query,
+    which lists cells, does not read."""
     n = 40 if ctx.quick else 200
     codes = [lot_code("FeCl3·6H2O", ctx.rng.randint(1, LOTS_PER_KIND)) for _ in range(n)]
-    return _measure(ctx, codes, {"direction": "down", "kind": "cell"}, RECALL_CTE, RECALL_CLOSURE)
+    cells = {"direction": "down", "kind": "cell"}
+    result = _measure(ctx, codes, {**cells, "include": "nodes"}, RECALL_CTE, RECALL_CLOSURE)
+    whole, _ = _time_http(ctx, [f"/items/{c}/lineage" for c in codes[: n // 4]], cells)
+    result["http_whole_answer"] = timings(whole)
+    return result
 
 
 WORKLOADS: dict[str, Callable[[Context], dict[str, Any]]] = {

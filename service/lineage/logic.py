@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from schemas import ItemKind, ItemStatus, Lineage, LineageNode, Origin, OriginGroup
+from schemas import ItemKind, ItemStatus, Lineage, LineageNode, LineageParts, Origin, OriginGroup
 from service.errors import NotFound
 from service.items.logic import get_item
 from service.lineage.queries import Direction, NodeRow, reachable_items, trace_rows
@@ -29,6 +29,7 @@ def trace_document(
     max_depth: int | None = None,
     kind: ItemKind | None = None,
     type_name: str | None = None,
+    include: LineageParts = "all",
 ) -> dict[str, Any]:
     """The items upstream or downstream of `code`, and the links between them, as plain values shaped
     exactly like `schemas.Lineage`: a recall lists thousands of cells, and building a model per node only to
@@ -36,8 +37,11 @@ def trace_document(
 
     With `kind` or `type` only matching items are listed (the root too only if it matches), and only the
     links between listed items: `trace --down LOT --kind cell` answers "which cells came from this lot".
+    With `include="nodes"` only the items are looked up: a recall's 5,000 cells without their 15,000 test
+    runs and analyses.
     """
-    rows = trace_rows(session, code, direction, max_depth, kind.value if kind else None, type_name)
+    kind_name = kind.value if kind else None
+    rows = trace_rows(session, code, direction, max_depth, kind_name, type_name, include == "nodes")
     if rows is None:
         raise NotFound(f"no item with code {code!r}")
     codes = {node[0]: node[1] for node in rows.nodes}
@@ -71,6 +75,7 @@ def trace_document(
         "root": code,
         "direction": direction,
         "max_depth": max_depth,
+        "include": include,
         "nodes": [
             {"code": c, "kind": k, "type": t, "name": n, "status": s, "depth": d}
             for _, c, k, t, n, s, d, listed in rows.nodes

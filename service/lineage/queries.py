@@ -255,12 +255,16 @@ def trace_rows(
     max_depth: int | None,
     kind: str | None = None,
     type_name: str | None = None,
+    nodes_only: bool = False,
 ) -> TraceRows | None:
-    """All of a lineage answer in three statements, or None when there is no item `code`."""
+    """All of a lineage answer in three statements (only the first with `nodes_only`), or None when there is
+    no item `code`."""
     _probe_by_index(session)
     nodes = traced_nodes(session, code, direction, max_depth, kind, type_name)
     if not nodes:
         return None
+    if nodes_only:
+        return TraceRows(nodes, [], [])
     listed = sum(1 for node in nodes if node[7])
     # Links and records need listed items: a filter that keeps none has none to look for.
     links = traced_links(session, code, direction, max_depth, kind, type_name) if listed > 1 else []

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 from pydantic_core import to_json
 
-from schemas import ItemKind, Lineage, Origin
+from schemas import ItemKind, Lineage, LineageParts, Origin
 from service.auth.deps import Reader
 from service.db import ReadSession
 from service.lineage import logic
@@ -29,9 +29,13 @@ def lineage(
     kind: ItemKind | None = None,
     type: Annotated[str | None, Query(max_length=100)] = None,
     format: Literal["json", "mermaid", "dot"] = "json",
+    include: LineageParts = "all",
 ) -> Response:
-    """Where an item came from (`up`) or what was made from it (`down`), as JSON, Mermaid or DOT."""
-    document = logic.trace_document(session, code, direction, max_depth, kind, type)
+    """Where an item came from (`up`) or what was made from it (`down`), as JSON, Mermaid or DOT.
+
+    `include=nodes` answers with the items alone, without the links between them or their test runs,
+    analyses and notebook entries: all a recall (`direction=down&kind=cell&include=nodes`) needs."""
+    document = logic.trace_document(session, code, direction, max_depth, kind, type, include)
     if format == "json":
         # Serialised straight from plain values; `response_model` still documents the shape.
         return Response(to_json(document), media_type="application/json")
