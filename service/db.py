@@ -63,9 +63,6 @@ def make_engine(settings: Settings) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
-        # 64 MiB of page cache per connection instead of SQLite's 2 MiB: at 100k cells (a 5 GB file) the index
-        # pages a lineage answer walks no longer fit in 2 MiB, and re-reading them cost half of its time.
-        cursor.execute("PRAGMA cache_size=-65536")
         # INSERT OR REPLACE deletes the row it replaces; only with recursive triggers does that delete meet
         # the audit table's no-delete trigger.
         cursor.execute("PRAGMA recursive_triggers=ON")
