@@ -53,7 +53,6 @@ def _require(permission: Permission) -> Callable[..., User]:
         with reading(request.app.state.engine) as session:
             return _authenticate(request, credentials, session, permission)
 
-    dependency.permission = permission  # type: ignore[attr-defined]  # read by the role x route test
     return dependency
 
 
@@ -63,7 +62,6 @@ def _require_reader(request: Request, credentials: Credentials, session: ReadSes
     return _authenticate(request, credentials, session, Permission.read)
 
 
-_require_reader.permission = Permission.read  # type: ignore[attr-defined]
 Reader = Annotated[User, Depends(_require_reader)]
 Recorder = Annotated[User, Depends(_require(Permission.record))]
 TypeManager = Annotated[User, Depends(_require(Permission.manage_types))]
