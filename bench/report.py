@@ -16,8 +16,7 @@ def _lineage(r: dict[str, Any]) -> str:
 
 
 def _whole_recall(r: dict[str, Any]) -> str:
-    # Absent from results written before the recall listed cells alone.
-    return _ms(r["http_whole_answer"]) if "http_whole_answer" in r else "—"
+    return _ms(r["http_whole_answer"])
 
 
 def _steps(clients: int) -> Callable[[dict[str, Any]], str]:

@@ -39,6 +39,7 @@ from schemas import (
     Lineage,
     LineageEdge,
     LineageNode,
+    LineageParts,
     LotIn,
     OutputSpec,
     Page,
@@ -881,7 +882,7 @@ def trace(
         as_json = _wants_json(ctx, json_output)
         # A filtered trace prints a table of the items: their links and records would only be dropped.
         table = not as_json and (kind is not None or item_type is not None)
-        include: Any = "nodes" if table else "all"
+        include: LineageParts = "nodes" if table else "all"
         lineage = client.lineage(
             code, direction, max_depth=max_depth, kind=kind, type=item_type, include=include
         )

@@ -89,7 +89,7 @@ def open_session(engine: Engine, *, write: bool) -> Session:
 def reading(engine: Engine) -> Iterator[Session]:
     """A read-only session whose transaction ends by a commit, not by the rollback of closing it. For a read
     the two are the same, but psycopg forgets every statement it prepared on a connection at each rollback:
-    PostgreSQL then plans every lineage statement afresh on each request (0.3 to 0.7 ms apiece). Objects
+    PostgreSQL then plans every lineage statement afresh on each request (up to 0.8 ms apiece). Objects
     are expunged first, so nothing a reader changed on one is written. A failed read still rolls back."""
     with open_session(engine, write=False) as session:
         yield session
