@@ -190,8 +190,7 @@ def serve(
     The first start migrates the database, creates the admin user and prints its token once; an empty
     database gets the worked example, so there is something to trace right away.
     """
-    import uvicorn
-
+    from service import serving
     from service.bootstrap import prepare
     from service.config import Settings
 
@@ -210,8 +209,7 @@ def serve(
                 "[yellow]The database is empty but no admin token is at hand to load the worked example; "
                 "run `cellprov example load --token …` once the server is up.[/]"
             )
-    # The access log is the service's own (JSON, with request ids, without query strings).
-    uvicorn.run("service.app:create_app", factory=True, host=host, port=port, access_log=False)
+    serving.serve(host, port)
 
 
 @app.command()

@@ -1,10 +1,16 @@
 """create_app(): the FastAPI application with its routers, error handlers and middleware."""
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from service import health
 from service.analyses.router import router as analyses_router
 from service.audit.router import router as audit_router
+from service.auth import failures
 from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
 from service.cycling.router import router as cycling_router
@@ -24,6 +30,25 @@ from service.templates.router import router as templates_router
 from service.ui.router import install_ui
 
 API_PREFIX = "/api/v1"
+SUMMARY_EVERY_SECONDS = 60
+
+
+async def _summarise_failures(app: FastAPI) -> None:
+    """Each process chains the failure summaries of minutes that are over (service.auth.failures), so a
+    burst of failures reaches the audit trail even when no later failure comes to do it."""
+    while True:
+        await asyncio.sleep(SUMMARY_EVERY_SECONDS)
+        try:
+            await asyncio.to_thread(failures.summarise, app.state.engine)
+        except Exception:  # the database may be away for a moment; the next round catches up
+            logging.getLogger("cellprov").exception("could not summarise failed logins")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    summariser = asyncio.create_task(_summarise_failures(app))
+    yield
+    summariser.cancel()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Lab notebook and synthesis-to-cell provenance for battery labs",
         docs_url="/docs",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)

@@ -4,6 +4,7 @@ import os
 import stat
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,27 @@ class Settings(BaseSettings):
     auth_max_failures_per_client: int = 30
     auth_window_seconds: int = 900
 
+    # The address people reach the service at (e.g. https://eln.lab.example): redirects and links are built
+    # from it, never from a request's Host header. Unset: redirects stay relative.
+    public_url: str | None = None
+    # Host names the service answers to (TrustedHostMiddleware); empty: the public URL's host if one is
+    # set, else any host (a development server).
+    allowed_hosts: list[str] = []
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed ("127.0.0.1", "10.0.0.5,10.0.0.6", "*");
+    # empty: none, every client is the address the connection came from.
+    forwarded_allow_ips: str = ""
+    # Slow clients: the request line and headers must arrive within header_timeout_seconds; a body within
+    # body_timeout_seconds plus one second per body_min_rate bytes already received (as Apache's
+    # mod_reqtimeout); then 408 and the connection is closed. An idle kept-alive connection is closed after
+    # keep_alive_seconds.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 20.0
+    body_min_rate: int = 64 * 1024
+    keep_alive_seconds: float = 5.0
+    # Bounded work per request: the items one step (or one import operation) may make, and the largest
+    # max_count a template may give an output.
+    max_outputs_per_step: int = 1000
+
     @model_validator(mode="after")
     def _read_secret_files(self) -> "Settings":
         if self.database_url_file is not None:
@@ -64,6 +86,15 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return "postgresql+psycopg://" + url[len(plain) :]
         return url
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        if self.public_url:
+            host = urlsplit(self.public_url).hostname
+            return [host] if host else ["*"]
+        return ["*"]
 
     @property
     def is_sqlite(self) -> bool:

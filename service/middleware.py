@@ -1,5 +1,7 @@
-"""What wraps every request: request ids and JSON logs, security headers, CORS, and input limits."""
+"""What wraps every request: request ids and JSON logs, security headers, CORS, trusted hosts and redirects,
+input limits and slow bodies."""
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -9,9 +11,11 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -186,17 +190,32 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"Request body too large (limit {limit} bytes)")
 
 
+class BodyTooSlow(HTTPException):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"The request body did not arrive in time ({seconds:.0f} s); send it again")
+
+
 class InputGuard:
     """Refuses, before any route runs: bodies over the limit (413, also when sent chunked without a
-    Content-Length) and URLs carrying NUL characters, which PostgreSQL text cannot hold (422)."""
+    Content-Length), bodies that arrive too slowly (408: a slow client must not hold a worker), and URLs
+    carrying NUL characters, which PostgreSQL text cannot hold (422)."""
 
     def __init__(
-        self, app: ASGIApp, *, max_json_bytes: int, max_upload_bytes: int, max_import_bytes: int
+        self,
+        app: ASGIApp,
+        *,
+        max_json_bytes: int,
+        max_upload_bytes: int,
+        max_import_bytes: int,
+        body_timeout: float,
+        body_min_rate: int,
     ) -> None:
         self.app = app
         self.max_json_bytes = max_json_bytes
         self.max_upload_bytes = max_upload_bytes
         self.max_import_bytes = max_import_bytes
+        self.body_timeout = body_timeout
+        self.body_min_rate = body_min_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -223,10 +242,16 @@ class InputGuard:
                 )
                 return
         received = 0
+        started = time.monotonic()
 
         async def counted() -> Message:
             nonlocal received
-            message = await receive()
+            # The body has body_timeout seconds, and one more for every body_min_rate bytes that came.
+            allowed = self.body_timeout + received / self.body_min_rate
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, started + allowed - time.monotonic()))
+            except TimeoutError:
+                raise BodyTooSlow(time.monotonic() - started) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
@@ -243,6 +268,42 @@ class InputGuard:
         await response(scope, receive, send)
 
 
+# -- redirects -------------------------------------------------------------------------------------------
+
+
+class RedirectsFromPublicUrl:
+    """A redirect never points at whatever Host a request named: an absolute Location (Starlette's
+    trailing-slash redirect builds one from Host) is rewritten onto the configured public URL, or made
+    relative when none is configured."""
+
+    def __init__(self, app: ASGIApp, *, public_url: str | None) -> None:
+        self.app = app
+        self.public = urlsplit(public_url) if public_url else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_relocated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                location = headers.get("location")
+                if location and urlsplit(location).netloc:
+                    parts = urlsplit(location)
+                    if self.public is not None:
+                        base = self.public.path.rstrip("/")
+                        location = urlunsplit(
+                            (self.public.scheme, self.public.netloc, base + parts.path, parts.query, "")
+                        )
+                    else:
+                        location = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+                    headers["location"] = location
+            await send(message)
+
+        await self.app(scope, receive, send_relocated)
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Outermost last: the request id wraps everything, so even a refused body is logged with one."""
     app.add_middleware(
@@ -250,7 +311,10 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         max_json_bytes=settings.max_json_bytes,
         max_upload_bytes=settings.max_upload_bytes,
         max_import_bytes=settings.max_import_bytes,
+        body_timeout=settings.body_timeout_seconds,
+        body_min_rate=settings.body_min_rate,
     )
+    app.add_middleware(RedirectsFromPublicUrl, public_url=settings.public_url)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -263,4 +327,6 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             max_age=600,
         )
     app.add_middleware(SecurityHeaders, production=settings.is_production)
+    if settings.trusted_hosts != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(TagRequests)

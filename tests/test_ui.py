@@ -29,17 +29,23 @@ def browser(app: FastAPI) -> TestClient:
     )
 
 
-def logged_in(app: FastAPI, person: Person) -> TestClient:
-    client = browser(app)
-    response = client.post("/ui/login", data={"username": person.username, "password": person.password})
-    assert response.status_code == 303, response.text
-    return client
-
-
 def csrf_of(page: str) -> str:
     match = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
     assert match, "no CSRF field on the page"
     return match.group(1)
+
+
+def log_in(client: TestClient, username: str, password: str, **fields: str):
+    """As a browser does: fetch the login form (its pre-session cookie and CSRF token), then send it."""
+    token = csrf_of(client.get("/ui/login").text)
+    return client.post("/ui/login", data={"username": username, "password": password, "csrf": token, **fields})
+
+
+def logged_in(app: FastAPI, person: Person) -> TestClient:
+    client = browser(app)
+    response = log_in(client, person.username, person.password)
+    assert response.status_code == 303, response.text
+    return client
 
 
 def test_pages_need_a_session_and_login_sets_a_strict_httponly_cookie(app, people):
@@ -47,12 +53,10 @@ def test_pages_need_a_session_and_login_sets_a_strict_httponly_cookie(app, peopl
     refused = client.get("/ui/items/FECL-0001")
     assert refused.status_code == 303
     assert refused.headers["location"] == "/ui/login?next=%2Fui%2Fitems%2FFECL-0001"
-    wrong = client.post("/ui/login", data={"username": "sam", "password": "nope"})
+    wrong = log_in(client, "sam", "nope")
     assert wrong.status_code == 401 and "Wrong username or password" in wrong.text
     person = people[Role.scientist]
-    response = client.post(
-        "/ui/login", data={"username": "sam", "password": person.password, "next": "//evil.example/"}
-    )
+    response = log_in(client, "sam", person.password, next="//evil.example/")
     assert response.status_code == 303 and response.headers["location"] == "/ui"
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/ui" in cookie
@@ -64,7 +68,7 @@ def test_pages_need_a_session_and_login_sets_a_strict_httponly_cookie(app, peopl
 def test_logout_needs_csrf_and_revokes_the_session(app, people):
     client = logged_in(app, people[Role.scientist])
     page = client.get("/ui").text
-    assert client.post("/ui/logout", data={"csrf": "0" * 64}).status_code == 422
+    assert client.post("/ui/logout", data={"csrf": "0" * 64}).status_code == 403
     assert client.post("/ui/logout", data={"csrf": csrf_of(page)}).status_code == 303
     client.cookies.clear()
     assert client.get("/ui").status_code == 303
@@ -106,7 +110,7 @@ def test_writing_and_editing_an_entry_through_forms(app, api, people):
     form = client.get(f"/ui/entries/new?link={lot['code']}").text
     assert f'value="{lot["code"]}"' in form
     no_csrf = client.post("/ui/entries", data={"csrf": "x", "title": "t"})
-    assert no_csrf.status_code == 422
+    assert no_csrf.status_code == 403
     bad = client.post("/ui/entries", data={"csrf": csrf_of(form), "title": "t", "links": "NOPE-9"})
     assert bad.status_code == 422 and "no item with code" in bad.text
     saved = client.post(

@@ -7,8 +7,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from service.audit import logic as audit
+from service.auth.failures import Failure, note_failure
 from service.auth.logic import role_of, user_for_token
+from service.auth.ratelimit import TooManyAttempts, client_of
 from service.auth.roles import Permission, may
 from service.auth.tables import User
 from service.db import ReadSession, reading
@@ -16,6 +17,13 @@ from service.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/v1/tokens")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def authorize(user: User, permission: Permission) -> User:
+    """The one role check of both doors, the API and /ui: may this user do what the route does?"""
+    if not may(role_of(user), permission):
+        raise Forbidden(f"a {user.role} may not {permission.value.replace('_', ' ')}")
+    return user
 
 
 def _authenticate(
@@ -29,19 +37,19 @@ def _authenticate(
             raise Unauthorized("send a bearer token: Authorization: Bearer <token>")
         user = user_for_token(session, credentials.credentials)
     except Unauthorized as refused:
-        # Kept in the audit trail without the token itself: tokens are never written anywhere.
-        audit.record_now(
+        session.rollback()  # SQLite: the failure is counted in a write transaction of its own
+        settings = request.app.state.settings
+        # Counted, not chained one by one (service.auth.failures); the token itself is never written.
+        failures, retry_after = note_failure(
             request.app.state.engine,
-            None,
-            getattr(request.state, "request_id", None),
-            "auth.failed",
-            "route",
-            request.url.path,
-            reason=refused.detail,
+            Failure(client_of(request), "token", "route", request.url.path, refused.detail),
+            window_seconds=settings.auth_window_seconds,
+            request_id=getattr(request.state, "request_id", None),
         )
+        if failures > settings.auth_max_failures_per_client:
+            raise TooManyAttempts(retry_after, "failed token lookups") from refused
         raise
-    if not may(role_of(user), permission):
-        raise Forbidden(f"a {user.role} may not {permission.value.replace('_', ' ')}")
+    authorize(user, permission)
     request.state.user = user
     return user
 

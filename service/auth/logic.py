@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from schemas import Role, TokenIn, UserIn
 from service.audit import logic as audit
-from service.auth.passwords import check_password, hash_password
+from service.auth.passwords import check_password, hash_password, waste_check
 from service.auth.tables import Token, User
 from service.db import utcnow
 from service.errors import Conflict, NotFound, Unauthorized
@@ -67,8 +67,11 @@ def issue_token(session: Session, user: User, name: str, days: int) -> tuple[str
 
 def log_in(session: Session, body: TokenIn) -> tuple[str, Token, User]:
     user = session.exec(select(User).where(User.username == body.username)).first()
-    # Same answer for an unknown user and a wrong password: no hint which usernames exist.
-    if user is None or not user.active or not check_password(body.password, user.password_hash):
+    # Same answer, and the same work, for an unknown user and a wrong password: no hint which usernames exist.
+    if user is None:
+        waste_check(body.password)
+        raise Unauthorized("wrong username or password")
+    if not check_password(body.password, user.password_hash) or not user.active:
         raise Unauthorized("wrong username or password")
     secret, token = issue_token(session, user, body.name, body.expires_in_days)
     return secret, token, user

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -22,3 +23,14 @@ def check_password(password: str, stored: str) -> bool:
         return False
     candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
     return hmac.compare_digest(candidate.hex(), digest)
+
+
+@cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def waste_check(password: str) -> None:
+    """Do a password check's work for a user who does not exist, so that an unknown username answers as
+    slowly as a wrong password and timing tells nobody which usernames exist."""
+    check_password(password, _dummy_hash())

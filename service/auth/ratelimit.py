@@ -18,11 +18,11 @@ from service.errors import DomainError
 
 
 class TooManyAttempts(DomainError):
-    status, slug, title = 429, "too-many-attempts", "Too many failed password attempts"
+    status, slug, title = 429, "too-many-attempts", "Too many failed attempts"
 
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, what: str = "failed password attempts"):
         super().__init__(
-            f"too many failed password attempts; try again in {retry_after} s",
+            f"too many {what}; try again in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
 

@@ -3,13 +3,12 @@
 from fastapi import APIRouter, Request, Response
 
 from schemas import Role, TokenIn, TokenInfo, TokenOut, UserIn, UserOut
-from service.audit import logic as audit
-from service.auth import logic, ratelimit
+from service.auth import logic
 from service.auth.deps import Reader, UserManager
+from service.auth.login import with_password_limit
 from service.auth.tables import Token, User
 from service.db import RowId, WriteSession
-from service.errors import Unauthorized
-from service.writes import commit_as, commit_once, request_id
+from service.writes import commit_as, commit_once
 
 router = APIRouter(tags=["users and tokens"])
 
@@ -33,24 +32,19 @@ def create_user(body: UserIn, request: Request, session: WriteSession, admin: Us
 @router.post("/tokens", status_code=201)
 def create_token(body: TokenIn, request: Request, session: WriteSession) -> TokenOut:
     """Log in: exchange a username and password for a bearer token (shown once; only its hash is kept)."""
-    engine = request.app.state.engine
-    attempt = ratelimit.admit(engine, request.app.state.settings, body.username, ratelimit.client_of(request))
-    try:
-        secret, token, user = logic.log_in(session, body)
-    except Unauthorized:
-        session.rollback()  # release the write lock before the failure is recorded in its own transaction
-        audit.record_now(
-            engine,
-            None,
-            request_id(request),
-            "auth.failed",
-            "user",
-            body.username,
-            reason="wrong username or password",
-        )
-        raise
-    commit_as(session, user, request)
-    ratelimit.forget(engine, attempt)
+
+    def check() -> tuple[str, Token, User]:
+        issued = logic.log_in(session, body)
+        commit_as(session, issued[2], request)
+        return issued
+
+    secret, token, user = with_password_limit(
+        request,
+        body.username,
+        check,
+        failure=("user", body.username, "wrong username or password"),
+        before_forget=session.rollback,
+    )
     return TokenOut(
         token=secret, id=token.id or 0, name=token.name, expires_at=token.expires_at, user=user_out(user)
     )

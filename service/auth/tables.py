@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Column, Field, SQLModel
 
 from service.db import UtcDateTime
@@ -42,3 +43,22 @@ class AuthFailure(SQLModel, table=True):
     username: str = Field(max_length=64, index=True)
     client: str = Field(max_length=64, index=True)
     at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+
+
+class AuthFailureTally(SQLModel, table=True):
+    """Failed logins and unknown tokens of one client in one minute, counted instead of chained one by one:
+    the first is an audit event at once, the rest reach the trail as one summary when the minute is over."""
+
+    __tablename__ = "auth_failure_tallies"
+    __table_args__ = (UniqueConstraint("client", "kind", "minute"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client: str = Field(max_length=64)
+    kind: str = Field(max_length=16)  # "password" or "token"
+    minute: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
+    failures: int = 0
+    # The first few distinct usernames or routes tried, for the summary.
+    subjects: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    first_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    last_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    summarised: bool = False

@@ -115,7 +115,7 @@ def _record_test(
     cycling.record_test(session, user, test.cell, test.protocol, test.options, stored, records, summary)
 
 
-def apply(session: Session, user: User, body: ImportIn, store: BlobStore) -> ImportOut:
+def apply(session: Session, user: User, body: ImportIn, store: BlobStore, *, max_outputs: int) -> ImportOut:
     """Run each operation as its own request would (template check, inventory, closure, audit events), in the
     caller's transaction. The first refusal stops the import; the caller's rollback undoes the rest."""
     counts = {"lots": 0, "steps": 0, "items_made": 0, "test_runs": 0, "analyses": 0}
@@ -127,7 +127,7 @@ def apply(session: Session, user: User, body: ImportIn, store: BlobStore) -> Imp
                 counts["lots"] += 1
                 counts["items_made"] += 1
             elif isinstance(operation, LogStepOperation):
-                steps.log_step(session, user, operation.step)
+                steps.log_step(session, user, operation.step, max_outputs=max_outputs)
                 counts["steps"] += 1
                 counts["items_made"] += sum(output.count for output in operation.step.outputs)
             elif isinstance(operation, RecordAnalysisOperation):

@@ -80,8 +80,14 @@ def import_records(
     earlier ones made. All or nothing: the
     first refused operation rolls the whole import back, and the problem names its index (`/17/step/...`).
     """
-    store = files.store_for(request.app.state.settings)
-    answer = commit_once(request, session, user, body, lambda: logic.apply(session, user, body, store))
+    settings = request.app.state.settings
+    store = files.store_for(settings)
+    cap = settings.max_outputs_per_step
+
+    def apply() -> ImportOut:
+        return logic.apply(session, user, body, store, max_outputs=cap)
+
+    answer = commit_once(request, session, user, body, apply)
     engine = request.app.state.engine
     if len(body.root) >= ANALYZE_AFTER and engine.dialect.name == "postgresql":
         # Fresh rows have no planner statistics until autovacuum comes by; until then the lineage queries

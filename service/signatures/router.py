@@ -5,13 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from schemas.signatures import RecordRef, SignatureIn, SignatureOut
-from service.audit import logic as audit
-from service.auth import ratelimit
 from service.auth.deps import Reader, Signer
+from service.auth.login import with_password_limit
 from service.db import ReadSession, WriteSession
-from service.errors import Unauthorized
 from service.signatures import logic
-from service.writes import commit_once, request_id
+from service.writes import commit_once
 
 router = APIRouter(tags=["signatures"])
 
@@ -24,28 +22,14 @@ def sign(body: SignatureIn, request: Request, session: WriteSession, user: Signe
         signature = logic.sign(session, user, body)
         return logic.signature_out(signature, user.username, valid=True)
 
-    engine = request.app.state.engine
-    attempt = ratelimit.admit(engine, request.app.state.settings, user.username, ratelimit.client_of(request))
-    wrong_password = False
-    try:
-        return commit_once(request, session, user, body, produce)
-    except Unauthorized:
-        wrong_password = True
-        session.rollback()
-        audit.record_now(
-            engine,
-            user,
-            request_id(request),
-            "auth.failed",
-            "signature",
-            body.record,
-            reason="wrong password when signing",
-        )
-        raise
-    finally:
-        if not wrong_password:
-            session.rollback()  # SQLite: let go of the write lock before forgetting the attempt
-            ratelimit.forget(engine, attempt)
+    return with_password_limit(
+        request,
+        user.username,
+        lambda: commit_once(request, session, user, body, produce),
+        failure=("signature", body.record, "wrong password when signing"),
+        actor=user,
+        before_forget=session.rollback,  # SQLite: let go of the write lock first
+    )
 
 
 @router.get("/signatures")

@@ -188,8 +188,15 @@ def _consume(
         items.record_version(session, item, "consumed", user, f"step {step.id} ({step.protocol})")
 
 
-def log_step(session: Session, user: User, body: StepIn) -> StepOut:
-    """Log a performed step; returns it as shown (and as its audit event records it)."""
+def log_step(session: Session, user: User, body: StepIn, *, max_outputs: int) -> StepOut:
+    """Log a performed step; returns it as shown (and as its audit event records it). A step making more
+    than `max_outputs` items is refused before anything is read: one request's work stays bounded."""
+    if (asked := sum(output.count for output in body.outputs)) > max_outputs:
+        raise Invalid(
+            f"a step may make at most {max_outputs} items (CELLPROV_MAX_OUTPUTS_PER_STEP); this one asks for "
+            f"{asked}",
+            [problem("/outputs", "make fewer items per step", expected=f"<= {max_outputs}", got=asked)],
+        )
     inputs, types, problems = _check_request(session, body)
     template, verdict = _check_template(session, body, inputs, problems)
     amounts = _amounts(body, inputs)

@@ -19,7 +19,10 @@ router = APIRouter(tags=["steps"])
 @router.post("/steps", status_code=201, response_model=StepOut)
 def log_step(body: StepIn, request: Request, session: WriteSession, user: Recorder) -> Response:
     """Log a performed step: its inputs are consumed and its outputs made, all in one transaction."""
-    return commit_once(request, session, user, body, lambda: logic.log_step(session, user, body))
+    cap = request.app.state.settings.max_outputs_per_step
+    return commit_once(
+        request, session, user, body, lambda: logic.log_step(session, user, body, max_outputs=cap)
+    )
 
 
 @router.get("/steps")

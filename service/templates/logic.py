@@ -115,10 +115,24 @@ def _known_types(session: Session) -> set[str]:
     return set(session.exec(select(ItemType.name)).all())
 
 
-def publish(session: Session, user: User | None, body: TemplateIn) -> Template:
+def publish(
+    session: Session, user: User | None, body: TemplateIn, *, max_outputs: int | None = None
+) -> Template:
     """Publish `body` as the next version of its name (version 1 for a new name). Published versions are
-    never changed: asking for a version that exists is a conflict, and so is a copy of the latest one."""
+    never changed: asking for a version that exists is a conflict, and so is a copy of the latest one.
+    `max_outputs` caps what one output may let a step make (the server's bounded work per request)."""
     problems = template_problems(body, _known_types(session))
+    if max_outputs is not None:
+        problems += [
+            problem(
+                f"/outputs/{n}/max_count",
+                f"a step may make at most {max_outputs} items (CELLPROV_MAX_OUTPUTS_PER_STEP)",
+                expected=f"<= {max_outputs}",
+                got=spec.max_count,
+            )
+            for n, spec in enumerate(body.outputs)
+            if spec.max_count is not None and spec.max_count > max_outputs
+        ]
     if problems:
         raise Invalid("the template is not valid", problems)
     versions = _versions(session, body.name)

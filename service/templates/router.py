@@ -43,9 +43,12 @@ def publish_template(
     body: TemplateIn, request: Request, session: WriteSession, user: TemplateAuthor
 ) -> Response:
     """Publish a new template (version 1) or the next version of one; published versions never change."""
-    return commit_once(
-        request, session, user, body, lambda: logic.template_out(session, logic.publish(session, user, body))
-    )
+    cap = request.app.state.settings.max_outputs_per_step
+
+    def publish() -> TemplateOut:
+        return logic.template_out(session, logic.publish(session, user, body, max_outputs=cap))
+
+    return commit_once(request, session, user, body, publish)
 
 
 @router.get("/templates/{name}")

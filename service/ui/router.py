@@ -1,15 +1,18 @@
 """The pages of /ui: log in, search, an item with its lineage and entries, an entry, a record's audit trail.
 
-Behind the same tokens as the API: logging in trades a password for a token (as POST /api/v1/tokens does)
-and keeps it in an HttpOnly, SameSite=Strict cookie. Every form that changes something carries a CSRF token
-derived from the session token. Read-only except writing and correcting entries.
+Behind the same tokens, roles and password limits as the API: logging in trades a password for a token
+through the same rate-limited check as POST /api/v1/tokens and keeps it in an HttpOnly, SameSite=Strict
+cookie; every route asks for the same Permission as its API route (service.auth.deps.authorize). Every form
+carries a CSRF token (derived from the session token, or on the login form from a pre-session cookie), and
+every POST must come from this site (Origin or Referer). Read-only except writing and correcting entries.
 """
 
 import hashlib
 import hmac
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -23,7 +26,10 @@ from schemas.entries import EntryIn, EntryPatch
 from service.analyses import logic as analyses
 from service.audit import logic as audit
 from service.audit import queries as audit_queries
+from service.auth.deps import authorize
 from service.auth.logic import hash_token, log_in, user_for_token
+from service.auth.login import with_password_limit
+from service.auth.ratelimit import TooManyAttempts
 from service.auth.roles import Permission, may
 from service.auth.tables import Token, User
 from service.cycling import logic as cycling
@@ -32,7 +38,7 @@ from service.entries import logic as entries
 from service.entries import queries as entry_queries
 from service.entries.attachments import MAX_ATTACHMENT_BYTES, Upload, clean_name, media_type_of
 from service.entries.router import attachment_response
-from service.errors import DomainError, Invalid, NotFound, problem, problem_response
+from service.errors import DomainError, Forbidden, Invalid, NotFound, problem, problem_response
 from service.items import logic as items
 from service.lineage import logic as lineage
 from service.search import logic as search
@@ -43,10 +49,10 @@ from service.writes import commit_as
 
 HERE = Path(__file__).parent
 COOKIE = "cellprov_session"
+LOGIN_COOKIE = "cellprov_login"  # a pre-session secret that the login form's CSRF token is derived from
 SESSION_DAYS = 1
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["quote"] = lambda value: quote(str(value), safe="")
-router = APIRouter(prefix="/ui", include_in_schema=False)
 
 # No script runs on these pages at all: even an entry that slipped past the sanitiser could not execute.
 SECURITY_HEADERS = {
@@ -70,20 +76,50 @@ def _engine(request: Request) -> Any:
     return request.app.state.engine
 
 
-def _viewer(request: Request) -> User:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        raise LoginRequired
-    try:
-        with reading(_engine(request)) as session:
-            user = user_for_token(session, token)
-    except DomainError as refused:
-        raise LoginRequired from refused
-    request.state.user = user
-    return user
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-Viewer = Annotated[User, Depends(_viewer)]
+def _same_site(request: Request) -> None:
+    """Every /ui POST must come from a page of this site: a browser names the page's origin in Origin (or
+    at least in Referer) on a form it sends, and another site cannot make it lie."""
+    if request.method != "POST":
+        return
+    settings = request.app.state.settings
+    ours = (
+        _origin(settings.public_url)
+        if settings.public_url
+        else f"{request.url.scheme}://{request.url.netloc}"
+    )
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if sent is not None and (sent == "null" or _origin(sent) != ours.lower()):
+        raise Forbidden("this form was sent from another site; open cellprov's page and send it from there")
+
+
+router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(_same_site)])
+
+
+def _signed_in(permission: Permission) -> Any:
+    def dependency(request: Request) -> User:
+        token = request.cookies.get(COOKIE)
+        if not token:
+            raise LoginRequired
+        try:
+            with reading(_engine(request)) as session:
+                user = user_for_token(session, token)
+        except DomainError as refused:
+            raise LoginRequired from refused
+        request.state.user = user
+        return authorize(user, permission)
+
+    return dependency
+
+
+# The same permissions the API's routes ask for (service.auth.deps), so both doors keep one policy.
+Viewer = Annotated[User, Depends(_signed_in(Permission.read))]
+Recorder = Annotated[User, Depends(_signed_in(Permission.record))]
+Auditor = Annotated[User, Depends(_signed_in(Permission.audit))]
 
 
 def _read(request: Request) -> Any:
@@ -107,16 +143,17 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
         user=user,
         csrf=csrf_token(token) if token else "",
         may_record=user is not None and may(Role(user.role), Permission.record),
+        may_audit=user is not None and may(Role(user.role), Permission.audit),
     )
     return templates.TemplateResponse(
         request, template, context, status_code=status_code, headers=SECURITY_HEADERS
     )
 
 
-def _check_csrf(request: Request, given: str) -> None:
-    token = request.cookies.get(COOKIE, "")
+def _check_csrf(request: Request, given: str, cookie: str = COOKIE) -> None:
+    token = request.cookies.get(cookie, "")
     if not token or not hmac.compare_digest(given, csrf_token(token)):
-        raise Invalid("the form is stale or came from another site; reload the page and send it again")
+        raise Forbidden("the form is stale or came from another site; reload the page and send it again")
 
 
 def _safe_next(target: str | None) -> str:
@@ -126,9 +163,26 @@ def _safe_next(target: str | None) -> str:
 # --- logging in and out -------------------------------------------------------------------------------------
 
 
+def _login_page(request: Request, status_code: int, next: str | None, error: str | None) -> HTMLResponse:
+    secret = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    page = _page(
+        request, "login.html", status_code, next=_safe_next(next), error=error, login_csrf=csrf_token(secret)
+    )
+    page.set_cookie(
+        LOGIN_COOKIE,
+        secret,
+        max_age=3600,
+        path="/ui",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return page
+
+
 @router.get("/login")
 def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    return _page(request, "login.html", next=_safe_next(next), error=None)
+    return _login_page(request, 200, next, None)
 
 
 @router.post("/login")
@@ -137,26 +191,32 @@ def login(
     session: WriteSession,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/ui",
 ) -> Response:
+    _check_csrf(request, csrf, LOGIN_COOKIE)  # login CSRF: another site cannot log you in as somebody else
     try:
-        secret, _, user = log_in(
-            session,
-            TokenIn(username=username, password=password, name="browser", expires_in_days=SESSION_DAYS),
+        body = TokenIn(username=username, password=password, name="browser", expires_in_days=SESSION_DAYS)
+    except ValidationError:
+        return _login_page(request, 401, next, "Wrong username or password.")
+
+    def check() -> str:
+        secret, _, user = log_in(session, body)
+        commit_as(session, user, request)
+        return secret
+
+    try:
+        secret = with_password_limit(
+            request,
+            body.username,
+            check,
+            failure=("user", body.username, "wrong username or password"),
+            before_forget=session.rollback,
         )
-    except (DomainError, ValidationError):
-        session.rollback()
-        audit.record_now(
-            _engine(request),
-            None,
-            None,
-            "auth.failed",
-            "user",
-            username[:64],
-            reason="wrong username or password",
-        )
-        return _page(request, "login.html", 401, next=_safe_next(next), error="Wrong username or password.")
-    commit_as(session, user, request)
+    except DomainError as refused:
+        page = _login_page(request, refused.status, next, _login_error(refused))
+        page.headers.update(refused.headers or {})
+        return page
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,
@@ -167,7 +227,14 @@ def login(
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+    response.delete_cookie(LOGIN_COOKIE, path="/ui")
     return response
+
+
+def _login_error(refused: DomainError) -> str:
+    if isinstance(refused, TooManyAttempts):
+        return f"Too many failed attempts for this name or from this computer. {refused.detail.capitalize()}."
+    return "Wrong username or password."
 
 
 @router.post("/logout")
@@ -276,7 +343,7 @@ def step_page(step_id: int, request: Request, session: ReadSession, user: Viewer
 
 
 @router.get("/entries/new")
-def new_entry_form(request: Request, user: Viewer, link: str = "") -> HTMLResponse:
+def new_entry_form(request: Request, user: Recorder, link: str = "") -> HTMLResponse:
     return _page(request, "entry_form.html", entry=None, form={"links": link}, problems=[])
 
 
@@ -304,9 +371,9 @@ def entry_file(
 
 @router.get("/audit/{entity_type}/{entity_id}")
 def audit_page(
-    entity_type: str, entity_id: str, request: Request, session: ReadSession, user: Viewer
+    entity_type: str, entity_id: str, request: Request, session: ReadSession, user: Auditor
 ) -> HTMLResponse:
-    """The audit events of one record: readable by anyone who may read the record (like its history)."""
+    """The audit events of one record, for those who may read the audit trail (as GET /api/v1/audit)."""
     where = audit_queries.EventFilter(entity_type=entity_type[:32], entity_id=entity_id[:128])
     events = [audit.event_of(row) for row in audit_queries.list_events(session, where, None, 1000)]
     return _page(request, "audit.html", entity_type=entity_type, entity_id=entity_id, events=events)
@@ -348,7 +415,7 @@ def _problems(exc: DomainError | ValidationError) -> list[ProblemItem]:
 @router.post("/entries")
 def write_entry(
     request: Request,
-    user: Viewer,
+    user: Recorder,
     csrf: Annotated[str, Form()],
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
@@ -372,7 +439,7 @@ def write_entry(
 
 
 @router.get("/entries/{entry_id}/edit")
-def edit_entry_form(entry_id: int, request: Request, session: ReadSession, user: Viewer) -> HTMLResponse:
+def edit_entry_form(entry_id: int, request: Request, session: ReadSession, user: Recorder) -> HTMLResponse:
     shown = entries.entry_out(session, entries.get_entry(session, entry_id))
     form = {
         "title": shown.title,
@@ -388,7 +455,7 @@ def edit_entry_form(entry_id: int, request: Request, session: ReadSession, user:
 def edit_entry(
     entry_id: int,
     request: Request,
-    user: Viewer,
+    user: Recorder,
     csrf: Annotated[str, Form()],
     version: Annotated[int, Form()],
     reason: Annotated[str, Form()] = "",
@@ -430,7 +497,7 @@ def install_ui(app: FastAPI) -> None:
                 "error.html",
                 {"user": getattr(request.state, "user", None), "error": exc, "csrf": "", "may_record": False},
                 status_code=exc.status,
-                headers=SECURITY_HEADERS,
+                headers={**SECURITY_HEADERS, **(exc.headers or {})},
             )
         return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors, request, exc.headers)
 
