@@ -68,9 +68,18 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def serve(host: str, port: int, workers: int = 1, settings: Settings | None = None) -> None:
+def serve(
+    host: str, port: int, workers: int = 1, settings: Settings | None = None, log_level: str = "info"
+) -> None:
     settings = settings or get_settings()
-    uvicorn.run("service.app:create_app", host=host, port=port, workers=workers, **uvicorn_options(settings))
+    uvicorn.run(
+        "service.app:create_app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        **uvicorn_options(settings),
+    )
 
 
 def main() -> None:
@@ -78,8 +87,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
-    serve(args.host, args.port, args.workers)
+    serve(args.host, args.port, args.workers, log_level=args.log_level)
 
 
 if __name__ == "__main__":

@@ -278,9 +278,7 @@ def live_server(settings: Settings, people: dict[Role, Person]) -> Iterator[str]
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            "--factory",
-            "service.app:create_app",
+            "service.serving",
             "--port",
             str(port),
             "--log-level",

@@ -49,9 +49,7 @@ class Server:
                 [
                     sys.executable,
                     "-m",
-                    "uvicorn",
-                    "--factory",
-                    "service.app:create_app",
+                    "service.serving",
                     "--port",
                     str(self.port),
                     "--log-level",
