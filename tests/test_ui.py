@@ -38,7 +38,8 @@ def csrf_of(page: str) -> str:
 def log_in(client: TestClient, username: str, password: str, **fields: str):
     """As a browser does: fetch the login form (its pre-session cookie and CSRF token), then send it."""
     token = csrf_of(client.get("/ui/login").text)
-    return client.post("/ui/login", data={"username": username, "password": password, "csrf": token, **fields})
+    form = {"username": username, "password": password, "csrf": token, **fields}
+    return client.post("/ui/login", data=form)
 
 
 def logged_in(app: FastAPI, person: Person) -> TestClient:
