@@ -497,6 +497,10 @@ class Client:
     def test_run(self, test_id: int) -> TestRunOut:
         return self._get(f"/tests/{test_id}", TestRunOut)
 
+    def void_test(self, test_id: int, reason: str) -> TestRunOut:
+        """`POST /tests/{id}/void`: a test run recorded by mistake stays readable, marked voided."""
+        return self._post(f"/tests/{test_id}/void", VoidIn(reason=reason), TestRunOut)
+
     def tests_of(self, cell: str) -> list[TestRunOut]:
         return _TEST_RUNS.validate_python(self.request("GET", f"/items/{_segment(cell)}/tests").json())
 
@@ -526,6 +530,10 @@ class Client:
 
     def analysis(self, analysis_id: int) -> AnalysisOut:
         return self._get(f"/analyses/{analysis_id}", AnalysisOut)
+
+    def void_analysis(self, analysis_id: int, reason: str) -> AnalysisOut:
+        """`POST /analyses/{id}/void`: an analysis recorded by mistake stays readable, marked voided."""
+        return self._post(f"/analyses/{analysis_id}/void", VoidIn(reason=reason), AnalysisOut)
 
     def analyses_of(self, code: str) -> list[AnalysisOut]:
         return _ANALYSES.validate_python(self.request("GET", f"/items/{_segment(code)}/analyses").json())

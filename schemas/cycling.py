@@ -70,6 +70,7 @@ class TestRunOut(BaseModel):
     protocol: str
     kind: TestKind
     status: Literal["recorded", "voided"]
+    void_reason: str | None = None
     file: TestFile
     format: str
     parser: str

@@ -31,7 +31,7 @@ from service.cycling.readers import ReadOptions, Records, UnreadableFile
 from service.cycling.summary import Cycle, Summary, summarise
 from service.cycling.tables import TestCycle, TestRun
 from service.db import utcnow
-from service.errors import Invalid, NotFound, problem
+from service.errors import Conflict, Invalid, NotFound, problem
 from service.files.tables import StoredFile
 from service.items.logic import get_item
 from service.items.tables import Item
@@ -217,10 +217,33 @@ def _check_protocol(session: Session, protocol: str) -> None:
         raise Invalid(f"{protocol} cannot be used for a test run", problems)
 
 
-def get_test(session: Session, test_id: int) -> TestRun:
-    run = session.get(TestRun, test_id)
+def get_test(session: Session, test_id: int, lock: bool = False) -> TestRun:
+    run = session.get(TestRun, test_id, with_for_update=lock)
     if run is None:
         raise NotFound(f"no test run {test_id}")
+    return run
+
+
+def void_test(session: Session, user: User, test_id: int, reason: str) -> TestRun:
+    """A test run recorded by mistake (wrong cell, wrong protocol, a broken file) is voided, never deleted: it
+    stays readable with its reason and leaves comparisons and lineage answers."""
+    run = get_test(session, test_id, lock=True)
+    if run.status == "voided":
+        raise Conflict(
+            f"test run {test_id} is already voided", [problem("/reason", f"voided before: {run.void_reason}")]
+        )
+    run.status, run.void_reason = "voided", reason
+    session.add(run)
+    cell = session.get(Item, run.item_id)
+    audit.record(
+        session,
+        "test_run.voided",
+        "test_run",
+        test_id,
+        data={"cell": cell.code if cell else None, "protocol": run.protocol},
+        changes={"status": {"from": "recorded", "to": "voided"}},
+        reason=reason,
+    )
     return run
 
 
@@ -235,6 +258,7 @@ def run_out(session: Session, run: TestRun) -> TestRunOut:
         protocol=run.protocol,
         kind=run.kind,
         status=run.status,
+        void_reason=run.void_reason,
         file=TestFile(
             sha256=stored.sha256,
             name=stored.name,

@@ -6,13 +6,14 @@ from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
+from schemas.common import VoidIn
 from schemas.cycling import Comparison, CycleOut, Metric, TestOptions, TestRunOut
 from schemas.steps import ProtocolRef
 from service.auth.deps import Reader, Recorder
 from service.config import Settings
 from service.cycling import logic
 from service.cycling.plots import MEDIA_TYPES
-from service.db import ReadSession, open_session
+from service.db import ReadSession, WriteSession, open_session
 from service.files import logic as files
 from service.writes import commit_once
 
@@ -93,6 +94,22 @@ def compare_tests(
 @router.get("/tests/{test_id}")
 def get_test(test_id: int, session: ReadSession, _: Reader) -> TestRunOut:
     return logic.run_out(session, logic.get_test(session, test_id))
+
+
+@router.post("/tests/{test_id}/void", response_model=TestRunOut)
+def void_test(
+    test_id: int, body: VoidIn, request: Request, session: WriteSession, user: Recorder
+) -> Response:
+    """Void a test run recorded by mistake; it stays readable, marked voided with its reason, and leaves
+    comparisons and lineage answers."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.run_out(session, logic.void_test(session, user, test_id, body.reason)),
+        status_code=200,
+    )
 
 
 @router.get(

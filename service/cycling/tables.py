@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlmodel import Column, Field, SQLModel
 
 from service.db import UtcDateTime
@@ -18,6 +18,7 @@ class TestRun(SQLModel, table=True):
     protocol: str = Field(max_length=120, index=True)
     kind: str = Field(max_length=16)
     status: str = Field(default="recorded", max_length=16)
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     file_id: int = Field(foreign_key="files.id", index=True)
     file_format: str = Field(max_length=32)
     parser: str = Field(max_length=64)
