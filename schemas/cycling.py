@@ -39,8 +39,15 @@ class TestOptions(Contract):
     """auto: cellprov numbers cycles from step type and current sign; hardware: the cycler's cycle index."""
     kind: TestKind | None = None
     """Which metrics apply; default from the protocol name (li-li-symmetric, li-cu-ce, else cycling)."""
-    reference_cycle: Annotated[int, Field(ge=1)] = 1
+    reference_cycle: Annotated[int | None, Field(ge=1)] = None
+    """Default: the first complete cycle after the formation cycles."""
     retention_cycle: Annotated[int | None, Field(ge=1)] = None
+    """Default: the last complete cycle; an incomplete or truncated cycle is never it."""
+    formation_cycles: Annotated[int | None, Field(ge=0, le=1000)] = None
+    """Default: the test protocol's constant `formation_cycles`, else 0."""
+    ce_convention: Literal["discharge/charge", "charge/discharge"] | None = None
+    """Default by kind: discharge/charge for a cathode-limited cell (cycling, anode-free), charge/discharge
+    (stripping ÷ plating) for Li||Cu."""
     ce_from: Annotated[int | None, Field(ge=1)] = None
     ce_to: Annotated[int | None, Field(ge=1)] = None
     retention_limit_pct: Annotated[float, Field(gt=0, lt=100)] = 80.0
@@ -52,6 +59,8 @@ class Metric(BaseModel):
     value: float | None
     unit: str
     note: str = ""
+    convention: str = ""
+    """How the value was computed (reference cycle, CE definition, window), as stored with it."""
 
 
 class TestFile(BaseModel):
@@ -103,6 +112,10 @@ class CycleOut(BaseModel):
     mean_charge_V: float | None
     mean_discharge_V: float | None
     max_abs_voltage_V: float
+    complete: bool = True
+    """Only complete cycles enter the metrics."""
+    flag: str | None = None
+    """Why a cycle is not complete, or `formation`."""
 
 
 class CompareRow(BaseModel):

@@ -1,4 +1,5 @@
-"""Test runs and analyses can be voided with a reason: they stay readable, marked voided.
+"""Test runs and analyses can be voided with a reason: they stay readable, marked voided. Each cycle of a
+test run says whether it is complete (both halves, not cut short) and, if not, why.
 
 Revision ID: 0010_cycling
 Revises: audit_0008_hashed_text
@@ -18,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("test_runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("void_reason", sa.Text(), nullable=True))
+    with op.batch_alter_table("test_cycles", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("complete", sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column("flag", sa.String(length=200), nullable=True))
     with op.batch_alter_table("analyses", schema=None) as batch_op:
         batch_op.add_column(sa.Column("void_reason", sa.Text(), nullable=True))
 
@@ -25,5 +29,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("analyses", schema=None) as batch_op:
         batch_op.drop_column("void_reason")
+    with op.batch_alter_table("test_cycles", schema=None) as batch_op:
+        batch_op.drop_column("flag")
+        batch_op.drop_column("complete")
     with op.batch_alter_table("test_runs", schema=None) as batch_op:
         batch_op.drop_column("void_reason")

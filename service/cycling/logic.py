@@ -37,6 +37,7 @@ from service.items.logic import get_item
 from service.items.tables import Item
 from service.lineage.queries import reachable_items
 from service.templates.logic import usable_template
+from service.templates.tables import Template
 from service.units import UnitProblem, convert
 
 MASS_PROPERTIES = ("active_mass", "active_material_mass")
@@ -83,13 +84,19 @@ def active_mass_g(cell: Item, options: TestOptions) -> float | None:
     return None
 
 
-def read_and_summarise(path: Path, options: TestOptions) -> tuple[Records, Summary]:
+def ce_convention(protocol: str, options: TestOptions) -> metric_rules.CeConvention:
+    """The CE definition of this test: as asked, else by the kind of cell (see metrics.CE_BY_KIND)."""
+    return options.ce_convention or metric_rules.CE_BY_KIND[metric_rules.kind_of_test(protocol, options.kind)]
+
+
+def read_and_summarise(path: Path, options: TestOptions, protocol: str = "") -> tuple[Records, Summary]:
     """Everything that can fail on the file's content, done before anything is written."""
     try:
         records = read_cycler_file(
             path, ReadOptions(columns=options.columns, units=options.units), options.format
         )
-        summary = summarise(records.frame, options.cycle_by)
+        leading = metric_rules.leading_of(ce_convention(protocol, options))
+        summary = summarise(records.frame, options.cycle_by, leading)
     except UnreadableFile:
         raise
     except Exception as exc:  # a reader meeting a file it was not written for must still answer with a 4xx
@@ -115,9 +122,10 @@ def record_test(
         raise Invalid(
             f"{code} is voided", [problem("path:code", "a voided item gets no new test runs", got=code)]
         )
-    _check_protocol(session, protocol)
+    template = _check_protocol(session, protocol)
     mass = active_mass_g(cell, options)
     kind = metric_rules.kind_of_test(protocol, options.kind)
+    formation, formation_from = formation_cycles(template, options)
     computed = metric_rules.compute_metrics(
         summary,
         records.frame,
@@ -129,6 +137,9 @@ def record_test(
             ce_to=options.ce_to,
             retention_limit_pct=options.retention_limit_pct,
             overpotential_limit_V=options.overpotential_limit_V,
+            formation_cycles=formation,
+            formation_from=formation_from,
+            ce_convention=ce_convention(protocol, options),
         ),
         mass,
     )
@@ -146,7 +157,10 @@ def record_test(
         record_count=summary.record_count,
         cycle_count=len(summary.cycles),
         duration_s=summary.duration_s,
-        metrics=[{"name": m.name, "value": m.value, "unit": m.unit, "note": m.note} for m in computed],
+        metrics=[
+            {"name": m.name, "value": m.value, "unit": m.unit, "note": m.note, "convention": m.convention}
+            for m in computed
+        ],
         options=options.model_dump(mode="json", exclude_defaults=True),
         notes=records.notes,
         created_at=utcnow(),
@@ -195,13 +209,26 @@ def _insert_cycles(session: Session, run_id: int, cycles: list[Cycle]) -> None:
                 "mean_discharge_V": c.mean_discharge_V,
                 "ce_pct": c.ce_pct,
                 "max_abs_voltage_V": c.max_abs_voltage_V,
+                "complete": c.complete,
+                "flag": c.flag,
             }
             for c in cycles
         ],
     )
 
 
-def _check_protocol(session: Session, protocol: str) -> None:
+def formation_cycles(template: Template, options: TestOptions) -> tuple[int, str]:
+    """As asked in the upload, else the test protocol's constant `formation_cycles`, else none; and where
+    the number came from."""
+    if options.formation_cycles is not None:
+        return options.formation_cycles, "as asked in the upload"
+    declared = template.definition.get("constants", {}).get("formation_cycles")
+    if isinstance(declared, dict) and isinstance(declared.get("value"), int | float):
+        return max(0, int(declared["value"])), f"from the protocol {template.name}@{template.version}"
+    return 0, f"none declared by the protocol {template.name}@{template.version}"
+
+
+def _check_protocol(session: Session, protocol: str) -> Template:
     """A test run names a published test protocol of the template store (e.g. lfp-li-cycling@1)."""
     template, problems = usable_template(session, protocol, for_step=False)
     if template is not None and not problems and template.kind != TemplateKind.test:
@@ -213,8 +240,9 @@ def _check_protocol(session: Session, protocol: str) -> None:
                 got=protocol,
             )
         ]
-    if problems:
+    if problems or template is None:
         raise Invalid(f"{protocol} cannot be used for a test run", problems)
+    return template
 
 
 def get_test(session: Session, test_id: int, lock: bool = False) -> TestRun:
@@ -294,6 +322,8 @@ def cycles_of(session: Session, run: TestRun) -> list[CycleOut]:
         select(TestCycle).where(TestCycle.test_run_id == run.id).order_by(col(TestCycle.cycle))
     ).all()
     mass = run.active_mass_g
+    formed = _formation_of(run)
+    formation = f"formation (the first {formed} cycle(s); left out of averages)"
     return [
         CycleOut(
             cycle=r.cycle,
@@ -310,9 +340,27 @@ def cycles_of(session: Session, run: TestRun) -> list[CycleOut]:
             mean_charge_V=r.mean_charge_V,
             mean_discharge_V=r.mean_discharge_V,
             max_abs_voltage_V=r.max_abs_voltage_V,
+            complete=r.complete,
+            flag=r.flag or (formation if r.cycle <= formed else None),
         )
         for r in rows
     ]
+
+
+def _formation_of(run: TestRun) -> int:
+    """The formation cycles a run's metrics used, as stored with them."""
+    stored = next((m.get("value") for m in run.metrics if m.get("name") == "formation_cycles"), None)
+    return int(stored) if isinstance(stored, int | float) else 0
+
+
+def metrics_csv(metrics: list[Metric]) -> str:
+    """One row per metric with the convention it was computed by, for a reviewer's spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["name", "value", "unit", "note", "convention"])
+    for m in metrics:
+        writer.writerow([m.name, "" if m.value is None else m.value, m.unit, m.note, m.convention])
+    return out.getvalue()
 
 
 def cycles_csv(cycles: list[CycleOut]) -> str:

@@ -49,7 +49,7 @@ def upload_test(
     chosen = logic.parse_options(options)
     store = files.store_for(settings)
     stored = files.receive(store, file.file, settings.max_file_bytes)
-    records, summary = logic.read_and_summarise(store.path(stored.sha256), chosen)
+    records, summary = logic.read_and_summarise(store.path(stored.sha256), chosen, protocol)
     # The write transaction starts only now: on SQLite it holds the write lock, which must not wait on
     # parsing.
     with open_session(request.app.state.engine, write=True) as session:
@@ -128,9 +128,21 @@ def test_cycles(
     return cycles
 
 
-@router.get("/tests/{test_id}/metrics")
-def test_metrics(test_id: int, session: ReadSession, _: Reader) -> list[Metric]:
-    return logic.run_out(session, logic.get_test(session, test_id)).metrics
+@router.get(
+    "/tests/{test_id}/metrics", response_model=list[Metric], responses={200: {"content": {"text/csv": {}}}}
+)
+def test_metrics(
+    test_id: int, session: ReadSession, _: Reader, format: Literal["json", "csv"] = "json"
+) -> list[Metric] | PlainTextResponse:
+    """The run's metrics, each with the convention it was computed by."""
+    metrics = logic.run_out(session, logic.get_test(session, test_id)).metrics
+    if format == "csv":
+        return PlainTextResponse(
+            logic.metrics_csv(metrics),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-metrics.csv"'},
+        )
+    return metrics
 
 
 @router.get("/tests/{test_id}/plot.png", response_class=Response, responses=PNG_SVG)

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlmodel import Column, Field, SQLModel
 
 from service.db import UtcDateTime
@@ -54,3 +55,5 @@ class TestCycle(SQLModel, table=True):
     mean_discharge_V: float | None = None
     ce_pct: float | None = None
     max_abs_voltage_V: float
+    complete: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
+    flag: str | None = Field(default=None, max_length=200)
