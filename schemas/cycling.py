@@ -63,6 +63,14 @@ class Metric(BaseModel):
     """How the value was computed (reference cycle, CE definition, window), as stored with it."""
 
 
+class Plausibility(BaseModel):
+    """A finding of the plausibility checks; a run with an `error` is left out of comparisons."""
+
+    level: Literal["warning", "error"]
+    check: str
+    message: str
+
+
 class TestFile(BaseModel):
     __test__ = False  # not a pytest class, whatever its name
     sha256: str
@@ -93,6 +101,8 @@ class TestRunOut(BaseModel):
     metrics: list[Metric]
     options: dict[str, object]
     notes: list[str]
+    warnings: list[Plausibility] = []
+    """Plausibility findings, stored with the run when it was recorded."""
     created_at: datetime
     created_by: str
 

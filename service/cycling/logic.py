@@ -17,6 +17,7 @@ from schemas.cycling import (
     Comparison,
     CycleOut,
     Metric,
+    Plausibility,
     TestFile,
     TestOptions,
     TestRunOut,
@@ -25,6 +26,7 @@ from schemas.templates import TemplateKind
 from service.audit import logic as audit
 from service.auth.tables import User
 from service.cycling import metrics as metric_rules
+from service.cycling import plausibility
 from service.cycling.detect import read_cycler_file
 from service.cycling.plots import PlotFormat, Series, plot_cycles
 from service.cycling.readers import ReadOptions, Records, UnreadableFile
@@ -143,6 +145,9 @@ def record_test(
         ),
         mass,
     )
+    findings = plausibility.check_run(
+        summary, records.frame, mass, material_of(session, cell, template), formation
+    )
     assert cell.id is not None and stored.id is not None and user.id is not None
     run = TestRun(
         item_id=cell.id,
@@ -163,6 +168,7 @@ def record_test(
         ],
         options=options.model_dump(mode="json", exclude_defaults=True),
         notes=records.notes,
+        warnings=[{"level": f.level, "check": f.check, "message": f.message} for f in findings],
         created_at=utcnow(),
         created_by_id=user.id,
     )
@@ -183,6 +189,7 @@ def record_test(
             "parser": f"{records.parser} {records.parser_version}",
             "cycles": len(summary.cycles),
             "metrics": run.metrics,
+            "warnings": run.warnings,
         },
     )
     return run
@@ -215,6 +222,38 @@ def _insert_cycles(session: Session, run_id: int, cycles: list[Cycle]) -> None:
             for c in cycles
         ],
     )
+
+
+def material_of(session: Session, cell: Item, template: Template) -> plausibility.Material | None:
+    """The active material whose capacity bounds the cell's: the protocol's constant `theoretical_capacity`
+    if it has one, else the nearest registry material in the cell's lineage other than Li metal (the
+    cathode, or graphite), else the one the protocol's name speaks of, else Li metal if the lineage has it."""
+    ref = f"{template.name}@{template.version}"
+    declared = template.definition.get("constants", {}).get("theoretical_capacity")
+    if isinstance(declared, dict):
+        try:
+            value = convert(Quantity.model_validate(declared), "mA*h/g")
+        except Exception:  # a constant in another dimension is the protocol author's mistake, not the run's
+            value = None
+        if value:
+            return plausibility.Material(template.name, value, f"constant of the protocol {ref}")
+    assert cell.id is not None
+    upstream = reachable_items(session, cell.id, "up", None)
+    found = [(row, plausibility.material_named(row.type)) for row in upstream]
+    for row, name in found:
+        if name is not None and name != "Li":
+            return plausibility.Material(
+                name, plausibility.THEORETICAL_mAh_g[name], f"{row.code} ({row.type}) in the cell's lineage"
+            )
+    named = plausibility.material_named(template.name)
+    if named is not None and named != "Li":
+        return plausibility.Material(named, plausibility.THEORETICAL_mAh_g[named], f"the protocol {ref}")
+    for row, name in found:
+        if name == "Li":
+            return plausibility.Material(
+                name, plausibility.THEORETICAL_mAh_g[name], f"{row.code} ({row.type}) in the cell's lineage"
+            )
+    return None
 
 
 def formation_cycles(template: Template, options: TestOptions) -> tuple[int, str]:
@@ -305,6 +344,7 @@ def run_out(session: Session, run: TestRun) -> TestRunOut:
         metrics=[Metric.model_validate(m) for m in run.metrics],
         options=run.options,
         notes=run.notes,
+        warnings=[Plausibility.model_validate(w) for w in run.warnings],
         created_at=run.created_at,
         created_by=author.username if author else "?",
     )
@@ -435,14 +475,22 @@ def _group_keys(session: Session, cell_ids: list[int], by: str) -> dict[int, str
     )
 
 
-def compare(session: Session, by: str, protocol: str | None, cells: list[str]) -> Comparison:
+def has_error(run: TestRun) -> bool:
+    return any(w.get("level") == "error" for w in run.warnings)
+
+
+def compare(
+    session: Session, by: str, protocol: str | None, cells: list[str], with_errors: bool = False
+) -> Comparison:
+    """Recorded (not voided) runs grouped by what is upstream of their cells; runs whose plausibility checks
+    found an error only when asked for."""
     query = select(TestRun).where(TestRun.status == "recorded").order_by(col(TestRun.id))
     if protocol:
         query = query.where(TestRun.protocol == protocol)
     if cells:
         ids = [get_item(session, code).id for code in cells]
         query = query.where(col(TestRun.item_id).in_(ids))
-    runs = list(session.exec(query).all())
+    runs = [run for run in session.exec(query).all() if with_errors or not has_error(run)]
     keys = _group_keys(session, sorted({r.item_id for r in runs}), by)
     codes = (
         dict(session.exec(select(Item.id, Item.code).where(col(Item.id).in_(list(keys)))).all())

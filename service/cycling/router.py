@@ -83,9 +83,13 @@ def compare_tests(
     protocol: Annotated[str | None, Query(max_length=120)] = None,
     cells: Annotated[list[str] | None, Query(description="only these cells' runs")] = None,
     format: Literal["json", "png", "svg"] = "json",
+    with_errors: Annotated[
+        bool, Query(description="also runs whose plausibility checks found an error (left out by default)")
+    ] = False,
 ) -> Comparison | Response:
-    """Metrics of many cells, grouped by what is upstream of them: did this batch make better cells?"""
-    comparison = logic.compare(session, by, protocol, cells or [])
+    """Metrics of many cells, grouped by what is upstream of them: did this batch make better cells?
+    Voided runs are never in it."""
+    comparison = logic.compare(session, by, protocol, cells or [], with_errors)
     if format == "json":
         return comparison
     return Response(logic.plot_comparison(session, comparison, format), media_type=MEDIA_TYPES[format])

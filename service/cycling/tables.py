@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlalchemy import text as sa_text
 from sqlalchemy import true as sa_true
 from sqlmodel import Column, Field, SQLModel
 
@@ -32,6 +33,9 @@ class TestRun(SQLModel, table=True):
     metrics: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default=sa_text("'[]'"))
+    )
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_by_id: int = Field(foreign_key="users.id")
 
