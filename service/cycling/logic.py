@@ -419,6 +419,8 @@ def series_of(session: Session, run: TestRun, label: str) -> tuple[Series, str]:
     cycles = cycles_of(session, run)
     returned = "discharge" if run.leading == "charge" else "charge"
     per_gram = run.active_mass_g is not None
+    # Incomplete and truncated cycles are not drawn: a cut-short last cycle is no cliff of the cell's.
+    cycles = [c for c in cycles if c.complete]
     capacity = [getattr(c, f"{returned}_mAh_g" if per_gram else f"{returned}_mAh") for c in cycles]
     return (
         Series(
@@ -431,11 +433,11 @@ def series_of(session: Session, run: TestRun, label: str) -> tuple[Series, str]:
     )
 
 
-def plot_test(session: Session, run: TestRun, fmt: PlotFormat) -> bytes:
+def plot_test(session: Session, run: TestRun, fmt: PlotFormat, from_zero: bool = False) -> bytes:
     cell = session.get(Item, run.item_id)
     assert cell is not None
     series, unit = series_of(session, run, "")
-    return plot_cycles([series], unit, f"{cell.code} · {run.protocol} · test {run.id}", fmt)
+    return plot_cycles([series], unit, f"{cell.code} · {run.protocol} · test {run.id}", fmt, from_zero)
 
 
 def _group_keys(session: Session, cell_ids: list[int], by: str) -> dict[int, str]:
@@ -520,11 +522,13 @@ def compare(
     return Comparison(by=by, protocol=protocol, groups=groups)
 
 
-def plot_comparison(session: Session, comparison: Comparison, fmt: PlotFormat) -> bytes:
+def plot_comparison(
+    session: Session, comparison: Comparison, fmt: PlotFormat, from_zero: bool = False
+) -> bytes:
     series: list[Series] = []
     unit = "mAh"
     for group in comparison.groups:
         for row in group.tests:
             one, unit = series_of(session, get_test(session, row.test), f"{group.group} · {row.cell}")
             series.append(one)
-    return plot_cycles(series, unit, f"comparison by {comparison.by}", fmt)
+    return plot_cycles(series, unit, f"comparison by {comparison.by}", fmt, from_zero)

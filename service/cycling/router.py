@@ -83,6 +83,7 @@ def compare_tests(
     protocol: Annotated[str | None, Query(max_length=120)] = None,
     cells: Annotated[list[str] | None, Query(description="only these cells' runs")] = None,
     format: Literal["json", "png", "svg"] = "json",
+    from_zero: Annotated[bool, Query(description="plots: the capacity axis starts at zero")] = False,
     with_errors: Annotated[
         bool, Query(description="also runs whose plausibility checks found an error (left out by default)")
     ] = False,
@@ -92,7 +93,9 @@ def compare_tests(
     comparison = logic.compare(session, by, protocol, cells or [], with_errors)
     if format == "json":
         return comparison
-    return Response(logic.plot_comparison(session, comparison, format), media_type=MEDIA_TYPES[format])
+    return Response(
+        logic.plot_comparison(session, comparison, format, from_zero), media_type=MEDIA_TYPES[format]
+    )
 
 
 @router.get("/tests/{test_id}")
@@ -149,14 +152,17 @@ def test_metrics(
     return metrics
 
 
+FromZero = Annotated[bool, Query(description="start the capacity axis at zero")]
+
+
 @router.get("/tests/{test_id}/plot.png", response_class=Response, responses=PNG_SVG)
-def test_plot_png(test_id: int, session: ReadSession, _: Reader) -> Response:
-    """Capacity and coulombic efficiency against cycle."""
-    return Response(logic.plot_test(session, logic.get_test(session, test_id), "png"), media_type="image/png")
+def test_plot_png(test_id: int, session: ReadSession, _: Reader, from_zero: FromZero = False) -> Response:
+    """Capacity and coulombic efficiency against cycle, each on its own axis, with a legend."""
+    run = logic.get_test(session, test_id)
+    return Response(logic.plot_test(session, run, "png", from_zero), media_type="image/png")
 
 
 @router.get("/tests/{test_id}/plot.svg", response_class=Response, responses=PNG_SVG)
-def test_plot_svg(test_id: int, session: ReadSession, _: Reader) -> Response:
-    return Response(
-        logic.plot_test(session, logic.get_test(session, test_id), "svg"), media_type="image/svg+xml"
-    )
+def test_plot_svg(test_id: int, session: ReadSession, _: Reader, from_zero: FromZero = False) -> Response:
+    run = logic.get_test(session, test_id)
+    return Response(logic.plot_test(session, run, "svg", from_zero), media_type="image/svg+xml")
