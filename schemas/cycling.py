@@ -148,3 +148,20 @@ class Comparison(BaseModel):
     by: str
     protocol: str | None
     groups: list[CompareGroup]
+
+
+class DifferentialCurve(BaseModel):
+    cycle: int
+    direction: Literal["charge", "discharge"]
+    voltage_V: list[float]
+    dqdv_mAh_per_V: list[float]
+
+
+class DifferentialCapacity(BaseModel):
+    """dQ/dV of chosen cycles of a test run, with the method that computed it."""
+
+    test: int
+    method: str
+    resolution_V: float
+    smoothing_points: int
+    curves: list[DifferentialCurve]

@@ -16,6 +16,8 @@ from schemas.cycling import (
     CompareRow,
     Comparison,
     CycleOut,
+    DifferentialCapacity,
+    DifferentialCurve,
     Metric,
     Plausibility,
     TestFile,
@@ -28,6 +30,8 @@ from service.auth.tables import User
 from service.cycling import metrics as metric_rules
 from service.cycling import plausibility
 from service.cycling.detect import read_cycler_file
+from service.cycling.differential import differential_capacity
+from service.cycling.differential import method as differential_method
 from service.cycling.plots import PlotFormat, Series, plot_cycles
 from service.cycling.readers import ReadOptions, Records, UnreadableFile
 from service.cycling.summary import Cycle, Summary, summarise
@@ -385,6 +389,62 @@ def cycles_of(session: Session, run: TestRun) -> list[CycleOut]:
         )
         for r in rows
     ]
+
+
+def chosen_cycles(session: Session, run: TestRun, text: str | None) -> list[int]:
+    """Cycles named as `1,50,100`; by default the first and the last complete cycle."""
+    complete = [c.cycle for c in cycles_of(session, run) if c.complete]
+    if not text:
+        return sorted({complete[0], complete[-1]}) if complete else []
+    wanted: list[int] = []
+    for part in text.split(","):
+        if not part.strip().isdigit():
+            raise Invalid(
+                "cycles must be whole numbers", [problem("query:cycles", "e.g. 1,50,100", got=text[:200])]
+            )
+        wanted.append(int(part))
+    known = {c.cycle for c in cycles_of(session, run)}
+    missing = [n for n in wanted if n not in known]
+    if missing:
+        raise Invalid(
+            f"test run {run.id} has no cycle {missing[0]}",
+            [problem("query:cycles", f"cycles 1-{max(known, default=0)}", got=missing)],
+        )
+    return list(dict.fromkeys(wanted))
+
+
+def differential(
+    session: Session, store_path: Path, run: TestRun, cycles: list[int], resolution_V: float, smoothing: int
+) -> DifferentialCapacity:
+    """dQ/dV of the chosen cycles, from the run's stored file read again as it was read at upload."""
+    options = TestOptions.model_validate(run.options)
+    records, summary = read_and_summarise(store_path, options, run.protocol)
+    curves = differential_capacity(records.frame, summary, options.cycle_by, cycles, resolution_V, smoothing)
+    assert run.id is not None
+    return DifferentialCapacity(
+        test=run.id,
+        method=differential_method(resolution_V, smoothing),
+        resolution_V=resolution_V,
+        smoothing_points=smoothing,
+        curves=[DifferentialCurve(**vars(c)) for c in curves],
+    )
+
+
+def differential_csv(answer: DifferentialCapacity) -> str:
+    out = io.StringIO()
+    out.write(f"# {answer.method}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["cycle", "direction", "voltage_V", "dqdv_mAh_per_V"])
+    for curve in answer.curves:
+        for volts, slope in zip(curve.voltage_V, curve.dqdv_mAh_per_V, strict=True):
+            writer.writerow([curve.cycle, curve.direction, volts, slope])
+    return out.getvalue()
+
+
+def stored_file_of(session: Session, run: TestRun) -> StoredFile:
+    stored = session.get(StoredFile, run.file_id)
+    assert stored is not None
+    return stored
 
 
 def _formation_of(run: TestRun) -> int:

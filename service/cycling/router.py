@@ -7,7 +7,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from schemas.common import VoidIn
-from schemas.cycling import Comparison, CycleOut, Metric, TestOptions, TestRunOut
+from schemas.cycling import Comparison, CycleOut, DifferentialCapacity, Metric, TestOptions, TestRunOut
 from schemas.steps import ProtocolRef
 from service.auth.deps import Reader, Recorder
 from service.config import Settings
@@ -150,6 +150,38 @@ def test_metrics(
             headers={"Content-Disposition": f'attachment; filename="test-{test_id}-metrics.csv"'},
         )
     return metrics
+
+
+@router.get(
+    "/tests/{test_id}/dqdv",
+    response_model=DifferentialCapacity,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def test_dqdv(
+    test_id: int,
+    request: Request,
+    session: ReadSession,
+    _: Reader,
+    cycles: Annotated[
+        str | None, Query(max_length=2000, description="e.g. 1,50,100; default the first and last complete")
+    ] = None,
+    resolution_mV: Annotated[float, Query(gt=0.1, le=100)] = 5.0,
+    smoothing: Annotated[int, Query(ge=1, le=51, description="moving-average points")] = 5,
+    format: Literal["json", "csv"] = "json",
+) -> DifferentialCapacity | PlainTextResponse:
+    """Differential capacity dQ/dV per half cycle from the raw records; the answer states the method."""
+    run = logic.get_test(session, test_id)
+    chosen = logic.chosen_cycles(session, run, cycles)
+    store = files.store_for(request.app.state.settings)
+    path = store.path(logic.stored_file_of(session, run).sha256)
+    answer = logic.differential(session, path, run, chosen, resolution_mV / 1000, smoothing)
+    if format == "csv":
+        return PlainTextResponse(
+            logic.differential_csv(answer),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-dqdv.csv"'},
+        )
+    return answer
 
 
 FromZero = Annotated[bool, Query(description="start the capacity axis at zero")]
