@@ -83,3 +83,17 @@ def test_dqdv_defaults_and_refusals(api):
         assert refused.json()["errors"][0]["pointer"] == "query:cycles"
     assert api.get(f"/tests/{run['id']}/dqdv", params={"resolution_mV": 0}).status_code == 422
     assert api.get("/tests/424242/dqdv").status_code == 404
+
+
+def test_the_python_client_reads_dqdv_and_the_metrics_sheet(api, app):
+    from fastapi.testclient import TestClient
+
+    from clients.client import Client
+
+    cell = make_cells(api, {"bare Li": 1})["bare Li"][0]
+    run = upload(api, cell, _two_plateau_file(), name="plateaus.csv", **MAPPING).json()
+    with Client(http=TestClient(app, base_url="http://testserver", headers=dict(api.headers))) as client:
+        answer = client.dqdv(run["id"], cycles=[2], resolution_mV=10, smoothing=3)
+        assert "10 mV grid" in answer.method and {c.cycle for c in answer.curves} == {2}
+        assert client.metrics_csv(run["id"]).startswith("name,value,unit,note,convention")
+        assert client.plot(run["id"], "svg", from_zero=True).startswith(b"<?xml")

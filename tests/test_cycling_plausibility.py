@@ -10,6 +10,7 @@ from service.cycling.detect import read_cycler_file
 from service.cycling.readers import ReadOptions
 from service.cycling.summary import summarise
 from tests.cycler_files import fixture
+from tests.lab import ASSEMBLY
 from tests.test_cycling_api import bench, make_cells, upload
 
 __all__ = ["bench"]  # the autouse fixture publishing the protocols make_cells logs against
@@ -79,3 +80,27 @@ def test_time_going_backwards_and_a_current_against_its_step_type_are_warned(tmp
 )
 def test_the_material_registry_matches_whole_words(name, material):
     assert plausibility.material_named(name) == material
+
+
+def test_the_cathode_material_is_found_in_the_cells_lineage(api):
+    lithium = api.post("/lots", json={"type": "Li foil disc", "quantity": "10 count"}).json()["code"]
+    cathode = api.post("/lots", json={"type": "NCM811", "quantity": "10 g"}).json()["code"]
+    made = api.post(
+        "/steps",
+        json={
+            "protocol": ASSEMBLY,
+            "inputs": [
+                {"role": "anode", "item": lithium, "amount": "1 count"},
+                {"role": "cathode", "item": cathode, "amount": "12.49 mg"},
+            ],
+            "outputs": [
+                {"type": "CR2025 coin cell", "properties": {"active_mass": {"value": 12.49, "unit": "mg"}}}
+            ],
+        },
+    )
+    assert made.status_code == 201, made.text
+    cell = made.json()["outputs"][0]["code"]
+    run = upload(api, cell, fixture("neware_nda/TestFile.nda").read_bytes(), name="TestFile.nda").json()
+    message = _checks(run)["capacity_above_theoretical"]["message"]
+    # The lineage's NCM811 wins over the LFP the protocol's name speaks of.
+    assert f"NCM811 gives at most 200 mAh/g ({cathode} (NCM811) in the cell's lineage)" in message

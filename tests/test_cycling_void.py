@@ -3,6 +3,7 @@
 import json
 
 from fastapi.testclient import TestClient
+from rich.console import Console
 from typer.testing import CliRunner
 
 from clients import cli, cli_tests
@@ -93,3 +94,17 @@ def test_cli_voids_a_test_run(api, app, monkeypatch):
     assert json.loads(result.stdout)["status"] == "voided"
     refused = runner.invoke(cli.app, [*server, "test", "void", str(run["id"]), "--reason", "noisy again"])
     assert refused.exit_code == 1 and "already voided" in refused.output
+
+
+def test_cli_check_lists_the_warnings_and_conventions(api, app, monkeypatch):
+    cell = make_cells(api, {"bare Li": 1})["bare Li"][0]
+    run = upload(api, cell, lfp_cycling(cycles=5, coulombic_efficiency_pct=104)).json()
+    http = TestClient(app, base_url="http://testserver", headers=dict(api.headers))
+    monkeypatch.setattr(cli_tests, "Client", lambda url, token: Client(http=http))
+    monkeypatch.setattr(cli_tests, "console", Console(width=250, color_system=None))
+    result = CliRunner().invoke(
+        cli.app, ["--url", "http://testserver", "--token", "t", "test", "check", str(run["id"])]
+    )
+    assert result.exit_code == 2, result.output
+    assert "error ce_above_100" in result.stdout
+    assert "first complete cycle after 0 formation cycle(s)" in result.stdout
