@@ -139,6 +139,8 @@ class CompareGroup(BaseModel):
     group: str
     n: int
     mean: dict[str, float | None]
+    sd: dict[str, float | None] = {}
+    """Sample standard deviation (n − 1) of each metric; null with fewer than two values."""
     tests: list[CompareRow]
 
 

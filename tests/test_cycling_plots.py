@@ -3,9 +3,10 @@ numbers, a small fade drawn small."""
 
 import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
+import pytest
 
 from clients.cycler_model import lfp_cycling
-from service.cycling.plots import OKABE_ITO, Series, cycle_figure
+from service.cycling.plots import OKABE_ITO, Series, cycle_figure, group_band
 from tests.test_cycling_api import bench, make_cells, upload
 
 __all__ = ["bench"]  # the autouse fixture publishing the protocols make_cells logs against
@@ -58,3 +59,32 @@ def test_the_api_plot_is_an_svg_with_text_a_paper_can_edit(api):
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
     assert "coulombic efficiency (right)" in svg.text and OKABE_ITO[1].lower() in svg.text.lower()
     assert api.get(f"/tests/{run['id']}/plot.png").headers["content-type"] == "image/png"
+
+
+def test_a_group_band_is_the_mean_with_one_sigma_or_the_range():
+    members = [
+        Series("a", [1, 2], [100.0, 90.0], [99.0, 99.5]),
+        Series("b", [1, 2, 3], [102.0, 94.0, 80.0], [99.4, 99.7, 99.9]),
+    ]
+    sd = group_band("MOF@CoPc", members, "sd")
+    assert sd.label == "MOF@CoPc (n = 2, mean ± 1 σ)"
+    assert sd.cycles == [1, 2, 3] and sd.capacity == pytest.approx([101.0, 92.0, 80.0])
+    assert sd.low == pytest.approx([101 - 2**0.5, 92 - 8**0.5, 80.0])
+    assert sd.ce_pct == pytest.approx([99.2, 99.6, 99.9])
+    spread = group_band("MOF@CoPc", members, "range")
+    assert (spread.low, spread.high) == ([100.0, 90.0, 80.0], [102.0, 94.0, 80.0])
+
+
+def test_the_comparison_plot_draws_each_groups_band_and_the_json_gives_sigma(api):
+    cells = make_cells(api, {"bare Li": 2, "MOF@CoPc/Li anode": 2})
+    for kind, fade in (("bare Li", 0.3), ("MOF@CoPc/Li anode", 0.02)):
+        for index, cell in enumerate(cells[kind]):
+            made = lfp_cycling(cycles=10, fade_per_cycle_pct=fade, specific_capacity=158 + 4 * index)
+            assert upload(api, cell, made).status_code == 201
+    params = {"by": "role:anode", "format": "svg", "band": "sd"}
+    svg = api.get("/tests/compare", params=params)
+    assert svg.status_code == 200, svg.text
+    assert "MOF@CoPc/Li anode (n = 2, mean ± 1 σ) · capacity (left)" in svg.text
+    groups = {g["group"]: g for g in api.get("/tests/compare", params={"by": "role:anode"}).json()["groups"]}
+    assert groups["Li foil disc"]["sd"]["initial_capacity"] > 0
+    assert api.get("/tests/compare", params={**params, "band": "wide"}).status_code == 422

@@ -3,6 +3,7 @@ once."""
 
 import csv
 import io
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from service.cycling import plausibility
 from service.cycling.detect import read_cycler_file
 from service.cycling.differential import differential_capacity
 from service.cycling.differential import method as differential_method
-from service.cycling.plots import PlotFormat, Series, plot_cycles
+from service.cycling.plots import BandKind, PlotFormat, Series, group_band, plot_cycles
 from service.cycling.readers import ReadOptions, Records, UnreadableFile
 from service.cycling.summary import Cycle, Summary, summarise
 from service.cycling.tables import TestCycle, TestRun
@@ -575,20 +576,29 @@ def compare(
         rows = grouped[name]
         names = sorted({metric for row in rows for metric in row.metrics})
         mean: dict[str, float | None] = {}
+        sd: dict[str, float | None] = {}
         for metric in names:
-            values = [row.metrics[metric] for row in rows if row.metrics.get(metric) is not None]
-            mean[metric] = sum(values) / len(values) if values else None  # type: ignore[arg-type]
-        groups.append(CompareGroup(group=name, n=len(rows), mean=mean, tests=rows))
+            values = [v for row in rows if (v := row.metrics.get(metric)) is not None]
+            mean[metric] = statistics.fmean(values) if values else None
+            sd[metric] = statistics.stdev(values) if len(values) > 1 else None
+        groups.append(CompareGroup(group=name, n=len(rows), mean=mean, sd=sd, tests=rows))
     return Comparison(by=by, protocol=protocol, groups=groups)
 
 
 def plot_comparison(
-    session: Session, comparison: Comparison, fmt: PlotFormat, from_zero: bool = False
+    session: Session,
+    comparison: Comparison,
+    fmt: PlotFormat,
+    from_zero: bool = False,
+    band: BandKind | None = None,
 ) -> bytes:
+    """Each cell's curves; with `band`, each group's mean per cycle and a band (±1 σ or min–max) instead."""
     series: list[Series] = []
     unit = "mAh"
     for group in comparison.groups:
+        members = []
         for row in group.tests:
             one, unit = series_of(session, get_test(session, row.test), f"{group.group} · {row.cell}")
-            series.append(one)
+            members.append(one)
+        series += [group_band(group.group, members, band)] if band else members
     return plot_cycles(series, unit, f"comparison by {comparison.by}", fmt, from_zero)

@@ -2,6 +2,7 @@
 
 import io
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
 PlotFormat = Literal["png", "svg"]
+BandKind = Literal["sd", "range"]
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 # Okabe & Ito (2008), the colour-blind-safe palette Nature Methods recommends: blue, vermillion, bluish green,
 # reddish purple, orange, sky blue, yellow, black.
@@ -27,10 +29,45 @@ class Series:
     capacity: list[float | None]
     ce_pct: list[float | None]
 
+    low: list[float | None] | None = None
+    """With `high`: a band drawn around the capacity (a group's ±1 σ or min–max)."""
+    high: list[float | None] | None = None
+
     @staticmethod
     def finite(values: list[float | None]) -> list[float]:
         """Matplotlib leaves a gap at NaN; None (an incomplete cycle) becomes one."""
         return [math.nan if v is None else v for v in values]
+
+
+def group_band(label: str, members: list[Series], band: BandKind) -> Series:
+    """A group's mean capacity and CE per cycle, over the cells that have that cycle, with a band: ±1 σ
+    (sample, n − 1; the mean alone where one cell has the cycle) or min–max."""
+    cycles = sorted({c for one in members for c in one.cycles})
+    capacity: dict[int, list[float]] = {}
+    ce: dict[int, list[float]] = {}
+    for one in members:
+        for cycle, q, e in zip(one.cycles, one.capacity, one.ce_pct, strict=True):
+            if q is not None:
+                capacity.setdefault(cycle, []).append(q)
+            if e is not None:
+                ce.setdefault(cycle, []).append(e)
+    mean = [statistics.fmean(capacity[c]) if c in capacity else None for c in cycles]
+    if band == "sd":
+        spread = [statistics.stdev(capacity[c]) if len(capacity.get(c, [])) > 1 else 0.0 for c in cycles]
+        low = [None if m is None else m - s for m, s in zip(mean, spread, strict=True)]
+        high = [None if m is None else m + s for m, s in zip(mean, spread, strict=True)]
+    else:
+        low = [min(capacity[c]) if c in capacity else None for c in cycles]
+        high = [max(capacity[c]) if c in capacity else None for c in cycles]
+    words = "mean ± 1 σ" if band == "sd" else "mean, min–max"
+    return Series(
+        f"{label} (n = {len(members)}, {words})",
+        cycles,
+        mean,
+        [statistics.fmean(ce[c]) if c in ce else None for c in cycles],
+        low,
+        high,
+    )
 
 
 def _render(figure: "plt.Figure", fmt: PlotFormat) -> bytes:
@@ -50,7 +87,8 @@ def _series_colour(index: int) -> str:
 def _capacity_limits(series: list[Series], from_zero: bool) -> tuple[float, float] | None:
     """From zero on request; otherwise around the data but never narrower than MIN_SPAN of its top, so a
     0.8 % fade reads as the small fade it is, not as a cliff."""
-    values = [v for one in series for v in one.capacity if v is not None and math.isfinite(v)]
+    drawn = [v for one in series for v in (*one.capacity, *(one.low or []), *(one.high or []))]
+    values = [v for v in drawn if v is not None and math.isfinite(v)]
     if not values:
         return None
     low, high = min(values), max(values)
@@ -95,6 +133,15 @@ def cycle_figure(
             color=ce_colour,
             label=f"{name}coulombic efficiency (right)",
         )
+        if one.low is not None and one.high is not None:
+            capacity_axis.fill_between(
+                one.cycles,
+                Series.finite(one.low),
+                Series.finite(one.high),
+                color=capacity_colour,
+                alpha=0.2,
+                lw=0,
+            )
         handles += [line, ce_line]
     capacity_axis.set_xlabel("cycle")
     capacity_axis.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -84,6 +84,10 @@ def compare_tests(
     cells: Annotated[list[str] | None, Query(description="only these cells' runs")] = None,
     format: Literal["json", "png", "svg"] = "json",
     from_zero: Annotated[bool, Query(description="plots: the capacity axis starts at zero")] = False,
+    band: Annotated[
+        Literal["sd", "range"] | None,
+        Query(description="plots: each group's mean with a ±1 σ (sd) or min–max (range) band"),
+    ] = None,
     with_errors: Annotated[
         bool, Query(description="also runs whose plausibility checks found an error (left out by default)")
     ] = False,
@@ -94,7 +98,7 @@ def compare_tests(
     if format == "json":
         return comparison
     return Response(
-        logic.plot_comparison(session, comparison, format, from_zero), media_type=MEDIA_TYPES[format]
+        logic.plot_comparison(session, comparison, format, from_zero, band), media_type=MEDIA_TYPES[format]
     )
 
 
