@@ -10,7 +10,7 @@ from service.cycling.detect import read_cycler_file
 from service.cycling.readers import ReadOptions
 from service.cycling.summary import summarise
 from tests.cycler_files import fixture
-from tests.lab import ASSEMBLY
+from tests.lab import ASSEMBLY, CASTING, publish_bench
 from tests.test_cycling_api import bench, make_cells, upload
 
 __all__ = ["bench"]  # the autouse fixture publishing the protocols make_cells logs against
@@ -107,3 +107,44 @@ def test_the_cathode_material_is_found_in_the_cells_lineage(api):
     message = _checks(run)["capacity_above_theoretical"]["message"]
     # The lineage's NCM811 wins over the LFP the protocol's name speaks of.
     assert f"NCM811 gives at most 200 mAh/g ({cathode} (NCM811) in the cell's lineage)" in message
+
+
+def test_without_an_active_mass_it_comes_from_the_cathode_sheet_in_the_lineage(api, admin):
+    publish_bench(admin, CASTING)
+    lfp = api.post("/lots", json={"type": "LFP", "quantity": "10 g"}).json()["code"]
+    cast = api.post(
+        "/steps",
+        json={
+            "protocol": CASTING,
+            "inputs": [{"role": "active", "item": lfp, "amount": "1 g"}],
+            "outputs": [
+                {
+                    "type": "LFP cathode sheet",
+                    "quantity": "100 cm**2",
+                    "properties": {"areal_loading": {"value": 11.05, "unit": "mg/cm**2"}},
+                }
+            ],
+        },
+    )
+    assert cast.status_code == 201, cast.text
+    sheet = cast.json()["outputs"][0]["code"]
+    lithium = api.post("/lots", json={"type": "Li foil disc", "quantity": "10 count"}).json()["code"]
+    made = api.post(
+        "/steps",
+        json={
+            "protocol": ASSEMBLY,
+            "inputs": [
+                {"role": "anode", "item": lithium, "amount": "1 count"},
+                {"role": "cathode", "item": sheet, "amount": "1.13 cm**2"},
+            ],
+            "outputs": [{"type": "CR2025 coin cell"}],
+        },
+    )
+    assert made.status_code == 201, made.text
+    cell = made.json()["outputs"][0]["code"]
+    run = upload(api, cell, lfp_cycling(cycles=5, active_mass_mg=11.05 * 1.13)).json()
+    assert run["active_mass_g"] == pytest.approx(11.05 * 1.13 / 1000)
+    assert any(f"{sheet} areal_loading 11.05 mg/cm² × 1.13 cm²" in note for note in run["notes"])
+    metrics = {m["name"]: m["value"] for m in run["metrics"]}
+    assert metrics["initial_specific_capacity"] == pytest.approx(160, rel=1e-3)
+    assert run["warnings"] == []

@@ -34,6 +34,7 @@ from service.cycling.detect import read_cycler_file
 from service.cycling.differential import differential_capacity
 from service.cycling.differential import method as differential_method
 from service.cycling.plots import BandKind, PlotFormat, Series, group_band, plot_cycles
+from service.cycling.queries import cathode_inputs
 from service.cycling.readers import ReadOptions, Records, UnreadableFile
 from service.cycling.summary import Cycle, Summary, summarise
 from service.cycling.tables import TestCycle, TestRun
@@ -96,6 +97,28 @@ def ce_convention(protocol: str, options: TestOptions) -> metric_rules.CeConvent
     return options.ce_convention or metric_rules.CE_BY_KIND[metric_rules.kind_of_test(protocol, options.kind)]
 
 
+def mass_from_lineage(session: Session, cell: Item) -> tuple[float | None, str | None]:
+    """Active mass from the lineage when the upload and the cell give none: the cathode sheet's
+    `areal_loading` × the area of it the assembly took. Returns grams and a note saying so."""
+    assert cell.id is not None
+    for sheet, value, unit in cathode_inputs(session, cell.id):
+        loading = sheet.properties.get("areal_loading")
+        if loading is None or value is None or unit is None:
+            continue
+        try:
+            per_area = convert(Quantity.model_validate(loading), "mg/cm**2")
+            area = convert(Quantity(value=value, unit=unit), "cm**2")
+        except Exception:  # not an area (a disc counted in pieces) or a loading in other units: no answer
+            continue
+        if per_area > 0 and area > 0:
+            mass_mg = per_area * area
+            return mass_mg / 1000, (
+                f"active mass {mass_mg:.4g} mg from the lineage: {sheet.code} areal_loading "
+                f"{per_area:g} mg/cm² × {area:g} cm² taken by the assembly"
+            )
+    return None, None
+
+
 def read_and_summarise(path: Path, options: TestOptions, protocol: str = "") -> tuple[Records, Summary]:
     """Everything that can fail on the file's content, done before anything is written."""
     try:
@@ -131,6 +154,9 @@ def record_test(
         )
     template = _check_protocol(session, protocol)
     mass = active_mass_g(cell, options)
+    mass_note = None
+    if mass is None:
+        mass, mass_note = mass_from_lineage(session, cell)
     kind = metric_rules.kind_of_test(protocol, options.kind)
     formation, formation_from = formation_cycles(template, options)
     computed = metric_rules.compute_metrics(
@@ -172,7 +198,7 @@ def record_test(
             for m in computed
         ],
         options=options.model_dump(mode="json", exclude_defaults=True),
-        notes=records.notes,
+        notes=records.notes + ([mass_note] if mass_note else []),
         warnings=[{"level": f.level, "check": f.check, "message": f.message} for f in findings],
         created_at=utcnow(),
         created_by_id=user.id,
