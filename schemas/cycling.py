@@ -167,3 +167,19 @@ class DifferentialCapacity(BaseModel):
     resolution_V: float
     smoothing_points: int
     curves: list[DifferentialCurve]
+
+
+class VoltageProfile(BaseModel):
+    cycle: int
+    direction: Literal["charge", "discharge"]
+    capacity_mAh: list[float]
+    capacity_mAh_g: list[float] | None
+    voltage_V: list[float]
+
+
+class VoltageProfiles(BaseModel):
+    """Voltage against capacity passed in each half cycle of the chosen cycles."""
+
+    test: int
+    method: str
+    profiles: list[VoltageProfile]

@@ -97,3 +97,21 @@ def test_the_python_client_reads_dqdv_and_the_metrics_sheet(api, app):
         assert "10 mV grid" in answer.method and {c.cycle for c in answer.curves} == {2}
         assert client.metrics_csv(run["id"]).startswith("name,value,unit,note,convention")
         assert client.plot(run["id"], "svg", from_zero=True).startswith(b"<?xml")
+
+
+def test_voltage_profiles_run_from_zero_to_the_half_cycles_capacity(api):
+    cell = make_cells(api, {"bare Li": 1})["bare Li"][0]
+    run = upload(api, cell, _two_plateau_file(), name="plateaus.csv", **MAPPING).json()
+    answer = api.get(f"/tests/{run['id']}/profiles", params={"cycles": "2"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [(p["cycle"], p["direction"]) for p in body["profiles"]] == [(2, "charge"), (2, "discharge")]
+    charge, discharge = body["profiles"]
+    total = _capacity(4.2) - _capacity(3.2)
+    assert charge["capacity_mAh"][0] == 0 and charge["capacity_mAh"][-1] == pytest.approx(total, rel=1e-3)
+    assert charge["voltage_V"][0] == pytest.approx(3.2) and charge["voltage_V"][-1] == pytest.approx(4.2)
+    assert discharge["voltage_V"][0] == pytest.approx(4.2) and len(discharge["voltage_V"]) <= 500
+    assert charge["capacity_mAh_g"][-1] == pytest.approx(total / run["active_mass_g"], rel=1e-3)
+    sheet = api.get(f"/tests/{run['id']}/profiles", params={"cycles": "2", "format": "csv"}).text
+    assert sheet.splitlines()[1] == "cycle,direction,capacity_mAh,capacity_mAh_g,voltage_V"
+    assert api.get(f"/tests/{run['id']}/profiles", params={"cycles": "9"}).status_code == 422

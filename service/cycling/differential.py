@@ -1,4 +1,4 @@
-"""Differential capacity (dQ/dV) of chosen cycles, from a test's raw records.
+"""Differential capacity (dQ/dV) and voltage profiles of chosen cycles, from a test's raw records.
 
 The method, stated with every answer (as cellpy's `ica` does it, without scipy): per half cycle, capacity is
 integrated from current over time (trapezoids) across the half's steps; voltage is made monotonic (running
@@ -38,9 +38,7 @@ def method(resolution_V: float, smoothing: int) -> str:
 
 def _half(times: np.ndarray, volts: np.ndarray, amps_mA: np.ndarray, direction: Direction) -> tuple:
     """The half's voltage and cumulative capacity (mAh), monotonic in voltage."""
-    dt = np.diff(times, prepend=times[0])
-    mean_current = np.abs(np.concatenate([[0.0], (amps_mA[1:] + amps_mA[:-1]) / 2]))
-    charge = np.cumsum(mean_current * dt / 3600)
+    charge = _passed(times, amps_mA)
     rising = direction == "charge"
     envelope = np.maximum.accumulate(volts) if rising else np.minimum.accumulate(volts)
     moved = np.concatenate([[True], envelope[1:] != envelope[:-1]])
@@ -61,14 +59,16 @@ def _dqdv(volts: np.ndarray, charge: np.ndarray, resolution_V: float, smoothing:
     return grid, np.gradient(on_grid, grid)
 
 
-def differential_capacity(
-    frame: pl.DataFrame,
-    summary: Summary,
-    cycle_by: str,
-    cycles: list[int],
-    resolution_V: float = DEFAULT_RESOLUTION_V,
-    smoothing: int = DEFAULT_SMOOTHING_POINTS,
-) -> list[Curve]:
+@dataclass(frozen=True)
+class Profile:
+    cycle: int
+    direction: Direction
+    capacity_mAh: list[float]
+    voltage_V: list[float]
+
+
+def _halves(frame: pl.DataFrame, summary: Summary, cycle_by: str, cycles: list[int]) -> list[tuple]:
+    """(cycle, direction, times, volts, currents) of each chosen half cycle that has records."""
     leading: Kind | None = summary.leading
     _, numbers = number_cycles(summary.segments, cycle_by, leading)  # type: ignore[arg-type]
     cycle_of_step = {segment.step: number for segment, number in zip(summary.segments, numbers, strict=True)}
@@ -77,26 +77,61 @@ def differential_capacity(
         pl.col("step").replace_strict(cycle_of_step, default=None).alias("_cycle"),
         pl.col("step").replace_strict(kind_of_step, default=None).alias("_kind"),
     )
-    curves = []
+    halves = []
     for cycle in cycles:
         for direction in ("charge", "discharge"):
             half = records.filter((pl.col("_cycle") == cycle) & (pl.col("_kind") == direction))
-            if half.height < 3:
-                continue
-            volts, charge = _half(
-                half.get_column("time_s").to_numpy().astype(float),
-                half.get_column("voltage_V").to_numpy().astype(float),
-                half.get_column("current_mA").to_numpy().astype(float),
-                direction,
-            )
-            # On discharge the capacity passed grows as the voltage falls: its dQ/dV comes out negative.
-            grid, slope = _dqdv(volts, charge, resolution_V, smoothing)
-            curves.append(
-                Curve(
-                    cycle,
-                    direction,
-                    [round(float(v), 6) for v in grid],
-                    [float(d) for d in slope],
+            if half.height >= 3:
+                halves.append(
+                    (
+                        cycle,
+                        direction,
+                        half.get_column("time_s").to_numpy().astype(float),
+                        half.get_column("voltage_V").to_numpy().astype(float),
+                        half.get_column("current_mA").to_numpy().astype(float),
+                    )
                 )
+    return halves
+
+
+def _passed(times: np.ndarray, amps_mA: np.ndarray) -> np.ndarray:
+    """Capacity passed since the half began, mAh (trapezoids of |I| over time)."""
+    dt = np.diff(times, prepend=times[0])
+    mean_current = np.abs(np.concatenate([[0.0], (amps_mA[1:] + amps_mA[:-1]) / 2]))
+    return np.cumsum(mean_current * dt / 3600)
+
+
+def voltage_profiles(
+    frame: pl.DataFrame, summary: Summary, cycle_by: str, cycles: list[int], max_points: int = 500
+) -> list[Profile]:
+    """Voltage against capacity passed in each half cycle, thinned to at most `max_points` records."""
+    profiles = []
+    for cycle, direction, times, volts, amps in _halves(frame, summary, cycle_by, cycles):
+        passed = _passed(times, amps)
+        keep = np.unique(np.linspace(0, passed.size - 1, min(max_points, passed.size)).astype(int))
+        profiles.append(
+            Profile(
+                cycle,
+                direction,
+                [round(float(q), 6) for q in passed[keep]],
+                [round(float(v), 6) for v in volts[keep]],
             )
+        )
+    return profiles
+
+
+def differential_capacity(
+    frame: pl.DataFrame,
+    summary: Summary,
+    cycle_by: str,
+    cycles: list[int],
+    resolution_V: float = DEFAULT_RESOLUTION_V,
+    smoothing: int = DEFAULT_SMOOTHING_POINTS,
+) -> list[Curve]:
+    curves = []
+    for cycle, direction, times, volts, amps in _halves(frame, summary, cycle_by, cycles):
+        volts, charge = _half(times, volts, amps, direction)
+        # On discharge the capacity passed grows as the voltage falls: its dQ/dV comes out negative.
+        grid, slope = _dqdv(volts, charge, resolution_V, smoothing)
+        curves.append(Curve(cycle, direction, [round(float(v), 6) for v in grid], [float(d) for d in slope]))
     return curves

@@ -24,6 +24,8 @@ from schemas.cycling import (
     TestFile,
     TestOptions,
     TestRunOut,
+    VoltageProfile,
+    VoltageProfiles,
 )
 from schemas.templates import TemplateKind
 from service.audit import logic as audit
@@ -31,7 +33,7 @@ from service.auth.tables import User
 from service.cycling import metrics as metric_rules
 from service.cycling import plausibility
 from service.cycling.detect import read_cycler_file
-from service.cycling.differential import differential_capacity
+from service.cycling.differential import differential_capacity, voltage_profiles
 from service.cycling.differential import method as differential_method
 from service.cycling.plots import BandKind, PlotFormat, Series, group_band, plot_cycles
 from service.cycling.queries import cathode_inputs
@@ -455,6 +457,43 @@ def differential(
         smoothing_points=smoothing,
         curves=[DifferentialCurve(**vars(c)) for c in curves],
     )
+
+
+def profiles(session: Session, store_path: Path, run: TestRun, cycles: list[int]) -> VoltageProfiles:
+    """Voltage against capacity of the chosen cycles, from the run's stored file read again."""
+    options = TestOptions.model_validate(run.options)
+    records, summary = read_and_summarise(store_path, options, run.protocol)
+    mass = run.active_mass_g
+    assert run.id is not None
+    return VoltageProfiles(
+        test=run.id,
+        method="capacity integrated from current (trapezoids) since each half cycle began; at most 500 "
+        "records per half, evenly thinned",
+        profiles=[
+            VoltageProfile(
+                cycle=p.cycle,
+                direction=p.direction,
+                capacity_mAh=p.capacity_mAh,
+                capacity_mAh_g=[q / mass for q in p.capacity_mAh] if mass else None,
+                voltage_V=p.voltage_V,
+            )
+            for p in voltage_profiles(records.frame, summary, options.cycle_by, cycles)
+        ],
+    )
+
+
+def profiles_csv(answer: VoltageProfiles) -> str:
+    out = io.StringIO()
+    out.write(f"# {answer.method}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["cycle", "direction", "capacity_mAh", "capacity_mAh_g", "voltage_V"])
+    for profile in answer.profiles:
+        per_gram: list[float | str] = [""] * len(profile.capacity_mAh)
+        if profile.capacity_mAh_g is not None:
+            per_gram = list(profile.capacity_mAh_g)
+        for q, q_g, v in zip(profile.capacity_mAh, per_gram, profile.voltage_V, strict=True):
+            writer.writerow([profile.cycle, profile.direction, q, q_g, v])
+    return out.getvalue()
 
 
 def differential_csv(answer: DifferentialCapacity) -> str:

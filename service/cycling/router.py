@@ -7,7 +7,15 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from schemas.common import VoidIn
-from schemas.cycling import Comparison, CycleOut, DifferentialCapacity, Metric, TestOptions, TestRunOut
+from schemas.cycling import (
+    Comparison,
+    CycleOut,
+    DifferentialCapacity,
+    Metric,
+    TestOptions,
+    TestRunOut,
+    VoltageProfiles,
+)
 from schemas.steps import ProtocolRef
 from service.auth.deps import Reader, Recorder
 from service.config import Settings
@@ -184,6 +192,35 @@ def test_dqdv(
             logic.differential_csv(answer),
             media_type="text/csv",
             headers={"Content-Disposition": f'attachment; filename="test-{test_id}-dqdv.csv"'},
+        )
+    return answer
+
+
+@router.get(
+    "/tests/{test_id}/profiles",
+    response_model=VoltageProfiles,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def test_profiles(
+    test_id: int,
+    request: Request,
+    session: ReadSession,
+    _: Reader,
+    cycles: Annotated[
+        str | None, Query(max_length=2000, description="e.g. 1,50,100; default the first and last complete")
+    ] = None,
+    format: Literal["json", "csv"] = "json",
+) -> VoltageProfiles | PlainTextResponse:
+    """Voltage against capacity for chosen cycles, each half cycle apart."""
+    run = logic.get_test(session, test_id)
+    chosen = logic.chosen_cycles(session, run, cycles)
+    path = files.store_for(request.app.state.settings).path(logic.stored_file_of(session, run).sha256)
+    answer = logic.profiles(session, path, run, chosen)
+    if format == "csv":
+        return PlainTextResponse(
+            logic.profiles_csv(answer),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-profiles.csv"'},
         )
     return answer
 
