@@ -27,6 +27,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from clients.cli_ops import ops_app
+from clients.cli_tests import tests_app
 from clients.client import CellprovError, Client
 from clients.config import ConfigError, resolve
 from clients.example import ANODE_KINDS, WorkedExample, load_worked_example
@@ -80,6 +81,7 @@ app.add_typer(template_app, name="template", no_args_is_help=True)
 test_app = typer.Typer(help="Test runs: upload a cell's cycler file, show its cycles and metrics.")
 analysis_app = typer.Typer(help="Analyses: characterisations of items (XRD, XPS, EIS …) with results.")
 app.add_typer(test_app, name="test", no_args_is_help=True)
+test_app.add_typer(tests_app)  # test void: its commands live in clients/cli_tests.py
 app.add_typer(analysis_app, name="analysis", no_args_is_help=True)
 app.add_typer(ops_app)  # backup, restore: top-level commands
 

@@ -48,7 +48,7 @@ from schemas import (
 )
 from schemas.analyses import AnalysisIn, AnalysisOut, CalculationBase
 from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
-from schemas.cycling import Comparison, CycleOut, TestOptions, TestRunOut
+from schemas.cycling import Comparison, CycleOut, DifferentialCapacity, TestOptions, TestRunOut
 from schemas.entries import EntryIn, EntryOut, EntryPatch, EntryVersion
 from schemas.events import AuditEvent, ChainCheck
 from schemas.files import FileOut
@@ -497,6 +497,10 @@ class Client:
     def test_run(self, test_id: int) -> TestRunOut:
         return self._get(f"/tests/{test_id}", TestRunOut)
 
+    def void_test(self, test_id: int, reason: str) -> TestRunOut:
+        """`POST /tests/{id}/void`: a test run recorded by mistake stays readable, marked voided."""
+        return self._post(f"/tests/{test_id}/void", VoidIn(reason=reason), TestRunOut)
+
     def tests_of(self, cell: str) -> list[TestRunOut]:
         return _TEST_RUNS.validate_python(self.request("GET", f"/items/{_segment(cell)}/tests").json())
 
@@ -506,8 +510,26 @@ class Client:
     def cycles_csv(self, test_id: int) -> str:
         return self.request("GET", f"/tests/{test_id}/cycles", params={"format": "csv"}).text
 
-    def plot(self, test_id: int, fmt: Literal["png", "svg"] = "png") -> bytes:
-        return self.request("GET", f"/tests/{test_id}/plot.{fmt}").content
+    def metrics_csv(self, test_id: int) -> str:
+        """The run's metrics, one row each with the convention it was computed by."""
+        return self.request("GET", f"/tests/{test_id}/metrics", params={"format": "csv"}).text
+
+    def dqdv(
+        self, test_id: int, cycles: list[int] | None = None, resolution_mV: float = 5.0, smoothing: int = 5
+    ) -> DifferentialCapacity:
+        """`GET /tests/{id}/dqdv`: dQ/dV per half cycle (default the first and last complete cycles)."""
+        chosen = ",".join(str(c) for c in cycles) if cycles else None
+        return self._get(
+            f"/tests/{test_id}/dqdv",
+            DifferentialCapacity,
+            cycles=chosen,
+            resolution_mV=resolution_mV,
+            smoothing=smoothing,
+        )
+
+    def plot(self, test_id: int, fmt: Literal["png", "svg"] = "png", from_zero: bool = False) -> bytes:
+        params = {"from_zero": "true"} if from_zero else {}
+        return self.request("GET", f"/tests/{test_id}/plot.{fmt}", params=params).content
 
     def compare(
         self, by: str = "cell", protocol: str | None = None, cells: list[str] | None = None
@@ -526,6 +548,10 @@ class Client:
 
     def analysis(self, analysis_id: int) -> AnalysisOut:
         return self._get(f"/analyses/{analysis_id}", AnalysisOut)
+
+    def void_analysis(self, analysis_id: int, reason: str) -> AnalysisOut:
+        """`POST /analyses/{id}/void`: an analysis recorded by mistake stays readable, marked voided."""
+        return self._post(f"/analyses/{analysis_id}/void", VoidIn(reason=reason), AnalysisOut)
 
     def analyses_of(self, code: str) -> list[AnalysisOut]:
         return _ANALYSES.validate_python(self.request("GET", f"/items/{_segment(code)}/analyses").json())

@@ -91,6 +91,7 @@ class AnalysisOut(BaseModel):
     """Set when a calculator made this analysis from `inputs`."""
     inputs: dict[str, object]
     status: str
+    void_reason: str | None = None
     created_at: datetime
     created_by: str
 

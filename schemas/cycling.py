@@ -39,8 +39,15 @@ class TestOptions(Contract):
     """auto: cellprov numbers cycles from step type and current sign; hardware: the cycler's cycle index."""
     kind: TestKind | None = None
     """Which metrics apply; default from the protocol name (li-li-symmetric, li-cu-ce, else cycling)."""
-    reference_cycle: Annotated[int, Field(ge=1)] = 1
+    reference_cycle: Annotated[int | None, Field(ge=1)] = None
+    """Default: the first complete cycle after the formation cycles."""
     retention_cycle: Annotated[int | None, Field(ge=1)] = None
+    """Default: the last complete cycle; an incomplete or truncated cycle is never it."""
+    formation_cycles: Annotated[int | None, Field(ge=0, le=1000)] = None
+    """Default: the test protocol's constant `formation_cycles`, else 0."""
+    ce_convention: Literal["discharge/charge", "charge/discharge"] | None = None
+    """Default by kind: discharge/charge for a cathode-limited cell (cycling, anode-free), charge/discharge
+    (stripping ÷ plating) for Li||Cu."""
     ce_from: Annotated[int | None, Field(ge=1)] = None
     ce_to: Annotated[int | None, Field(ge=1)] = None
     retention_limit_pct: Annotated[float, Field(gt=0, lt=100)] = 80.0
@@ -52,6 +59,16 @@ class Metric(BaseModel):
     value: float | None
     unit: str
     note: str = ""
+    convention: str = ""
+    """How the value was computed (reference cycle, CE definition, window), as stored with it."""
+
+
+class Plausibility(BaseModel):
+    """A finding of the plausibility checks; a run with an `error` is left out of comparisons."""
+
+    level: Literal["warning", "error"]
+    check: str
+    message: str
 
 
 class TestFile(BaseModel):
@@ -70,6 +87,7 @@ class TestRunOut(BaseModel):
     protocol: str
     kind: TestKind
     status: Literal["recorded", "voided"]
+    void_reason: str | None = None
     file: TestFile
     format: str
     parser: str
@@ -83,6 +101,8 @@ class TestRunOut(BaseModel):
     metrics: list[Metric]
     options: dict[str, object]
     notes: list[str]
+    warnings: list[Plausibility] = []
+    """Plausibility findings, stored with the run when it was recorded."""
     created_at: datetime
     created_by: str
 
@@ -102,6 +122,10 @@ class CycleOut(BaseModel):
     mean_charge_V: float | None
     mean_discharge_V: float | None
     max_abs_voltage_V: float
+    complete: bool = True
+    """Only complete cycles enter the metrics."""
+    flag: str | None = None
+    """Why a cycle is not complete, or `formation`."""
 
 
 class CompareRow(BaseModel):
@@ -115,6 +139,8 @@ class CompareGroup(BaseModel):
     group: str
     n: int
     mean: dict[str, float | None]
+    sd: dict[str, float | None] = {}
+    """Sample standard deviation (n − 1) of each metric; null with fewer than two values."""
     tests: list[CompareRow]
 
 
@@ -124,3 +150,36 @@ class Comparison(BaseModel):
     by: str
     protocol: str | None
     groups: list[CompareGroup]
+
+
+class DifferentialCurve(BaseModel):
+    cycle: int
+    direction: Literal["charge", "discharge"]
+    voltage_V: list[float]
+    dqdv_mAh_per_V: list[float]
+
+
+class DifferentialCapacity(BaseModel):
+    """dQ/dV of chosen cycles of a test run, with the method that computed it."""
+
+    test: int
+    method: str
+    resolution_V: float
+    smoothing_points: int
+    curves: list[DifferentialCurve]
+
+
+class VoltageProfile(BaseModel):
+    cycle: int
+    direction: Literal["charge", "discharge"]
+    capacity_mAh: list[float]
+    capacity_mAh_g: list[float] | None
+    voltage_V: list[float]
+
+
+class VoltageProfiles(BaseModel):
+    """Voltage against capacity passed in each half cycle of the chosen cycles."""
+
+    test: int
+    method: str
+    profiles: list[VoltageProfile]

@@ -24,7 +24,7 @@ from service.analyses.tables import Analysis, AnalysisFile, AnalysisSubject
 from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
-from service.errors import Invalid, NotFound, problem
+from service.errors import Conflict, Invalid, NotFound, problem
 from service.files.tables import StoredFile
 from service.items.logic import get_item
 from service.items.tables import Item
@@ -142,11 +142,33 @@ def record_analysis(session: Session, user: User, body: AnalysisIn) -> Analysis:
     return _store(session, user, body)
 
 
-def get_analysis(session: Session, analysis_id: int) -> Analysis:
-    found = session.get(Analysis, analysis_id)
+def get_analysis(session: Session, analysis_id: int, lock: bool = False) -> Analysis:
+    found = session.get(Analysis, analysis_id, with_for_update=lock)
     if found is None:
         raise NotFound(f"no analysis {analysis_id}")
     return found
+
+
+def void_analysis(session: Session, user: User, analysis_id: int, reason: str) -> Analysis:
+    """An analysis recorded by mistake is voided, never deleted: readable with its reason, not in lineage."""
+    analysis = get_analysis(session, analysis_id, lock=True)
+    if analysis.status == "voided":
+        raise Conflict(
+            f"analysis {analysis_id} is already voided",
+            [problem("/reason", f"voided before: {analysis.void_reason}")],
+        )
+    analysis.status, analysis.void_reason = "voided", reason
+    session.add(analysis)
+    audit.record(
+        session,
+        "analysis.voided",
+        "analysis",
+        analysis_id,
+        data={"technique": analysis.technique, "title": analysis.title},
+        changes={"status": {"from": "recorded", "to": "voided"}},
+        reason=reason,
+    )
+    return analysis
 
 
 def analyses_of_item(session: Session, code: str) -> list[Analysis]:
@@ -194,6 +216,7 @@ def analysis_out(session: Session, analysis: Analysis) -> AnalysisOut:
         calculator=analysis.calculator,
         inputs=analysis.inputs,
         status=analysis.status,
+        void_reason=analysis.void_reason,
         created_at=analysis.created_at,
         created_by=author.username if author else "?",
     )

@@ -7,11 +7,12 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from schemas.analyses import AnalysisIn, AnalysisOut, ArrheniusIn, BruceVincentIn, TafelIn
+from schemas.common import VoidIn
 from service.analyses import logic
 from service.analyses.tables import Analysis
 from service.auth.deps import Reader, Recorder
 from service.auth.tables import User
-from service.db import ReadSession, WriteSession
+from service.db import ReadSession, RowId, WriteSession
 from service.writes import commit_once
 
 router = APIRouter(tags=["analyses"])
@@ -36,6 +37,21 @@ def add_analysis(body: AnalysisIn, request: Request, session: WriteSession, user
 @router.get("/analyses/{analysis_id}")
 def get_analysis(analysis_id: int, session: ReadSession, _: Reader) -> AnalysisOut:
     return logic.analysis_out(session, logic.get_analysis(session, analysis_id))
+
+
+@router.post("/analyses/{analysis_id}/void", response_model=AnalysisOut)
+def void_analysis(
+    analysis_id: RowId, body: VoidIn, request: Request, session: WriteSession, user: Recorder
+) -> Response:
+    """Void an analysis recorded by mistake; it stays readable, marked voided with its reason."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.analysis_out(session, logic.void_analysis(session, user, analysis_id, body.reason)),
+        status_code=200,
+    )
 
 
 @router.get("/items/{code}/analyses")

@@ -22,6 +22,7 @@ class Analysis(SQLModel, table=True):
     calculator: str | None = Field(default=None, max_length=40)
     inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="recorded", max_length=16)
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_by_id: int = Field(foreign_key="users.id")
 

@@ -3,6 +3,7 @@ once."""
 
 import csv
 import io
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +17,37 @@ from schemas.cycling import (
     CompareRow,
     Comparison,
     CycleOut,
+    DifferentialCapacity,
+    DifferentialCurve,
     Metric,
+    Plausibility,
     TestFile,
     TestOptions,
     TestRunOut,
+    VoltageProfile,
+    VoltageProfiles,
 )
 from schemas.templates import TemplateKind
 from service.audit import logic as audit
 from service.auth.tables import User
 from service.cycling import metrics as metric_rules
+from service.cycling import plausibility
 from service.cycling.detect import read_cycler_file
-from service.cycling.plots import PlotFormat, Series, plot_cycles
+from service.cycling.differential import differential_capacity, voltage_profiles
+from service.cycling.differential import method as differential_method
+from service.cycling.plots import BandKind, PlotFormat, Series, group_band, plot_cycles
+from service.cycling.queries import cathode_inputs
 from service.cycling.readers import ReadOptions, Records, UnreadableFile
 from service.cycling.summary import Cycle, Summary, summarise
 from service.cycling.tables import TestCycle, TestRun
 from service.db import utcnow
-from service.errors import Invalid, NotFound, problem
+from service.errors import Conflict, Invalid, NotFound, problem
 from service.files.tables import StoredFile
 from service.items.logic import get_item
 from service.items.tables import Item
 from service.lineage.queries import reachable_items
 from service.templates.logic import usable_template
+from service.templates.tables import Template
 from service.units import UnitProblem, convert
 
 MASS_PROPERTIES = ("active_mass", "active_material_mass")
@@ -83,13 +94,41 @@ def active_mass_g(cell: Item, options: TestOptions) -> float | None:
     return None
 
 
-def read_and_summarise(path: Path, options: TestOptions) -> tuple[Records, Summary]:
+def ce_convention(protocol: str, options: TestOptions) -> metric_rules.CeConvention:
+    """The CE definition of this test: as asked, else by the kind of cell (see metrics.CE_BY_KIND)."""
+    return options.ce_convention or metric_rules.CE_BY_KIND[metric_rules.kind_of_test(protocol, options.kind)]
+
+
+def mass_from_lineage(session: Session, cell: Item) -> tuple[float | None, str | None]:
+    """Active mass from the lineage when the upload and the cell give none: the cathode sheet's
+    `areal_loading` × the area of it the assembly took. Returns grams and a note saying so."""
+    assert cell.id is not None
+    for sheet, value, unit in cathode_inputs(session, cell.id):
+        loading = sheet.properties.get("areal_loading")
+        if loading is None or value is None or unit is None:
+            continue
+        try:
+            per_area = convert(Quantity.model_validate(loading), "mg/cm**2")
+            area = convert(Quantity(value=value, unit=unit), "cm**2")
+        except Exception:  # not an area (a disc counted in pieces) or a loading in other units: no answer
+            continue
+        if per_area > 0 and area > 0:
+            mass_mg = per_area * area
+            return mass_mg / 1000, (
+                f"active mass {mass_mg:.4g} mg from the lineage: {sheet.code} areal_loading "
+                f"{per_area:g} mg/cm² × {area:g} cm² taken by the assembly"
+            )
+    return None, None
+
+
+def read_and_summarise(path: Path, options: TestOptions, protocol: str = "") -> tuple[Records, Summary]:
     """Everything that can fail on the file's content, done before anything is written."""
     try:
         records = read_cycler_file(
             path, ReadOptions(columns=options.columns, units=options.units), options.format
         )
-        summary = summarise(records.frame, options.cycle_by)
+        leading = metric_rules.leading_of(ce_convention(protocol, options))
+        summary = summarise(records.frame, options.cycle_by, leading)
     except UnreadableFile:
         raise
     except Exception as exc:  # a reader meeting a file it was not written for must still answer with a 4xx
@@ -115,9 +154,13 @@ def record_test(
         raise Invalid(
             f"{code} is voided", [problem("path:code", "a voided item gets no new test runs", got=code)]
         )
-    _check_protocol(session, protocol)
+    template = _check_protocol(session, protocol)
     mass = active_mass_g(cell, options)
+    mass_note = None
+    if mass is None:
+        mass, mass_note = mass_from_lineage(session, cell)
     kind = metric_rules.kind_of_test(protocol, options.kind)
+    formation, formation_from = formation_cycles(template, options)
     computed = metric_rules.compute_metrics(
         summary,
         records.frame,
@@ -129,8 +172,14 @@ def record_test(
             ce_to=options.ce_to,
             retention_limit_pct=options.retention_limit_pct,
             overpotential_limit_V=options.overpotential_limit_V,
+            formation_cycles=formation,
+            formation_from=formation_from,
+            ce_convention=ce_convention(protocol, options),
         ),
         mass,
+    )
+    findings = plausibility.check_run(
+        summary, records.frame, mass, material_of(session, cell, template), formation
     )
     assert cell.id is not None and stored.id is not None and user.id is not None
     run = TestRun(
@@ -146,9 +195,13 @@ def record_test(
         record_count=summary.record_count,
         cycle_count=len(summary.cycles),
         duration_s=summary.duration_s,
-        metrics=[{"name": m.name, "value": m.value, "unit": m.unit, "note": m.note} for m in computed],
+        metrics=[
+            {"name": m.name, "value": m.value, "unit": m.unit, "note": m.note, "convention": m.convention}
+            for m in computed
+        ],
         options=options.model_dump(mode="json", exclude_defaults=True),
-        notes=records.notes,
+        notes=records.notes + ([mass_note] if mass_note else []),
+        warnings=[{"level": f.level, "check": f.check, "message": f.message} for f in findings],
         created_at=utcnow(),
         created_by_id=user.id,
     )
@@ -169,6 +222,7 @@ def record_test(
             "parser": f"{records.parser} {records.parser_version}",
             "cycles": len(summary.cycles),
             "metrics": run.metrics,
+            "warnings": run.warnings,
         },
     )
     return run
@@ -195,13 +249,58 @@ def _insert_cycles(session: Session, run_id: int, cycles: list[Cycle]) -> None:
                 "mean_discharge_V": c.mean_discharge_V,
                 "ce_pct": c.ce_pct,
                 "max_abs_voltage_V": c.max_abs_voltage_V,
+                "complete": c.complete,
+                "flag": c.flag,
             }
             for c in cycles
         ],
     )
 
 
-def _check_protocol(session: Session, protocol: str) -> None:
+def material_of(session: Session, cell: Item, template: Template) -> plausibility.Material | None:
+    """The active material whose capacity bounds the cell's: the protocol's constant `theoretical_capacity`
+    if it has one, else the nearest registry material in the cell's lineage other than Li metal (the
+    cathode, or graphite), else the one the protocol's name speaks of, else Li metal if the lineage has it."""
+    ref = f"{template.name}@{template.version}"
+    declared = template.definition.get("constants", {}).get("theoretical_capacity")
+    if isinstance(declared, dict):
+        try:
+            value = convert(Quantity.model_validate(declared), "mA*h/g")
+        except Exception:  # a constant in another dimension is the protocol author's mistake, not the run's
+            value = None
+        if value:
+            return plausibility.Material(template.name, value, f"constant of the protocol {ref}")
+    assert cell.id is not None
+    upstream = reachable_items(session, cell.id, "up", None)
+    found = [(row, plausibility.material_named(row.type)) for row in upstream]
+    for row, name in found:
+        if name is not None and name != "Li":
+            return plausibility.Material(
+                name, plausibility.THEORETICAL_mAh_g[name], f"{row.code} ({row.type}) in the cell's lineage"
+            )
+    named = plausibility.material_named(template.name)
+    if named is not None and named != "Li":
+        return plausibility.Material(named, plausibility.THEORETICAL_mAh_g[named], f"the protocol {ref}")
+    for row, name in found:
+        if name == "Li":
+            return plausibility.Material(
+                name, plausibility.THEORETICAL_mAh_g[name], f"{row.code} ({row.type}) in the cell's lineage"
+            )
+    return None
+
+
+def formation_cycles(template: Template, options: TestOptions) -> tuple[int, str]:
+    """As asked in the upload, else the test protocol's constant `formation_cycles`, else none; and where
+    the number came from."""
+    if options.formation_cycles is not None:
+        return options.formation_cycles, "as asked in the upload"
+    declared = template.definition.get("constants", {}).get("formation_cycles")
+    if isinstance(declared, dict) and isinstance(declared.get("value"), int | float):
+        return max(0, int(declared["value"])), f"from the protocol {template.name}@{template.version}"
+    return 0, f"none declared by the protocol {template.name}@{template.version}"
+
+
+def _check_protocol(session: Session, protocol: str) -> Template:
     """A test run names a published test protocol of the template store (e.g. lfp-li-cycling@1)."""
     template, problems = usable_template(session, protocol, for_step=False)
     if template is not None and not problems and template.kind != TemplateKind.test:
@@ -213,14 +312,38 @@ def _check_protocol(session: Session, protocol: str) -> None:
                 got=protocol,
             )
         ]
-    if problems:
+    if problems or template is None:
         raise Invalid(f"{protocol} cannot be used for a test run", problems)
+    return template
 
 
-def get_test(session: Session, test_id: int) -> TestRun:
-    run = session.get(TestRun, test_id)
+def get_test(session: Session, test_id: int, lock: bool = False) -> TestRun:
+    run = session.get(TestRun, test_id, with_for_update=lock)
     if run is None:
         raise NotFound(f"no test run {test_id}")
+    return run
+
+
+def void_test(session: Session, user: User, test_id: int, reason: str) -> TestRun:
+    """A test run recorded by mistake (wrong cell, wrong protocol, a broken file) is voided, never deleted: it
+    stays readable with its reason and leaves comparisons and lineage answers."""
+    run = get_test(session, test_id, lock=True)
+    if run.status == "voided":
+        raise Conflict(
+            f"test run {test_id} is already voided", [problem("/reason", f"voided before: {run.void_reason}")]
+        )
+    run.status, run.void_reason = "voided", reason
+    session.add(run)
+    cell = session.get(Item, run.item_id)
+    audit.record(
+        session,
+        "test_run.voided",
+        "test_run",
+        test_id,
+        data={"cell": cell.code if cell else None, "protocol": run.protocol},
+        changes={"status": {"from": "recorded", "to": "voided"}},
+        reason=reason,
+    )
     return run
 
 
@@ -235,6 +358,7 @@ def run_out(session: Session, run: TestRun) -> TestRunOut:
         protocol=run.protocol,
         kind=run.kind,
         status=run.status,
+        void_reason=run.void_reason,
         file=TestFile(
             sha256=stored.sha256,
             name=stored.name,
@@ -253,6 +377,7 @@ def run_out(session: Session, run: TestRun) -> TestRunOut:
         metrics=[Metric.model_validate(m) for m in run.metrics],
         options=run.options,
         notes=run.notes,
+        warnings=[Plausibility.model_validate(w) for w in run.warnings],
         created_at=run.created_at,
         created_by=author.username if author else "?",
     )
@@ -270,6 +395,8 @@ def cycles_of(session: Session, run: TestRun) -> list[CycleOut]:
         select(TestCycle).where(TestCycle.test_run_id == run.id).order_by(col(TestCycle.cycle))
     ).all()
     mass = run.active_mass_g
+    formed = _formation_of(run)
+    formation = f"formation (the first {formed} cycle(s); left out of averages)"
     return [
         CycleOut(
             cycle=r.cycle,
@@ -286,9 +413,120 @@ def cycles_of(session: Session, run: TestRun) -> list[CycleOut]:
             mean_charge_V=r.mean_charge_V,
             mean_discharge_V=r.mean_discharge_V,
             max_abs_voltage_V=r.max_abs_voltage_V,
+            complete=r.complete,
+            flag=r.flag or (formation if r.cycle <= formed else None),
         )
         for r in rows
     ]
+
+
+def chosen_cycles(session: Session, run: TestRun, text: str | None) -> list[int]:
+    """Cycles named as `1,50,100`; by default the first and the last complete cycle."""
+    complete = [c.cycle for c in cycles_of(session, run) if c.complete]
+    if not text:
+        return sorted({complete[0], complete[-1]}) if complete else []
+    wanted: list[int] = []
+    for part in text.split(","):
+        if not part.strip().isdigit():
+            raise Invalid(
+                "cycles must be whole numbers", [problem("query:cycles", "e.g. 1,50,100", got=text[:200])]
+            )
+        wanted.append(int(part))
+    known = {c.cycle for c in cycles_of(session, run)}
+    missing = [n for n in wanted if n not in known]
+    if missing:
+        raise Invalid(
+            f"test run {run.id} has no cycle {missing[0]}",
+            [problem("query:cycles", f"cycles 1-{max(known, default=0)}", got=missing)],
+        )
+    return list(dict.fromkeys(wanted))
+
+
+def differential(
+    session: Session, store_path: Path, run: TestRun, cycles: list[int], resolution_V: float, smoothing: int
+) -> DifferentialCapacity:
+    """dQ/dV of the chosen cycles, from the run's stored file read again as it was read at upload."""
+    options = TestOptions.model_validate(run.options)
+    records, summary = read_and_summarise(store_path, options, run.protocol)
+    curves = differential_capacity(records.frame, summary, options.cycle_by, cycles, resolution_V, smoothing)
+    assert run.id is not None
+    return DifferentialCapacity(
+        test=run.id,
+        method=differential_method(resolution_V, smoothing),
+        resolution_V=resolution_V,
+        smoothing_points=smoothing,
+        curves=[DifferentialCurve(**vars(c)) for c in curves],
+    )
+
+
+def profiles(session: Session, store_path: Path, run: TestRun, cycles: list[int]) -> VoltageProfiles:
+    """Voltage against capacity of the chosen cycles, from the run's stored file read again."""
+    options = TestOptions.model_validate(run.options)
+    records, summary = read_and_summarise(store_path, options, run.protocol)
+    mass = run.active_mass_g
+    assert run.id is not None
+    return VoltageProfiles(
+        test=run.id,
+        method="capacity integrated from current (trapezoids) since each half cycle began; at most 500 "
+        "records per half, evenly thinned",
+        profiles=[
+            VoltageProfile(
+                cycle=p.cycle,
+                direction=p.direction,
+                capacity_mAh=p.capacity_mAh,
+                capacity_mAh_g=[q / mass for q in p.capacity_mAh] if mass else None,
+                voltage_V=p.voltage_V,
+            )
+            for p in voltage_profiles(records.frame, summary, options.cycle_by, cycles)
+        ],
+    )
+
+
+def profiles_csv(answer: VoltageProfiles) -> str:
+    out = io.StringIO()
+    out.write(f"# {answer.method}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["cycle", "direction", "capacity_mAh", "capacity_mAh_g", "voltage_V"])
+    for profile in answer.profiles:
+        per_gram: list[float | str] = [""] * len(profile.capacity_mAh)
+        if profile.capacity_mAh_g is not None:
+            per_gram = list(profile.capacity_mAh_g)
+        for q, q_g, v in zip(profile.capacity_mAh, per_gram, profile.voltage_V, strict=True):
+            writer.writerow([profile.cycle, profile.direction, q, q_g, v])
+    return out.getvalue()
+
+
+def differential_csv(answer: DifferentialCapacity) -> str:
+    out = io.StringIO()
+    out.write(f"# {answer.method}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["cycle", "direction", "voltage_V", "dqdv_mAh_per_V"])
+    for curve in answer.curves:
+        for volts, slope in zip(curve.voltage_V, curve.dqdv_mAh_per_V, strict=True):
+            writer.writerow([curve.cycle, curve.direction, volts, slope])
+    return out.getvalue()
+
+
+def stored_file_of(session: Session, run: TestRun) -> StoredFile:
+    stored = session.get(StoredFile, run.file_id)
+    assert stored is not None
+    return stored
+
+
+def _formation_of(run: TestRun) -> int:
+    """The formation cycles a run's metrics used, as stored with them."""
+    stored = next((m.get("value") for m in run.metrics if m.get("name") == "formation_cycles"), None)
+    return int(stored) if isinstance(stored, int | float) else 0
+
+
+def metrics_csv(metrics: list[Metric]) -> str:
+    """One row per metric with the convention it was computed by, for a reviewer's spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["name", "value", "unit", "note", "convention"])
+    for m in metrics:
+        writer.writerow([m.name, "" if m.value is None else m.value, m.unit, m.note, m.convention])
+    return out.getvalue()
 
 
 def cycles_csv(cycles: list[CycleOut]) -> str:
@@ -307,6 +545,8 @@ def series_of(session: Session, run: TestRun, label: str) -> tuple[Series, str]:
     cycles = cycles_of(session, run)
     returned = "discharge" if run.leading == "charge" else "charge"
     per_gram = run.active_mass_g is not None
+    # Incomplete and truncated cycles are not drawn: a cut-short last cycle is no cliff of the cell's.
+    cycles = [c for c in cycles if c.complete]
     capacity = [getattr(c, f"{returned}_mAh_g" if per_gram else f"{returned}_mAh") for c in cycles]
     return (
         Series(
@@ -319,11 +559,11 @@ def series_of(session: Session, run: TestRun, label: str) -> tuple[Series, str]:
     )
 
 
-def plot_test(session: Session, run: TestRun, fmt: PlotFormat) -> bytes:
+def plot_test(session: Session, run: TestRun, fmt: PlotFormat, from_zero: bool = False) -> bytes:
     cell = session.get(Item, run.item_id)
     assert cell is not None
     series, unit = series_of(session, run, "")
-    return plot_cycles([series], unit, f"{cell.code} · {run.protocol} · test {run.id}", fmt)
+    return plot_cycles([series], unit, f"{cell.code} · {run.protocol} · test {run.id}", fmt, from_zero)
 
 
 def _group_keys(session: Session, cell_ids: list[int], by: str) -> dict[int, str]:
@@ -363,14 +603,22 @@ def _group_keys(session: Session, cell_ids: list[int], by: str) -> dict[int, str
     )
 
 
-def compare(session: Session, by: str, protocol: str | None, cells: list[str]) -> Comparison:
+def has_error(run: TestRun) -> bool:
+    return any(w.get("level") == "error" for w in run.warnings)
+
+
+def compare(
+    session: Session, by: str, protocol: str | None, cells: list[str], with_errors: bool = False
+) -> Comparison:
+    """Recorded (not voided) runs grouped by what is upstream of their cells; runs whose plausibility checks
+    found an error only when asked for."""
     query = select(TestRun).where(TestRun.status == "recorded").order_by(col(TestRun.id))
     if protocol:
         query = query.where(TestRun.protocol == protocol)
     if cells:
         ids = [get_item(session, code).id for code in cells]
         query = query.where(col(TestRun.item_id).in_(ids))
-    runs = list(session.exec(query).all())
+    runs = [run for run in session.exec(query).all() if with_errors or not has_error(run)]
     keys = _group_keys(session, sorted({r.item_id for r in runs}), by)
     codes = (
         dict(session.exec(select(Item.id, Item.code).where(col(Item.id).in_(list(keys)))).all())
@@ -393,18 +641,29 @@ def compare(session: Session, by: str, protocol: str | None, cells: list[str]) -
         rows = grouped[name]
         names = sorted({metric for row in rows for metric in row.metrics})
         mean: dict[str, float | None] = {}
+        sd: dict[str, float | None] = {}
         for metric in names:
-            values = [row.metrics[metric] for row in rows if row.metrics.get(metric) is not None]
-            mean[metric] = sum(values) / len(values) if values else None  # type: ignore[arg-type]
-        groups.append(CompareGroup(group=name, n=len(rows), mean=mean, tests=rows))
+            values = [v for row in rows if (v := row.metrics.get(metric)) is not None]
+            mean[metric] = statistics.fmean(values) if values else None
+            sd[metric] = statistics.stdev(values) if len(values) > 1 else None
+        groups.append(CompareGroup(group=name, n=len(rows), mean=mean, sd=sd, tests=rows))
     return Comparison(by=by, protocol=protocol, groups=groups)
 
 
-def plot_comparison(session: Session, comparison: Comparison, fmt: PlotFormat) -> bytes:
+def plot_comparison(
+    session: Session,
+    comparison: Comparison,
+    fmt: PlotFormat,
+    from_zero: bool = False,
+    band: BandKind | None = None,
+) -> bytes:
+    """Each cell's curves; with `band`, each group's mean per cycle and a band (±1 σ or min–max) instead."""
     series: list[Series] = []
     unit = "mAh"
     for group in comparison.groups:
+        members = []
         for row in group.tests:
             one, unit = series_of(session, get_test(session, row.test), f"{group.group} · {row.cell}")
-            series.append(one)
-    return plot_cycles(series, unit, f"comparison by {comparison.by}", fmt)
+            members.append(one)
+        series += [group_band(group.group, members, band)] if band else members
+    return plot_cycles(series, unit, f"comparison by {comparison.by}", fmt, from_zero)

@@ -14,15 +14,32 @@ from service.cycling.summary import Cycle, Summary
 TestKind = Literal["cycling", "li_cu", "symmetric"]
 
 
+CeConvention = Literal["discharge/charge", "charge/discharge"]
+CE_BY_KIND: dict[str, CeConvention] = {
+    # A cathode-limited cell (LFP||Li, NCM811||Li, anode-free NCM811||Cu) is charged first: CE = discharge ÷
+    # charge. Li||Cu plates Li on Cu first (a discharge of the cell), then strips it: CE = stripping ÷ plating
+    # = charge ÷ discharge, cellpy's "anode" convention.
+    "cycling": "discharge/charge",
+    "li_cu": "charge/discharge",
+    "symmetric": "discharge/charge",
+}
+
+
 @dataclass(frozen=True)
 class MetricOptions:
-    reference_cycle: int = 1
+    reference_cycle: int | None = None
+    """Default: the first complete cycle after the formation cycles."""
     retention_cycle: int | None = None
-    """Default: the last complete cycle."""
+    """Default: the last complete cycle (an incomplete or truncated last cycle is never it)."""
     ce_from: int | None = None
     ce_to: int | None = None
     retention_limit_pct: float = 80.0
     overpotential_limit_V: float = 0.2
+    formation_cycles: int = 0
+    """Cycles at the start that form the SEI: left out of averages, and the reference comes after them."""
+    ce_convention: CeConvention = "discharge/charge"
+    formation_from: str = "none declared"
+    """Where formation_cycles came from (the upload, the protocol, none declared), said with the metric."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,8 @@ class Metric:
     value: float | None
     unit: str
     note: str = ""
+    convention: str = ""
+    """How the value was computed, in words a reviewer can check."""
 
 
 def kind_of_test(protocol: str, given: str | None = None) -> TestKind:
@@ -46,55 +65,149 @@ def kind_of_test(protocol: str, given: str | None = None) -> TestKind:
     return "cycling"
 
 
+def leading_of(convention: CeConvention) -> Literal["charge", "discharge"]:
+    """The direction a cycle starts with: the CE's denominator."""
+    return "charge" if convention == "discharge/charge" else "discharge"
+
+
 def returned_capacity(cycle: Cycle, leading: str | None) -> float:
     """The capacity a cycle gives back: discharge for a test that starts charging, charge otherwise."""
     return cycle.discharge_mAh if leading == "charge" else cycle.charge_mAh
 
 
 def _complete(summary: Summary) -> list[Cycle]:
-    return [c for c in summary.cycles if c.ce_pct is not None]
+    return [c for c in summary.cycles if c.complete and c.ce_pct is not None]
+
+
+def _after_formation(cycles: list[Cycle], options: MetricOptions) -> list[Cycle]:
+    return [c for c in cycles if c.cycle > options.formation_cycles]
+
+
+def _ce_words(options: MetricOptions) -> str:
+    words = {
+        "discharge/charge": "discharge ÷ charge",
+        "charge/discharge": "stripping ÷ plating (charge ÷ discharge)",
+    }
+    return f"CE = {words[options.ce_convention]} of each complete cycle"
 
 
 def _average_ce(cycles: list[Cycle], options: MetricOptions) -> Metric:
-    first = options.ce_from or (cycles[0].cycle if cycles else 1)
-    last = options.ce_to or (cycles[-1].cycle if cycles else 1)
+    counted = _after_formation(cycles, options)
+    first = options.ce_from or (counted[0].cycle if counted else options.formation_cycles + 1)
+    last = options.ce_to or (counted[-1].cycle if counted else first)
     values = [c.ce_pct for c in cycles if first <= c.cycle <= last and c.ce_pct is not None]
     return Metric(
         "average_ce",
         sum(values) / len(values) if values else None,
         "%",
         f"cycles {first}-{last}, {len(values)} complete cycles",
+        f"{_ce_words(options)}; mean over complete cycles {first}-{last}, after "
+        f"{options.formation_cycles} formation cycle(s); incomplete and truncated cycles left out",
     )
+
+
+def _formation(options: MetricOptions) -> Metric:
+    return Metric(
+        "formation_cycles",
+        float(options.formation_cycles),
+        "cycles",
+        options.formation_from,
+        "cycles at the start left out of averages; the reference cycle comes after them",
+    )
+
+
+def _fade_fit(points: list[tuple[int, float]]) -> float | None:
+    """Least-squares slope of retention against cycle, as a loss per cycle (positive when fading)."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    if sxx == 0:
+        return None
+    return -sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
 
 
 def _cycling(summary: Summary, options: MetricOptions, mass_g: float | None) -> list[Metric]:
     cycles = _complete(summary)
     by_number = {c.cycle: c for c in cycles}
-    reference = by_number.get(options.reference_cycle)
+    after = _after_formation(cycles, options)
+    reference_number = options.reference_cycle or (after[0].cycle if after else None)
+    reference = by_number.get(reference_number) if reference_number is not None else None
+    chosen = (
+        "as asked"
+        if options.reference_cycle
+        else f"first complete cycle after {options.formation_cycles} formation cycle(s)"
+    )
+    reference_words = f"reference: cycle {reference_number} ({chosen})"
     initial = returned_capacity(reference, summary.leading) if reference else None
-    metrics = [Metric("initial_capacity", initial, "mAh", f"cycle {options.reference_cycle}")]
+    returned = "discharge" if summary.leading == "charge" else "charge"
+    metrics = [
+        Metric(
+            "initial_capacity",
+            initial,
+            "mAh",
+            f"cycle {reference_number}",
+            f"{returned} capacity; {reference_words}",
+        )
+    ]
     if mass_g and initial is not None:
-        metrics.append(Metric("initial_specific_capacity", initial / mass_g, "mAh/g", "per gram active"))
+        metrics.append(
+            Metric(
+                "initial_specific_capacity",
+                initial / mass_g,
+                "mAh/g",
+                "per gram active",
+                f"{returned} capacity ÷ active mass {mass_g * 1000:.4g} mg; {reference_words}",
+            )
+        )
     target = options.retention_cycle or (cycles[-1].cycle if cycles else None)
     at = by_number.get(target) if target is not None else None
     retention = None
     if initial and at is not None:
         retention = 100 * returned_capacity(at, summary.leading) / initial
+    target_words = (
+        "as asked"
+        if options.retention_cycle
+        else "last complete cycle; incomplete and truncated cycles are never last"
+    )
     metrics.append(
-        Metric("capacity_retention", retention, "%", f"cycle {target} against {options.reference_cycle}")
+        Metric(
+            "capacity_retention",
+            retention,
+            "%",
+            f"cycle {target} against {reference_number}",
+            f"{returned} capacity of cycle {target} ({target_words}) ÷ that of the {reference_words}",
+        )
     )
     fade = None
-    if retention is not None and target is not None and target > options.reference_cycle:
-        fade = (100 - retention) / (target - options.reference_cycle)
-    metrics.append(Metric("fade_per_cycle", fade, "%/cycle", "linear, between the two cycles"))
+    window = f"cycles {reference_number}-{target}"
+    if initial and target is not None and reference_number is not None and target > reference_number:
+        points = [
+            (c.cycle, 100 * returned_capacity(c, summary.leading) / initial)
+            for c in cycles
+            if reference_number <= c.cycle <= target
+        ]
+        fade = _fade_fit(points)
+    metrics.append(
+        Metric(
+            "fade_per_cycle",
+            fade,
+            "%/cycle",
+            f"linear fit, {window}",
+            f"minus the least-squares slope of retention (% of the reference) against cycle number over the "
+            f"complete cycles of {window}",
+        )
+    )
     metrics.append(_average_ce(cycles, options))
     below = None
-    if initial:
+    if initial and reference_number is not None:
         below = next(
             (
                 c.cycle
                 for c in cycles
-                if c.cycle > options.reference_cycle
+                if c.cycle > reference_number
                 and returned_capacity(c, summary.leading) < options.retention_limit_pct / 100 * initial
             ),
             None,
@@ -105,9 +218,20 @@ def _cycling(summary: Summary, options: MetricOptions, mass_g: float | None) -> 
             None if below is None else float(below),
             "cycles",
             f"first cycle below {options.retention_limit_pct:g} % (null: not reached)",
+            f"first complete cycle after the reference whose {returned} capacity is below "
+            f"{options.retention_limit_pct:g} % of the {reference_words}",
         )
     )
-    metrics.append(Metric("cycle_count", float(len(summary.cycles)), "cycles"))
+    metrics.append(_formation(options))
+    metrics.append(
+        Metric(
+            "cycle_count",
+            float(len(summary.cycles)),
+            "cycles",
+            f"{len(cycles)} complete",
+            "every cycle of the file, complete or not",
+        )
+    )
     return metrics
 
 
@@ -147,7 +271,14 @@ def compute_metrics(
         first = cycles[0].ce_pct if cycles else None
         return [
             _average_ce(cycles, options),
-            Metric("first_cycle_ce", first, "%"),
+            _formation(options),
+            Metric(
+                "first_cycle_ce",
+                first,
+                "%",
+                f"cycle {cycles[0].cycle}" if cycles else "",
+                f"{_ce_words(options)}; the first complete cycle, formation or not",
+            ),
             Metric("cycle_count", float(len(summary.cycles)), "cycles"),
         ]
     return _cycling(summary, options, mass_g)

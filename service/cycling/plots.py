@@ -2,6 +2,7 @@
 
 import io
 import math
+import statistics
 from dataclasses import dataclass
 from typing import Literal
 
@@ -9,9 +10,16 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on a server; must precede pyplot
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 PlotFormat = Literal["png", "svg"]
+BandKind = Literal["sd", "range"]
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+# Okabe & Ito (2008), the colour-blind-safe palette Nature Methods recommends: blue, vermillion, bluish green,
+# reddish purple, orange, sky blue, yellow, black.
+OKABE_ITO = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000"]
+# The capacity axis spans at least this share of the largest capacity unless asked to start from zero.
+MIN_SPAN = 0.2
 
 
 @dataclass(frozen=True)
@@ -21,10 +29,45 @@ class Series:
     capacity: list[float | None]
     ce_pct: list[float | None]
 
+    low: list[float | None] | None = None
+    """With `high`: a band drawn around the capacity (a group's ±1 σ or min–max)."""
+    high: list[float | None] | None = None
+
     @staticmethod
     def finite(values: list[float | None]) -> list[float]:
         """Matplotlib leaves a gap at NaN; None (an incomplete cycle) becomes one."""
         return [math.nan if v is None else v for v in values]
+
+
+def group_band(label: str, members: list[Series], band: BandKind) -> Series:
+    """A group's mean capacity and CE per cycle, over the cells that have that cycle, with a band: ±1 σ
+    (sample, n − 1; the mean alone where one cell has the cycle) or min–max."""
+    cycles = sorted({c for one in members for c in one.cycles})
+    capacity: dict[int, list[float]] = {}
+    ce: dict[int, list[float]] = {}
+    for one in members:
+        for cycle, q, e in zip(one.cycles, one.capacity, one.ce_pct, strict=True):
+            if q is not None:
+                capacity.setdefault(cycle, []).append(q)
+            if e is not None:
+                ce.setdefault(cycle, []).append(e)
+    mean = [statistics.fmean(capacity[c]) if c in capacity else None for c in cycles]
+    if band == "sd":
+        spread = [statistics.stdev(capacity[c]) if len(capacity.get(c, [])) > 1 else 0.0 for c in cycles]
+        low = [None if m is None else m - s for m, s in zip(mean, spread, strict=True)]
+        high = [None if m is None else m + s for m, s in zip(mean, spread, strict=True)]
+    else:
+        low = [min(capacity[c]) if c in capacity else None for c in cycles]
+        high = [max(capacity[c]) if c in capacity else None for c in cycles]
+    words = "mean ± 1 σ" if band == "sd" else "mean, min–max"
+    return Series(
+        f"{label} (n = {len(members)}, {words})",
+        cycles,
+        mean,
+        [statistics.fmean(ce[c]) if c in ce else None for c in cycles],
+        low,
+        high,
+    )
 
 
 def _render(figure: "plt.Figure", fmt: PlotFormat) -> bytes:
@@ -37,19 +80,76 @@ def _render(figure: "plt.Figure", fmt: PlotFormat) -> bytes:
     return buffer.getvalue()
 
 
-def plot_cycles(series: list[Series], capacity_unit: str, title: str, fmt: PlotFormat = "png") -> bytes:
-    """Capacity (left axis, filled markers) and CE (right axis, open markers) against cycle number."""
+def _series_colour(index: int) -> str:
+    return OKABE_ITO[index % len(OKABE_ITO)]
+
+
+def _capacity_limits(series: list[Series], from_zero: bool) -> tuple[float, float] | None:
+    """From zero on request; otherwise around the data but never narrower than MIN_SPAN of its top, so a
+    0.8 % fade reads as the small fade it is, not as a cliff."""
+    drawn = [v for one in series for v in (*one.capacity, *(one.low or []), *(one.high or []))]
+    values = [v for v in drawn if v is not None and math.isfinite(v)]
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    if from_zero:
+        return 0.0, high * 1.05
+    span = max(high - low, MIN_SPAN * abs(high))
+    middle = (high + low) / 2
+    return max(0.0, middle - 0.55 * span), middle + 0.55 * span
+
+
+def cycle_figure(
+    series: list[Series], capacity_unit: str, title: str, from_zero: bool = False
+) -> "plt.Figure":
+    """Capacity (left axis, filled circles, solid) and CE (right axis, open triangles, dashed) against cycle
+    number, in the Okabe–Ito colour-blind-safe palette. One cell: capacity and CE each have their own colour,
+    and each axis is labelled in its series' colour. Several cells: one colour per cell, the marker says
+    which axis. Cycle ticks are whole numbers."""
     figure, capacity_axis = plt.subplots(figsize=(7, 4.2))
     ce_axis = capacity_axis.twinx()
+    single = len(series) == 1
+    handles = []
     for index, one in enumerate(series):
-        colour = f"C{index % 10}"
-        capacity_axis.plot(
-            one.cycles, Series.finite(one.capacity), "o-", ms=3, lw=1, color=colour, label=one.label
+        capacity_colour = _series_colour(index)
+        ce_colour = OKABE_ITO[1] if single else capacity_colour
+        name = f"{one.label} · " if one.label and not single else ""
+        (line,) = capacity_axis.plot(
+            one.cycles,
+            Series.finite(one.capacity),
+            "o-",
+            ms=3.5,
+            lw=1.2,
+            color=capacity_colour,
+            label=f"{name}capacity (left)",
         )
-        ce_axis.plot(one.cycles, Series.finite(one.ce_pct), "o", ms=3, mfc="none", color=colour, alpha=0.6)
+        (ce_line,) = ce_axis.plot(
+            one.cycles,
+            Series.finite(one.ce_pct),
+            "^--",
+            ms=3.5,
+            lw=0.8,
+            mfc="none",
+            color=ce_colour,
+            label=f"{name}coulombic efficiency (right)",
+        )
+        if one.low is not None and one.high is not None:
+            capacity_axis.fill_between(
+                one.cycles,
+                Series.finite(one.low),
+                Series.finite(one.high),
+                color=capacity_colour,
+                alpha=0.2,
+                lw=0,
+            )
+        handles += [line, ce_line]
     capacity_axis.set_xlabel("cycle")
+    capacity_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     capacity_axis.set_ylabel(f"capacity / {capacity_unit}")
     ce_axis.set_ylabel("coulombic efficiency / %")
+    if single:
+        capacity_axis.set_ylabel(f"capacity / {capacity_unit}", color=OKABE_ITO[0])
+        ce_axis.set_ylabel("coulombic efficiency / %", color=OKABE_ITO[1])
     # CE sits near 100 %: without this, matplotlib labels the axis "1e-5 + 9.98e1" and zooms into noise.
     ce_axis.ticklabel_format(axis="y", useOffset=False)
     low, high = ce_axis.get_ylim()
@@ -57,8 +157,19 @@ def plot_cycles(series: list[Series], capacity_unit: str, title: str, fmt: PlotF
         middle = (high + low) / 2
         ce_axis.set_ylim(middle - 1, middle + 1)
     capacity_axis.ticklabel_format(axis="y", useOffset=False)
+    limits = _capacity_limits(series, from_zero)
+    if limits is not None:
+        capacity_axis.set_ylim(*limits)
     capacity_axis.set_title(title)
     capacity_axis.grid(alpha=0.3)
-    if len(series) > 1 or (series and series[0].label):
-        capacity_axis.legend(loc="lower left", fontsize=8)
-    return _render(figure, fmt)
+    if handles:
+        capacity_axis.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.8)
+    return figure
+
+
+def plot_cycles(
+    series: list[Series], capacity_unit: str, title: str, fmt: PlotFormat = "png", from_zero: bool = False
+) -> bytes:
+    # Text stays text in SVG, so a figure for a paper can be edited (font, size) without redrawing it.
+    with plt.rc_context({"svg.fonttype": "none"}):
+        return _render(cycle_figure(series, capacity_unit, title, from_zero), fmt)

@@ -6,13 +6,22 @@ from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from schemas.cycling import Comparison, CycleOut, Metric, TestOptions, TestRunOut
+from schemas.common import VoidIn
+from schemas.cycling import (
+    Comparison,
+    CycleOut,
+    DifferentialCapacity,
+    Metric,
+    TestOptions,
+    TestRunOut,
+    VoltageProfiles,
+)
 from schemas.steps import ProtocolRef
 from service.auth.deps import Reader, Recorder
 from service.config import Settings
 from service.cycling import logic
 from service.cycling.plots import MEDIA_TYPES
-from service.db import ReadSession, open_session
+from service.db import ReadSession, WriteSession, open_session
 from service.files import logic as files
 from service.writes import commit_once
 
@@ -48,7 +57,7 @@ def upload_test(
     chosen = logic.parse_options(options)
     store = files.store_for(settings)
     stored = files.receive(store, file.file, settings.max_file_bytes)
-    records, summary = logic.read_and_summarise(store.path(stored.sha256), chosen)
+    records, summary = logic.read_and_summarise(store.path(stored.sha256), chosen, protocol)
     # The write transaction starts only now: on SQLite it holds the write lock, which must not wait on
     # parsing.
     with open_session(request.app.state.engine, write=True) as session:
@@ -82,17 +91,44 @@ def compare_tests(
     protocol: Annotated[str | None, Query(max_length=120)] = None,
     cells: Annotated[list[str] | None, Query(description="only these cells' runs")] = None,
     format: Literal["json", "png", "svg"] = "json",
+    from_zero: Annotated[bool, Query(description="plots: the capacity axis starts at zero")] = False,
+    band: Annotated[
+        Literal["sd", "range"] | None,
+        Query(description="plots: each group's mean with a ±1 σ (sd) or min–max (range) band"),
+    ] = None,
+    with_errors: Annotated[
+        bool, Query(description="also runs whose plausibility checks found an error (left out by default)")
+    ] = False,
 ) -> Comparison | Response:
-    """Metrics of many cells, grouped by what is upstream of them: did this batch make better cells?"""
-    comparison = logic.compare(session, by, protocol, cells or [])
+    """Metrics of many cells, grouped by what is upstream of them: did this batch make better cells?
+    Voided runs are never in it."""
+    comparison = logic.compare(session, by, protocol, cells or [], with_errors)
     if format == "json":
         return comparison
-    return Response(logic.plot_comparison(session, comparison, format), media_type=MEDIA_TYPES[format])
+    return Response(
+        logic.plot_comparison(session, comparison, format, from_zero, band), media_type=MEDIA_TYPES[format]
+    )
 
 
 @router.get("/tests/{test_id}")
 def get_test(test_id: int, session: ReadSession, _: Reader) -> TestRunOut:
     return logic.run_out(session, logic.get_test(session, test_id))
+
+
+@router.post("/tests/{test_id}/void", response_model=TestRunOut)
+def void_test(
+    test_id: int, body: VoidIn, request: Request, session: WriteSession, user: Recorder
+) -> Response:
+    """Void a test run recorded by mistake; it stays readable, marked voided with its reason, and leaves
+    comparisons and lineage answers."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.run_out(session, logic.void_test(session, user, test_id, body.reason)),
+        status_code=200,
+    )
 
 
 @router.get(
@@ -111,19 +147,95 @@ def test_cycles(
     return cycles
 
 
-@router.get("/tests/{test_id}/metrics")
-def test_metrics(test_id: int, session: ReadSession, _: Reader) -> list[Metric]:
-    return logic.run_out(session, logic.get_test(session, test_id)).metrics
+@router.get(
+    "/tests/{test_id}/metrics", response_model=list[Metric], responses={200: {"content": {"text/csv": {}}}}
+)
+def test_metrics(
+    test_id: int, session: ReadSession, _: Reader, format: Literal["json", "csv"] = "json"
+) -> list[Metric] | PlainTextResponse:
+    """The run's metrics, each with the convention it was computed by."""
+    metrics = logic.run_out(session, logic.get_test(session, test_id)).metrics
+    if format == "csv":
+        return PlainTextResponse(
+            logic.metrics_csv(metrics),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-metrics.csv"'},
+        )
+    return metrics
+
+
+@router.get(
+    "/tests/{test_id}/dqdv",
+    response_model=DifferentialCapacity,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def test_dqdv(
+    test_id: int,
+    request: Request,
+    session: ReadSession,
+    _: Reader,
+    cycles: Annotated[
+        str | None, Query(max_length=2000, description="e.g. 1,50,100; default the first and last complete")
+    ] = None,
+    resolution_mV: Annotated[float, Query(gt=0.1, le=100)] = 5.0,
+    smoothing: Annotated[int, Query(ge=1, le=51, description="moving-average points")] = 5,
+    format: Literal["json", "csv"] = "json",
+) -> DifferentialCapacity | PlainTextResponse:
+    """Differential capacity dQ/dV per half cycle from the raw records; the answer states the method."""
+    run = logic.get_test(session, test_id)
+    chosen = logic.chosen_cycles(session, run, cycles)
+    store = files.store_for(request.app.state.settings)
+    path = store.path(logic.stored_file_of(session, run).sha256)
+    answer = logic.differential(session, path, run, chosen, resolution_mV / 1000, smoothing)
+    if format == "csv":
+        return PlainTextResponse(
+            logic.differential_csv(answer),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-dqdv.csv"'},
+        )
+    return answer
+
+
+@router.get(
+    "/tests/{test_id}/profiles",
+    response_model=VoltageProfiles,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def test_profiles(
+    test_id: int,
+    request: Request,
+    session: ReadSession,
+    _: Reader,
+    cycles: Annotated[
+        str | None, Query(max_length=2000, description="e.g. 1,50,100; default the first and last complete")
+    ] = None,
+    format: Literal["json", "csv"] = "json",
+) -> VoltageProfiles | PlainTextResponse:
+    """Voltage against capacity for chosen cycles, each half cycle apart."""
+    run = logic.get_test(session, test_id)
+    chosen = logic.chosen_cycles(session, run, cycles)
+    path = files.store_for(request.app.state.settings).path(logic.stored_file_of(session, run).sha256)
+    answer = logic.profiles(session, path, run, chosen)
+    if format == "csv":
+        return PlainTextResponse(
+            logic.profiles_csv(answer),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-profiles.csv"'},
+        )
+    return answer
+
+
+FromZero = Annotated[bool, Query(description="start the capacity axis at zero")]
 
 
 @router.get("/tests/{test_id}/plot.png", response_class=Response, responses=PNG_SVG)
-def test_plot_png(test_id: int, session: ReadSession, _: Reader) -> Response:
-    """Capacity and coulombic efficiency against cycle."""
-    return Response(logic.plot_test(session, logic.get_test(session, test_id), "png"), media_type="image/png")
+def test_plot_png(test_id: int, session: ReadSession, _: Reader, from_zero: FromZero = False) -> Response:
+    """Capacity and coulombic efficiency against cycle, each on its own axis, with a legend."""
+    run = logic.get_test(session, test_id)
+    return Response(logic.plot_test(session, run, "png", from_zero), media_type="image/png")
 
 
 @router.get("/tests/{test_id}/plot.svg", response_class=Response, responses=PNG_SVG)
-def test_plot_svg(test_id: int, session: ReadSession, _: Reader) -> Response:
-    return Response(
-        logic.plot_test(session, logic.get_test(session, test_id), "svg"), media_type="image/svg+xml"
-    )
+def test_plot_svg(test_id: int, session: ReadSession, _: Reader, from_zero: FromZero = False) -> Response:
+    run = logic.get_test(session, test_id)
+    return Response(logic.plot_test(session, run, "svg", from_zero), media_type="image/svg+xml")

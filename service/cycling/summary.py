@@ -7,7 +7,7 @@ that follows a step in the other direction. The cycler's own cycle index is kept
 disagree on when a cycle starts (Neware counts from its schedule, BTSDA's default mode from the first charge).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import polars as pl
@@ -16,6 +16,9 @@ Kind = Literal["charge", "discharge", "rest"]
 CycleBy = Literal["auto", "hardware"]
 # A step whose current never reaches this share of the test's largest current is a rest.
 REST_SHARE = 1e-3
+# The last cycle of a file counts as cut short (the test stopped mid-cycle) when it returns less than this
+# share of the cycle before it: no cell loses half its capacity in one cycle and then stops being tested.
+TRUNCATED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ class Cycle:
     ce_pct: float | None
     """Coulombic efficiency: what came back over what went in (the leading direction's capacity), in %."""
     max_abs_voltage_V: float
+    complete: bool = True
+    """Both halves recorded and not cut short; only complete cycles enter metrics."""
+    flag: str | None = None
+    """Why a cycle is not complete (`incomplete: …`, `truncated: …`), shown beside it."""
 
 
 @dataclass(frozen=True)
@@ -142,9 +149,15 @@ def _opposite(kind: Kind) -> Kind:
     return "discharge" if kind == "charge" else "charge"
 
 
-def number_cycles(segments: list[Segment], cycle_by: CycleBy = "auto") -> tuple[Kind | None, list[int]]:
-    """The leading direction and a cycle number per segment."""
-    leading = next((s.kind for s in segments if s.kind != "rest"), None)
+def number_cycles(
+    segments: list[Segment], cycle_by: CycleBy = "auto", leading: Kind | None = None
+) -> tuple[Kind | None, list[int]]:
+    """The leading direction (given by the test's CE convention, else the first non-rest step's) and a cycle
+    number per segment."""
+    if not any(s.kind != "rest" for s in segments):
+        leading = None
+    elif leading is None:
+        leading = next(s.kind for s in segments if s.kind != "rest")
     if cycle_by == "hardware" and all(s.hw_cycle is not None for s in segments):
         return leading, [int(s.hw_cycle) for s in segments]  # type: ignore[arg-type]
     numbers, cycle, returned = [], 1, False
@@ -164,9 +177,37 @@ def _mean_voltage(parts: list[Segment]) -> float | None:
     return energy / capacity if capacity > 0 and energy > 0 else None
 
 
-def summarise(frame: pl.DataFrame, cycle_by: CycleBy = "auto") -> Summary:
+def _flagged(cycles: list[Cycle], leading: Kind) -> list[Cycle]:
+    """Cycles missing a half are incomplete; a last cycle that returns far less than the one before was cut
+    short. Neither counts as a cycle of the test (never the "last" cycle of a retention)."""
+    returned = _opposite(leading)
+    flagged = []
+    for cycle in cycles:
+        went_in = cycle.charge_mAh if leading == "charge" else cycle.discharge_mAh
+        came_back = cycle.discharge_mAh if leading == "charge" else cycle.charge_mAh
+        if went_in <= 0 or came_back <= 0:
+            missing = leading if went_in <= 0 else returned
+            flagged.append(replace(cycle, complete=False, flag=f"incomplete: no {missing}"))
+        else:
+            flagged.append(cycle)
+    whole = [c for c in flagged if c.complete]
+    if len(whole) >= 2 and whole[-1] is flagged[-1]:
+        last, before = whole[-1], whole[-2]
+        back = (lambda c: c.discharge_mAh) if leading == "charge" else (lambda c: c.charge_mAh)
+        if back(last) < TRUNCATED_SHARE * back(before):
+            flagged[-1] = replace(
+                last,
+                complete=False,
+                flag=f"truncated: returned {back(last):.4g} mAh against {back(before):.4g} the cycle before",
+            )
+    return flagged
+
+
+def summarise(frame: pl.DataFrame, cycle_by: CycleBy = "auto", leading: Kind | None = None) -> Summary:
+    """Per-step and per-cycle summaries; `leading` fixes the direction a cycle starts with (charge for a
+    cathode-limited cell, plating for Li||Cu) instead of taking the file's first step."""
     segments = segments_of(frame)
-    leading, numbers = number_cycles(segments, cycle_by)
+    leading, numbers = number_cycles(segments, cycle_by, leading)
     cycles: list[Cycle] = []
     segments_by_cycle: dict[int, list[Segment]] = {}
     for segment, number in zip(segments, numbers, strict=True):
@@ -201,6 +242,8 @@ def summarise(frame: pl.DataFrame, cycle_by: CycleBy = "auto") -> Summary:
                 max_abs_voltage_V=max(p.max_abs_voltage_V for p in parts),
             )
         )
+    if leading is not None:
+        cycles = _flagged(cycles, leading)
     times = frame.get_column("time_s").cast(pl.Float64)
     return Summary(
         leading=leading,

@@ -3,7 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlalchemy import text as sa_text
+from sqlalchemy import true as sa_true
 from sqlmodel import Column, Field, SQLModel
 
 from service.db import UtcDateTime
@@ -18,6 +20,7 @@ class TestRun(SQLModel, table=True):
     protocol: str = Field(max_length=120, index=True)
     kind: str = Field(max_length=16)
     status: str = Field(default="recorded", max_length=16)
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     file_id: int = Field(foreign_key="files.id", index=True)
     file_format: str = Field(max_length=32)
     parser: str = Field(max_length=64)
@@ -30,6 +33,9 @@ class TestRun(SQLModel, table=True):
     metrics: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     notes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    warnings: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default=sa_text("'[]'"))
+    )
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     created_by_id: int = Field(foreign_key="users.id")
 
@@ -53,3 +59,5 @@ class TestCycle(SQLModel, table=True):
     mean_discharge_V: float | None = None
     ce_pct: float | None = None
     max_abs_voltage_V: float
+    complete: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
+    flag: str | None = Field(default=None, max_length=200)

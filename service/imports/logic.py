@@ -110,7 +110,7 @@ def _record_test(
         ) from None
     key = (test.file, test.options.model_dump_json())
     if key not in read:
-        read[key] = cycling.read_and_summarise(store.path(test.file), test.options)
+        read[key] = cycling.read_and_summarise(store.path(test.file), test.options, test.protocol)
     records, summary = read[key]
     cycling.record_test(session, user, test.cell, test.protocol, test.options, stored, records, summary)
 

@@ -217,10 +217,11 @@ def traced_records(
         + """
         SELECT 'test' AS what, x.code AS item, r.id AS id, r.protocol, r.status,
             CAST(NULL AS DATE) AS entry_date  -- PostgreSQL types a bare NULL here as text, not date
-        FROM listed x JOIN test_runs r ON r.item_id = x.id
+        FROM listed x JOIN test_runs r ON r.item_id = x.id AND r.status <> 'voided'
         UNION ALL
         SELECT 'analysis', x.code, a.id, a.technique, a.title, NULL
         FROM listed x JOIN analysis_subjects s ON s.item_id = x.id JOIN analyses a ON a.id = s.analysis_id
+            AND a.status <> 'voided'
         UNION ALL
         SELECT 'entry', k.record_id, e.id, e.title, u.username, e.entry_date
         FROM entry_links k
