@@ -201,6 +201,34 @@ def refs(value: Any) -> list[str]:
     return [ref["@id"] for ref in (value if isinstance(value, list) else [value])]
 
 
+@pytest.fixture(scope="session")
+def check_eln() -> Callable[[Path], dict[str, list[str]]]:
+    """The shared `check_eln.check(path)`: the ELN Consortium's five checks, offline."""
+    if not (SHARED_TOOLS / "check_eln.py").is_file():
+        message = f"the shared tools folder with check_eln.py is absent ({SHARED_TOOLS})"
+        if IN_CI:
+            pytest.fail(message + "; it is mandatory under CI=true")
+        pytest.skip(message)
+    if str(SHARED_TOOLS) not in sys.path:
+        sys.path.insert(0, str(SHARED_TOOLS))
+    from check_eln import check
+
+    return check  # type: ignore[no-any-return]
+
+
+def test_eln_of_a_lot_a_batch_and_a_cell_up_and_down_passes_every_consortium_check(
+    client: Client, example: WorkedExample, tmp_path: Path, check_eln: Callable[[Path], dict[str, list[str]]]
+) -> None:
+    cell = example.cells["MOF@CoPc/Li"][0]
+    for code in (example.fecl3_lot, example.mof_copc, cell):
+        for direction in ("up", "down"):
+            path = tmp_path / f"{code}-{direction}.eln"
+            path.write_bytes(client.export(code, "eln", direction=direction))
+            results = check_eln(path)
+            assert set(results) == {"structure", "rocrate", "metadata", "schema", "validator"}
+            assert {name: problems for name, problems in results.items() if problems} == {}, (code, direction)
+
+
 def test_eln_of_a_cell_passes_the_validator_and_the_consortium_rules(
     client: Client, example: WorkedExample, tmp_path: Path, validate_eln: Callable[..., list[Any]]
 ) -> None:

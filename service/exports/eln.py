@@ -170,11 +170,12 @@ class _Archive:
                     "name": f"{item.code}: {item.name or item.type}",
                     "identifier": item.code,
                     "description": f"{item.kind.value} of type {item.type}, {item.status.value}",
-                    "keywords": [item.kind.value, item.type],
+                    # The consortium wants keywords as one comma-separated string, never a list.
+                    "keywords": f"{item.kind.value}, {item.type}",
                     "author": {"@id": _person_id(item.created_by)},
                     "dateCreated": item.created_at.isoformat(),
                     "dateModified": item.updated_at.isoformat(),
-                    "hasPart": {"@id": record},
+                    "hasPart": [{"@id": record}],
                     "variableMeasured": properties,
                 },
             )
@@ -284,5 +285,6 @@ def to_eln(provenance: Provenance, license_url: str) -> bytes:
     # ro-crate-py lists every file in the root's hasPart; the .eln format lists the item folders there and
     # each folder's files in the folder's own hasPart. The audit excerpt and signatures belong to the root.
     top_files = [path for path in archive.files if "/" not in path]
-    archive.crate.root_dataset["hasPart"] = _one_or_many([{"@id": path} for path in datasets + top_files])
+    # hasPart is always a list, even of one: the consortium's metadata checker crashes on a single object.
+    archive.crate.root_dataset["hasPart"] = [{"@id": path} for path in datasets + top_files]
     return archive.zipped(provenance.root)
