@@ -3,7 +3,7 @@ test run says whether it is complete (both halves, not cut short) and, if not, w
 findings of its plausibility checks.
 
 Revision ID: 0010_cycling
-Revises: audit_0008_hashed_text
+Revises: 0009_security
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_cycling"
-down_revision: str | None = "audit_0008_hashed_text"
+down_revision: str | None = "0009_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
