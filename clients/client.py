@@ -52,6 +52,7 @@ from schemas.cycling import Comparison, CycleOut, DifferentialCapacity, TestOpti
 from schemas.entries import EntryIn, EntryOut, EntryPatch, EntryVersion
 from schemas.events import AuditEvent, ChainCheck
 from schemas.files import FileOut
+from schemas.instruments import CalibrationIn, CalibrationOut, InstrumentIn, InstrumentOut
 from schemas.search import SearchResults
 from schemas.signatures import Meaning, SignatureIn, SignatureOut
 
@@ -69,6 +70,8 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 _ITEM_TYPES = TypeAdapter(list[ItemTypeOut])
 _HISTORY = TypeAdapter(list[ItemVersion])
 _TEMPLATES = TypeAdapter(list[TemplateSummary])
+_INSTRUMENTS = TypeAdapter(list[InstrumentOut])
+_CALIBRATIONS = TypeAdapter(list[CalibrationOut])
 _TEST_RUNS = TypeAdapter(list[TestRunOut])
 _CYCLES = TypeAdapter(list[CycleOut])
 _ANALYSES = TypeAdapter(list[AnalysisOut])
@@ -601,6 +604,33 @@ class Client:
     def search(self, q: str, *, kind: str | None = None, limit: int | None = None) -> SearchResults:
         """Items, steps and entries matching every word of `q`, best first, with snippets."""
         return self._get("/search", SearchResults, q=q, kind=kind, limit=limit)
+
+    # --- instruments --------------------------------------------------------------------------------------
+
+    def register_instrument(self, instrument: InstrumentIn) -> InstrumentOut:
+        """A cycler (with its channels CODE-1 .. CODE-n), glovebox, balance, oven or coater."""
+        return self._post("/instruments", instrument, InstrumentOut)
+
+    def instruments(self, *, kind: str | None = None, location: str | None = None) -> list[InstrumentOut]:
+        response = self.request("GET", "/instruments", params={"kind": kind, "location": location})
+        return _INSTRUMENTS.validate_python(response.json())
+
+    def instrument(self, code: str) -> InstrumentOut:
+        return self._get(f"/instruments/{_segment(code)}", InstrumentOut)
+
+    def void_instrument(self, code: str, reason: str) -> InstrumentOut:
+        return self._post(f"/instruments/{_segment(code)}/void", VoidIn(reason=reason), InstrumentOut)
+
+    def record_calibration(self, code: str, calibration: CalibrationIn) -> CalibrationOut:
+        return self._post(f"/instruments/{_segment(code)}/calibrations", calibration, CalibrationOut)
+
+    def calibrations(self, code: str) -> list[CalibrationOut]:
+        response = self.request("GET", f"/instruments/{_segment(code)}/calibrations")
+        return _CALIBRATIONS.validate_python(response.json())
+
+    def void_calibration(self, code: str, calibration_id: int, reason: str) -> CalibrationOut:
+        path = f"/instruments/{_segment(code)}/calibrations/{calibration_id}/void"
+        return self._post(path, VoidIn(reason=reason), CalibrationOut)
 
 
 def _media_type(path: Path) -> str:

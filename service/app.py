@@ -20,6 +20,7 @@ from service.errors import document_problems, install_error_handlers
 from service.exports.router import router as exports_router
 from service.files.router import router as files_router
 from service.imports.router import router as imports_router
+from service.instruments.router import router as instruments_router
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
 from service.middleware import configure_logging, install_middleware
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         entries_router,
         search_router,
         imports_router,
+        instruments_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     install_ui(app)  # the browser view at /ui, outside the API and its OpenAPI schema

@@ -9,6 +9,7 @@ from service.cycling.tables import TestCycle, TestRun
 from service.entries.tables import Entry, EntryAttachment, EntryLink, EntryTag, EntryVersion
 from service.files.tables import StoredFile
 from service.idempotency import IdempotentResponse
+from service.instruments.tables import Calibration, Channel, Instrument
 from service.items.tables import Item, ItemType, ItemVersion
 from service.lineage.tables import ItemAncestry
 from service.search.tables import SearchDocument
@@ -25,12 +26,15 @@ __all__ = [
     "AuditEventRow",
     "AuditHead",
     "AuthFailure",
+    "Calibration",
+    "Channel",
     "Entry",
     "EntryAttachment",
     "EntryLink",
     "EntryTag",
     "EntryVersion",
     "IdempotentResponse",
+    "Instrument",
     "Item",
     "ItemAncestry",
     "ItemLink",

@@ -85,13 +85,22 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/items/{code}/entries"): ALL,
     ("GET", "/api/v1/search"): ALL,
     ("POST", "/api/v1/import"): ADMINS,
+    ("GET", "/api/v1/instruments"): ALL,
+    ("POST", "/api/v1/instruments"): RECORDERS,
+    ("GET", "/api/v1/instruments/{code}"): ALL,
+    ("POST", "/api/v1/instruments/{code}/void"): RECORDERS,
+    ("GET", "/api/v1/instruments/{code}/calibrations"): ALL,
+    ("POST", "/api/v1/instruments/{code}/calibrations"): RECORDERS,
+    ("POST", "/api/v1/instruments/{code}/calibrations/{calibration_id}/void"): RECORDERS,
 }
 ROUTES = sorted(POLICY)
 
 
 def _call(client, method: str, path: str, token: str | None = None):
     url = path.removeprefix("/api/v1").replace("{code}", "FECL-0001")
-    for placeholder in ("{step_id}", "{test_id}", "{analysis_id}", "{version}", "{entry_id}", "{token_id}"):
+    ids = ("{step_id}", "{test_id}", "{analysis_id}", "{version}", "{entry_id}", "{token_id}")
+    ids += ("{calibration_id}",)
+    for placeholder in ids:
         url = url.replace(placeholder, "1")
     url = url.replace("{sha256}", "0" * 64).replace("{name}", "coating-solution")
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}

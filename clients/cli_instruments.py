@@ -1,0 +1,173 @@
+"""`cellprov instrument ...`: register the lab's instruments, record and void their calibrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Annotated
+
+import httpx
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from clients.client import CellprovError, Client
+from clients.config import ConfigError, resolve
+from schemas.instruments import CalibrationIn, InstrumentIn, InstrumentKind, InstrumentOut
+
+instrument_app = typer.Typer(
+    help="Instruments: cyclers and their channels, gloveboxes, balances, calibrations."
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _connected(ctx: typer.Context) -> Iterator[Client]:
+    # The global --url/--token live on the root command's object; read by name so this module need not
+    # import clients.cli (which imports it).
+    root = ctx.find_root().obj
+    try:
+        config = resolve(getattr(root, "url", None), getattr(root, "token", None))
+    except ConfigError as exc:
+        _fail(str(exc))
+    try:
+        with Client(config.url, config.token) as client:
+            yield client
+    except CellprovError as exc:
+        problem = exc.problem
+        lines = [f"{exc.status} {problem.title}" + (f": {problem.detail}" if problem.detail else "")]
+        lines += [f"  • {item.pointer or '(request)'}: {item.detail}" for item in problem.errors]
+        _fail("\n".join(lines))
+    except httpx.TransportError as exc:
+        _fail(f"cannot reach the cellprov server at {config.url} ({type(exc).__name__}: {exc})")
+
+
+def _json_wanted(ctx: typer.Context) -> bool:
+    return bool(getattr(ctx.find_root().obj, "json", False))
+
+
+def _show(ctx: typer.Context, instruments: list[InstrumentOut]) -> None:
+    if _json_wanted(ctx):
+        console.print_json(data=[i.model_dump(mode="json") for i in instruments])
+        return
+    table = Table("code", "kind", "make / model", "serial", "location", "calibration", "due", "channels")
+    for i in instruments:
+        channels = f"{len(i.channels)} ({i.channels[0]}..{i.channels[-1]})" if i.channels else ""
+        table.add_row(
+            i.code,
+            i.kind.value,
+            " ".join(filter(None, [i.make, i.model])),
+            i.serial or "",
+            i.location or "",
+            i.calibration_state.value + (" (voided)" if i.status == "voided" else ""),
+            str(i.calibration_due_on or ""),
+            channels,
+        )
+    console.print(table)
+
+
+@instrument_app.command("add")
+def add_instrument(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="e.g. NW1 (its channels become NW1-1 .. NW1-n) or GB-1")],
+    kind: Annotated[InstrumentKind, typer.Option(help="cycler, glovebox, balance, oven or coater")],
+    channels: Annotated[int | None, typer.Option(help="A cycler's number of channels")] = None,
+    make: Annotated[str | None, typer.Option()] = None,
+    model: Annotated[str | None, typer.Option()] = None,
+    serial: Annotated[str | None, typer.Option()] = None,
+    location: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Register an instrument."""
+    try:
+        body = InstrumentIn(
+            code=code, kind=kind, channels=channels, make=make, model=model, serial=serial, location=location
+        )
+    except ValidationError as exc:
+        _fail("; ".join(error["msg"] for error in exc.errors()))
+    with _connected(ctx) as client:
+        _show(ctx, [client.register_instrument(body)])
+
+
+@instrument_app.command("list")
+def list_instruments(
+    ctx: typer.Context,
+    kind: Annotated[InstrumentKind | None, typer.Option()] = None,
+    location: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """The lab's instruments with their calibration state today."""
+    with _connected(ctx) as client:
+        _show(ctx, client.instruments(kind=kind.value if kind else None, location=location))
+
+
+@instrument_app.command("show")
+def show_instrument(ctx: typer.Context, code: str) -> None:
+    """One instrument and its calibrations."""
+    with _connected(ctx) as client:
+        instrument = client.instrument(code)
+        calibrations = client.calibrations(code)
+    if _json_wanted(ctx):
+        data = instrument.model_dump(mode="json")
+        console.print_json(data={**data, "calibrations": [c.model_dump(mode="json") for c in calibrations]})
+        return
+    _show(ctx, [instrument])
+    table = Table("id", "calibrated", "due", "by", "certificate", "voided")
+    for c in calibrations:
+        table.add_row(
+            str(c.id),
+            str(c.calibrated_on),
+            str(c.due_on),
+            c.by,
+            (c.certificate or "")[:12],
+            c.void_reason or "",
+        )
+    console.print(table)
+
+
+@instrument_app.command("calibrate")
+def calibrate(
+    ctx: typer.Context,
+    code: str,
+    on: Annotated[str, typer.Option("--on", help="Date calibrated, YYYY-MM-DD")],
+    due: Annotated[str, typer.Option("--due", help="Date the next calibration is due, YYYY-MM-DD")],
+    by: Annotated[str, typer.Option("--by", help="Who calibrated it (a person or a service company)")],
+    certificate: Annotated[
+        str | None, typer.Option(help="sha256 of the certificate from POST /files")
+    ] = None,
+    note: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Record a calibration of an instrument."""
+    try:
+        body = CalibrationIn(
+            calibrated_on=date.fromisoformat(on),
+            due_on=date.fromisoformat(due),
+            by=by,
+            certificate=certificate,
+            note=note,
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    with _connected(ctx) as client:
+        recorded = client.record_calibration(code, body)
+    console.print(f"Recorded calibration {recorded.id} of {code}: due {recorded.due_on}")
+
+
+@instrument_app.command("void-calibration")
+def void_calibration(
+    ctx: typer.Context,
+    code: str,
+    calibration_id: int,
+    reason: Annotated[str, typer.Option(help="Why it was a mistake")],
+) -> None:
+    """Void a calibration recorded by mistake."""
+    with _connected(ctx) as client:
+        client.void_calibration(code, calibration_id, reason)
+    console.print(f"Voided calibration {calibration_id} of {code}")

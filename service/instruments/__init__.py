@@ -1,0 +1,1 @@
+"""Instruments: cyclers and their channels, gloveboxes, balances, ovens, coaters, and their calibrations."""

@@ -1,0 +1,90 @@
+"""HTTP routes for instruments and their calibration records."""
+
+from fastapi import APIRouter, Request, Response
+
+from schemas import VoidIn
+from schemas.instruments import CalibrationIn, CalibrationOut, InstrumentIn, InstrumentKind, InstrumentOut
+from service.auth.deps import Reader, Recorder
+from service.db import ReadSession, RowId, WriteSession
+from service.instruments import logic, queries
+from service.writes import commit_once
+
+router = APIRouter(tags=["instruments"])
+
+
+@router.get("/instruments")
+def list_instruments(
+    session: ReadSession, _: Reader, kind: InstrumentKind | None = None, location: str | None = None
+) -> list[InstrumentOut]:
+    rows = queries.list_instruments(session, kind=kind.value if kind else None, location=location)
+    return [logic.instrument_out(session, row) for row in rows]
+
+
+@router.post("/instruments", status_code=201, response_model=InstrumentOut)
+def register_instrument(
+    body: InstrumentIn, request: Request, session: WriteSession, user: Recorder
+) -> Response:
+    """Register an instrument; a cycler gets its channels CODE-1 .. CODE-n."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.instrument_out(session, logic.register_instrument(session, user, body)),
+    )
+
+
+@router.get("/instruments/{code}")
+def get_instrument(code: str, session: ReadSession, _: Reader) -> InstrumentOut:
+    return logic.instrument_out(session, logic.get_instrument(session, code))
+
+
+@router.post("/instruments/{code}/void", response_model=InstrumentOut)
+def void_instrument(
+    code: str, body: VoidIn, request: Request, session: WriteSession, user: Recorder
+) -> Response:
+    """Void an instrument registered by mistake; it stays readable with its reason."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.instrument_out(session, logic.void_instrument(session, user, code, body.reason)),
+        status_code=200,
+    )
+
+
+@router.get("/instruments/{code}/calibrations")
+def list_calibrations(code: str, session: ReadSession, _: Reader) -> list[CalibrationOut]:
+    return [logic.calibration_out(session, c) for c in logic.list_calibrations(session, code)]
+
+
+@router.post("/instruments/{code}/calibrations", status_code=201, response_model=CalibrationOut)
+def record_calibration(
+    code: str, body: CalibrationIn, request: Request, session: WriteSession, user: Recorder
+) -> Response:
+    """Record a calibration: when, when the next is due, by whom, and the certificate's sha256."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.calibration_out(session, logic.record_calibration(session, user, code, body)),
+    )
+
+
+@router.post("/instruments/{code}/calibrations/{calibration_id}/void", response_model=CalibrationOut)
+def void_calibration(
+    code: str, calibration_id: RowId, body: VoidIn, request: Request, session: WriteSession, user: Recorder
+) -> Response:
+    """Void a calibration recorded by mistake; it no longer counts, and stays readable with its reason."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: logic.calibration_out(
+            session, logic.void_calibration(session, user, code, calibration_id, body.reason)
+        ),
+        status_code=200,
+    )

@@ -1,0 +1,51 @@
+"""Tables of instruments, cycler channels and calibration records."""
+
+from datetime import date, datetime
+
+from sqlalchemy import Text, UniqueConstraint
+from sqlmodel import Column, Field, SQLModel
+
+from service.db import UtcDateTime
+
+
+class Instrument(SQLModel, table=True):
+    __tablename__ = "instruments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    kind: str = Field(max_length=16, index=True)
+    make: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    serial: str | None = Field(default=None, max_length=200)
+    location: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="active", max_length=16)
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    created_by_id: int = Field(foreign_key="users.id")
+
+
+class Channel(SQLModel, table=True):
+    """One channel of a cycler, e.g. NW1-3 for channel 3 of cycler NW1."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("instrument_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    instrument_id: int = Field(foreign_key="instruments.id", index=True)
+    number: int
+
+
+class Calibration(SQLModel, table=True):
+    __tablename__ = "calibrations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    instrument_id: int = Field(foreign_key="instruments.id", index=True)
+    calibrated_on: date
+    due_on: date
+    by: str = Field(max_length=200)
+    certificate_sha256: str | None = Field(default=None, max_length=64)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    recorded_by_id: int = Field(foreign_key="users.id")
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

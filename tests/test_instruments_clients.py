@@ -1,0 +1,74 @@
+"""Instruments through the Python client (both databases) and `cellprov instrument` (a real serve)."""
+
+import json
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from clients.client import CellprovError, Client
+from schemas import Role
+from schemas.instruments import CalibrationIn, InstrumentIn, InstrumentKind
+from tests import test_cli
+from tests.conftest import Person
+from tests.test_cli import Server, cellprov, ok
+
+server = test_cli.server
+wide_console = test_cli.wide_console
+
+
+@pytest.fixture
+def client(app: FastAPI, people: dict[Role, Person]) -> Iterator[Client]:
+    with Client(token=people[Role.scientist].token, http=TestClient(app, raise_server_exceptions=False)) as c:
+        yield c
+
+
+def test_the_client_registers_a_cycler_and_calibrates_it(client: Client) -> None:
+    cycler = client.register_instrument(
+        InstrumentIn(code="NW1", kind=InstrumentKind.cycler, make="Neware", model="BTS 4000", channels=8)
+    )
+    assert cycler.channels[-1] == "NW1-8"
+    today = date.today()
+    recorded = client.record_calibration(
+        "NW1", CalibrationIn(calibrated_on=today, due_on=today + timedelta(days=365), by="Neware service")
+    )
+    assert client.instrument("NW1").calibration_state.value == "in_calibration"
+    client.void_calibration("NW1", recorded.id, "entered on the wrong cycler")
+    assert client.instrument("NW1").calibration_state.value == "never"
+    assert [c.voided for c in client.calibrations("NW1")] == [True]
+    assert [i.code for i in client.instruments(kind="cycler")] == ["NW1"]
+    with pytest.raises(CellprovError) as refused:
+        client.register_instrument(InstrumentIn(code="NW1", kind=InstrumentKind.cycler, channels=8))
+    assert refused.value.status == 409
+
+
+def test_the_cli_adds_lists_and_calibrates_instruments(server: Server) -> None:
+    added = ok(cellprov(server, "instrument", "add", "GB-7", "--kind", "glovebox", "--make", "MBraun"))
+    assert "GB-7" in added and "never" in added
+    ok(cellprov(server, "instrument", "add", "NW7", "--kind", "cycler", "--channels", "4"))
+    out = ok(
+        cellprov(
+            server,
+            "instrument",
+            "calibrate",
+            "GB-7",
+            "--on",
+            "2026-01-10",
+            "--due",
+            "2027-01-10",
+            "--by",
+            "Ann",
+        )
+    )
+    assert "Recorded calibration" in out
+    listed = json.loads(ok(cellprov(server, "--json", "instrument", "list")))
+    by_code = {i["code"]: i for i in listed}
+    assert by_code["NW7"]["channels"] == ["NW7-1", "NW7-2", "NW7-3", "NW7-4"]
+    assert by_code["GB-7"]["calibration_due_on"] == "2027-01-10"
+    shown = json.loads(ok(cellprov(server, "--json", "instrument", "show", "GB-7")))
+    assert [c["by"] for c in shown["calibrations"]] == ["Ann"]
+    refused = cellprov(server, "instrument", "add", "GB-8", "--kind", "glovebox", "--channels", "2")
+    assert refused.exit_code == 1
+    assert "only a cycler has channels" in refused.output
