@@ -1,7 +1,7 @@
 """Instruments: cyclers and their channels, gloveboxes, balances, ovens, coaters, and calibration records.
 
 Revision ID: 0011_instruments
-Revises: audit_0008_hashed_text
+Revises: 0010_cycling
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import service.db
 
 revision: str = "0011_instruments"
-down_revision: str | None = "audit_0008_hashed_text"
+down_revision: str | None = "0010_cycling"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
