@@ -25,6 +25,17 @@ from service.db import ReadSession, WriteSession, open_session
 from service.files import logic as files
 from service.writes import commit_once
 
+ChosenCycles = Annotated[
+    str | None, Query(max_length=2000, description="e.g. 1,50,100; default the first and last complete")
+]
+
+
+def _csv(text: str, filename: str) -> PlainTextResponse:
+    return PlainTextResponse(
+        text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
 router = APIRouter(tags=["tests"])
 PNG_SVG: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}, "image/svg+xml": {}}}}
 
@@ -139,11 +150,7 @@ def test_cycles(
 ) -> list[CycleOut] | PlainTextResponse:
     cycles = logic.cycles_of(session, logic.get_test(session, test_id))
     if format == "csv":
-        return PlainTextResponse(
-            logic.cycles_csv(cycles),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-cycles.csv"'},
-        )
+        return _csv(logic.cycles_csv(cycles), f"test-{test_id}-cycles.csv")
     return cycles
 
 
@@ -156,11 +163,7 @@ def test_metrics(
     """The run's metrics, each with the convention it was computed by."""
     metrics = logic.run_out(session, logic.get_test(session, test_id)).metrics
     if format == "csv":
-        return PlainTextResponse(
-            logic.metrics_csv(metrics),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-metrics.csv"'},
-        )
+        return _csv(logic.metrics_csv(metrics), f"test-{test_id}-metrics.csv")
     return metrics
 
 
@@ -174,9 +177,7 @@ def test_dqdv(
     request: Request,
     session: ReadSession,
     _: Reader,
-    cycles: Annotated[
-        str | None, Query(max_length=2000, description="e.g. 1,50,100; default the first and last complete")
-    ] = None,
+    cycles: ChosenCycles = None,
     resolution_mV: Annotated[float, Query(gt=0.1, le=100)] = 5.0,
     smoothing: Annotated[int, Query(ge=1, le=51, description="moving-average points")] = 5,
     format: Literal["json", "csv"] = "json",
@@ -188,11 +189,7 @@ def test_dqdv(
     path = store.path(logic.stored_file_of(session, run).sha256)
     answer = logic.differential(session, path, run, chosen, resolution_mV / 1000, smoothing)
     if format == "csv":
-        return PlainTextResponse(
-            logic.differential_csv(answer),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-dqdv.csv"'},
-        )
+        return _csv(logic.differential_csv(answer), f"test-{test_id}-dqdv.csv")
     return answer
 
 
@@ -206,9 +203,7 @@ def test_profiles(
     request: Request,
     session: ReadSession,
     _: Reader,
-    cycles: Annotated[
-        str | None, Query(max_length=2000, description="e.g. 1,50,100; default the first and last complete")
-    ] = None,
+    cycles: ChosenCycles = None,
     format: Literal["json", "csv"] = "json",
 ) -> VoltageProfiles | PlainTextResponse:
     """Voltage against capacity for chosen cycles, each half cycle apart."""
@@ -217,11 +212,7 @@ def test_profiles(
     path = files.store_for(request.app.state.settings).path(logic.stored_file_of(session, run).sha256)
     answer = logic.profiles(session, path, run, chosen)
     if format == "csv":
-        return PlainTextResponse(
-            logic.profiles_csv(answer),
-            media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="test-{test_id}-profiles.csv"'},
-        )
+        return _csv(logic.profiles_csv(answer), f"test-{test_id}-profiles.csv")
     return answer
 
 
