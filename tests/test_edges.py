@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -18,7 +19,7 @@ from schemas import Role
 from service.app import create_app
 from service.auth import failures
 from service.db import utcnow
-from service.ui.router import router as ui_router
+from service.ui.router import PAGES
 from tests.lab import SYNTHESIS, publish_bench
 from tests.servers import Server
 from tests.test_access import ALL, AUDITORS, PUBLIC, RECORDERS
@@ -46,7 +47,13 @@ UI_POLICY = {
 
 
 def test_every_ui_route_is_in_the_policy():
-    served = {(method, route.path) for route in ui_router.routes for method in route.methods - {"HEAD"}}
+    served = {
+        (method, route.path)
+        for pages in PAGES
+        for route in pages.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods - {"HEAD"}
+    }
     assert served == set(UI_POLICY)
 
 
