@@ -1,4 +1,5 @@
-"""create_app(): the FastAPI application with its routers, error handlers and middleware."""
+"""create_app(): the FastAPI application with its routers, error handlers and middleware, and what every
+write runs before it commits (the search index of service.searched)."""
 
 import asyncio
 import logging
@@ -25,6 +26,7 @@ from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
 from service.middleware import configure_logging, install_middleware
 from service.search.router import router as search_router
+from service.searched import search_index
 from service.signatures.router import router as signatures_router
 from service.steps.router import router as steps_router
 from service.templates.router import router as templates_router
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
+    app.state.search = search_index()
+    app.state.before_commit = (app.state.search.index_changes,)
     install_error_handlers(app)
     document_problems(app)
     install_middleware(app, settings)

@@ -15,6 +15,8 @@ from service.config import Settings
 from service.db import make_engine, open_session
 from service.items.logic import load_builtin_types
 from service.items.tables import Item
+from service.search.tables import SearchDocument
+from service.searched import search_index
 from service.templates.logic import load_library
 
 ADMIN = "admin"
@@ -46,6 +48,8 @@ def prepare(settings: Settings) -> Prepared:
                 )
                 token, _ = issue_token(session, admin, "first start", settings.token_days)
             empty = session.exec(select(Item.id)).first() is None
+            if not empty and session.exec(select(SearchDocument.id)).first() is None:
+                search_index().rebuild(session)  # records from before the index existed (migration 0006)
             audit.append_pending(session)  # the admin's creation, by the system itself (no actor)
             session.commit()
     finally:

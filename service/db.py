@@ -13,6 +13,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 from service.config import Settings
+from service.work import BeforeCommit, WorkSession
 
 # Ids are 32-bit integer columns on PostgreSQL; SQLite cannot even bind a Python int past 64 bits. A number
 # beyond this in a URL is refused as invalid instead of reaching the database.
@@ -78,11 +79,12 @@ def make_engine(settings: Settings) -> Engine:
     return engine
 
 
-def open_session(engine: Engine, *, write: bool) -> Session:
-    """A session whose transaction starts at its first statement; on SQLite a write session's BEGIN takes the
-    write lock then, not earlier, so nothing holds the lock while a request is still being authenticated."""
+def open_session(engine: Engine, *, write: bool, before_commit: Sequence[BeforeCommit] = ()) -> WorkSession:
+    """A session with its unit of work, whose transaction starts at its first statement; on SQLite a write
+    session's BEGIN takes the write lock then, not earlier, so nothing holds the lock while a request is
+    still being authenticated. `before_commit` are the hooks its writes run (service.writes.commit_as)."""
     bind = engine.execution_options(cellprov_write=True) if write else engine
-    return Session(bind, expire_on_commit=False)
+    return WorkSession(bind, before_commit)
 
 
 @contextmanager
@@ -98,26 +100,6 @@ def reading(engine: Engine) -> Iterator[Session]:
 
 
 # --- rows written at the end of the transaction -----------------------------------------------------------
-
-_QUEUED = "cellprov_queued_rows"
-# Per-transaction memos in session.info that a rollback makes wrong; each module adds its own key here.
-TRANSACTION_MEMOS = {_QUEUED}
-
-
-def insert_later(session: Session, table: type[SQLModel], row: dict[str, Any]) -> None:
-    """Queue a row that nothing in this transaction reads back (a version, a link, a closure pair): the rows
-    of a request, or of a whole import, go in with one INSERT per table instead of one per row."""
-    queued: dict[Table, list[dict[str, Any]]] = session.info.setdefault(_QUEUED, {})
-    queued.setdefault(table.__table__, []).append(row)  # type: ignore[attr-defined]
-
-
-def insert_queued(session: Session) -> None:
-    """Write the queued rows now (before the commit, or before a read of their tables)."""
-    queued: dict[Table, list[dict[str, Any]]] = session.info.pop(_QUEUED, {})
-    if queued:
-        session.flush()  # the rows they refer to first
-    for table, rows in queued.items():
-        session.execute(insert(table), rows)
 
 
 def insert_new(session: Session, records: Sequence[SQLModel]) -> None:
@@ -136,29 +118,21 @@ def insert_new(session: Session, records: Sequence[SQLModel]) -> None:
         record.id = record_id
 
 
-@event.listens_for(Session, "before_commit")
-def _insert_before_commit(session: Session) -> None:
-    # Whoever commits without service.writes (setup scripts, the tests' helpers) loses no queued row.
-    insert_queued(session)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, previous: Any) -> None:
-    if previous.nested:  # a savepoint: the transaction and what it queued go on
-        return
-    for key in TRANSACTION_MEMOS:
-        session.info.pop(key, None)
-
-
 def _read_session(request: Request) -> Iterator[Session]:
     with reading(request.app.state.engine) as session:
         yield session
 
 
+def open_writer(request: Request) -> WorkSession:
+    """A write session for a request, with the hooks the app runs before every commit (service.app)."""
+    state = request.app.state
+    return open_session(state.engine, write=True, before_commit=state.before_commit)
+
+
 def _write_session(request: Request) -> Iterator[Session]:
     # Commits happen explicitly in service.writes.commit_once, before the response leaves; closing rolls back
     # whatever a failed request left behind.
-    with open_session(request.app.state.engine, write=True) as session:
+    with open_writer(request) as session:
         yield session
 
 

@@ -1,4 +1,7 @@
-"""Finishing a write request: commit once, and answer retries carrying an Idempotency-Key from storage."""
+"""Finishing a write request: commit once, and answer retries carrying an Idempotency-Key from storage.
+
+A write passes through the unit of work (service.work): its before-commit hooks (the search index among
+them) run inside the transaction, then the audit events it noted are chained, then it commits."""
 
 import hashlib
 from collections.abc import Callable
@@ -13,7 +16,7 @@ from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Invalid, problem
 from service.idempotency import IdempotentResponse
-from service.search.logic import reindex_pending
+from service.work import run_before_commit
 
 MAX_KEY_LENGTH = 200
 
@@ -24,7 +27,7 @@ def request_id(request: Request) -> str | None:
 
 def commit_as(session: Session, user: User | None, request: Request) -> None:
     """Chain the audit events this request noted, attributed to `user`, and commit with the change."""
-    reindex_pending(session)  # the search index changes in the same transaction as the records
+    run_before_commit(session)  # e.g. the search index changes in the same transaction as the records
     audit.set_context(session, user, request_id(request))
     audit.append_pending(session)
     session.commit()

@@ -10,16 +10,43 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
-from sqlmodel import Session
 
 import service.db
-from service.search import logic as search
-from service.search import queries as search_sql
 
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# The full-text objects as this revision makes them (SQL kept here, so the revision never changes meaning).
+SQLITE_SCHEMA = [
+    # External content: the index keeps only the terms' postings, the text stays in search_documents.
+    """CREATE VIRTUAL TABLE search_fts USING fts5(terms, content='search_documents', content_rowid='id',
+           tokenize='unicode61 remove_diacritics 0')""",
+    """CREATE TRIGGER search_documents_fts_insert AFTER INSERT ON search_documents BEGIN
+           INSERT INTO search_fts(rowid, terms) VALUES (new.id, new.terms); END""",
+    """CREATE TRIGGER search_documents_fts_delete AFTER DELETE ON search_documents BEGIN
+           INSERT INTO search_fts(search_fts, rowid, terms) VALUES ('delete', old.id, old.terms); END""",
+    """CREATE TRIGGER search_documents_fts_update AFTER UPDATE ON search_documents BEGIN
+           INSERT INTO search_fts(search_fts, rowid, terms) VALUES ('delete', old.id, old.terms);
+           INSERT INTO search_fts(rowid, terms) VALUES (new.id, new.terms); END""",
+]
+SQLITE_DROP = [
+    "DROP TRIGGER IF EXISTS search_documents_fts_update",
+    "DROP TRIGGER IF EXISTS search_documents_fts_delete",
+    "DROP TRIGGER IF EXISTS search_documents_fts_insert",
+    "DROP TABLE IF EXISTS search_fts",
+]
+POSTGRESQL_SCHEMA = [
+    # Our terms are taken as lexemes verbatim: no parser, no stemming, the same words FTS5 indexes.
+    """ALTER TABLE search_documents ADD COLUMN tsv tsvector
+           GENERATED ALWAYS AS (array_to_tsvector(string_to_array(terms, ' '))) STORED""",
+    "CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)",
+]
+POSTGRESQL_DROP = [
+    "DROP INDEX IF EXISTS ix_search_documents_tsv",
+    "ALTER TABLE search_documents DROP COLUMN IF EXISTS tsv",
+]
 
 
 def upgrade() -> None:
@@ -116,19 +143,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("kind", "key"),
     )
     dialect = op.get_bind().dialect.name
-    for statement in search_sql.POSTGRESQL_SCHEMA if dialect == "postgresql" else search_sql.SQLITE_SCHEMA:
+    for statement in POSTGRESQL_SCHEMA if dialect == "postgresql" else SQLITE_SCHEMA:
         op.execute(statement)
 
-    # Index what the database already holds. This uses the service's models as they are when 0006 runs
-    # (the same release); a later revision that changes those tables must not rely on it.
-    with Session(bind=op.get_bind(), join_transaction_mode="create_savepoint") as session:
-        search.rebuild(session)
-        session.commit()  # releases the savepoint; Alembic commits the migration's transaction
+    # The index of what the database already holds is built by the service at its next start
+    # (service.bootstrap.prepare), with the search sources of that release: derived data, never frozen here.
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
-    for statement in search_sql.POSTGRESQL_DROP if dialect == "postgresql" else search_sql.SQLITE_DROP:
+    for statement in POSTGRESQL_DROP if dialect == "postgresql" else SQLITE_DROP:
         op.execute(statement)
     op.drop_table("search_documents")
     with op.batch_alter_table("entry_versions", schema=None) as batch_op:

@@ -14,9 +14,8 @@ from service.audit.queries import chain_batch_sql
 from service.audit.tables import AuditEventRow, AuditHead
 from service.auth.tables import User
 from service.db import open_session, utcnow
+from service.work import work_of
 
-_PENDING = "cellprov_audit_pending"
-_CONTEXT = "cellprov_audit_context"
 VERIFY_BATCH = 5000
 EVENT_FIELDS = list(AuditEvent.model_fields)  # in the model's order, the hash last
 
@@ -45,23 +44,24 @@ def record(
 ) -> None:
     """Note an event for the change being made in this session; it is chained when the session commits
     (service.writes), so a change that rolls back leaves no event."""
-    session.info.setdefault(_PENDING, []).append(
+    work_of(session).events.append(
         Pending(action, entity_type, str(entity_id), version, data, changes, reason)
     )
 
 
 def pending_entities(session: Session) -> list[tuple[str, str]]:
     """The records this session's noted events are about, before they are chained (search re-indexes them)."""
-    return [(note.entity_type, note.entity_id) for note in session.info.get(_PENDING, [])]
+    return work_of(session).changed_records()
 
 
 def pending_count(session: Session) -> int:
     """How many events this session has noted and not yet chained."""
-    return len(session.info.get(_PENDING, []))
+    return len(work_of(session).events)
 
 
 def set_context(session: Session, actor: User | None, request_id: str | None) -> None:
-    session.info[_CONTEXT] = (actor, request_id)
+    work = work_of(session)
+    work.actor, work.request_id = actor, request_id
 
 
 def record_now(
@@ -86,10 +86,12 @@ def record_now(
 def append_pending(session: Session) -> int:
     """Chain the session's noted events, just before commit. Taking the head row's lock last keeps the
     time it is held short and means no writer ever waits on another while holding it."""
-    pending: list[Pending] = session.info.pop(_PENDING, [])
+    work = work_of(session)
+    pending: list[Pending] = work.events
+    work.events = []
     if not pending:
         return 0
-    actor, request_id = session.info.get(_CONTEXT, (None, None))
+    actor, request_id = work.actor, work.request_id
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     if head is None:  # the very first event of this database
         head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)

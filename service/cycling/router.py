@@ -21,7 +21,7 @@ from service.auth.deps import Reader, Recorder
 from service.config import Settings
 from service.cycling import logic
 from service.cycling.plots import MEDIA_TYPES
-from service.db import ReadSession, WriteSession, open_session
+from service.db import ReadSession, WriteSession, open_writer
 from service.files import logic as files
 from service.writes import commit_once
 
@@ -71,7 +71,7 @@ def upload_test(
     records, summary = logic.read_and_summarise(store.path(stored.sha256), chosen, protocol)
     # The write transaction starts only now: on SQLite it holds the write lock, which must not wait on
     # parsing.
-    with open_session(request.app.state.engine, write=True) as session:
+    with open_writer(request) as session:
 
         def produce() -> TestRunOut:
             row = files.record(session, store, user, stored, file.filename)

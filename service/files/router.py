@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from schemas.files import FileOut
 from service.auth.deps import Reader, Recorder
 from service.config import Settings
-from service.db import ReadSession, open_session
+from service.db import ReadSession, open_writer
 from service.errors import NotFound
 from service.files import logic
 from service.writes import commit_once
@@ -30,7 +30,7 @@ def upload_file(file: UploadFile, request: Request, user: Recorder) -> Response:
     stored = logic.receive(store, file.file, settings.max_file_bytes)
     # The write transaction opens only now: on SQLite it holds the database's write lock, which must not wait
     # for a slow upload.
-    with open_session(request.app.state.engine, write=True) as session:
+    with open_writer(request) as session:
         return commit_once(
             request,
             session,

@@ -7,7 +7,6 @@ from typing import Any
 
 import yaml
 from pint import DimensionalityError
-from sqlalchemy import Row
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -27,22 +26,15 @@ from schemas import (
 from service import units, versions
 from service.audit import logic as audit
 from service.auth.tables import User
-from service.db import TRANSACTION_MEMOS, insert_later, insert_queued, utcnow
+from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
 from service.items import queries
 from service.items.tables import Item, ItemType, ItemVersion
 from service.versions import diff
+from service.work import insert_later, insert_queued, work_of
 
 # Floating-point slack when comparing what is left with what is asked for (2.75 g - 2.75 g must be 0).
 EPSILON = 1e-9
-# Per-session memos (session.info): a bulk import or a step touches the same few item types, users and
-# items over and over; these save a query each time without outliving the session's transaction.
-_TYPES = "cellprov_item_types"
-_USERNAMES = "cellprov_usernames"
-_STATES = "cellprov_item_states"
-# Every item this transaction changed, as it is now, by code: each change records a version.
-_RECORDED = "cellprov_items_recorded"
-TRANSACTION_MEMOS.update((_STATES, _RECORDED))
 _LOT_FIELDS = ("supplier", "catalog_number", "supplier_lot", "received_on", "expires_on")
 
 
@@ -90,35 +82,27 @@ def create_type(session: Session, body: ItemTypeIn) -> ItemType:
 
 
 # Item types are only ever added, never changed (but for their code counter, which is never read from
-# these objects). A session reads their rows as plain tuples; objects are built only when the rows differ
-# from the last ones this process saw, and they stay out of every session.
+# these objects): a transaction reads their rows once, as plain tuples, and keeps them out of the session.
 _TYPE_ROWS = sa_select(
     col(ItemType.id), col(ItemType.name), col(ItemType.kind), col(ItemType.prefix), col(ItemType.description)
 )
-_last_types: tuple[tuple[Row, ...], dict[int | str, ItemType]] = ((), {})
 
 
 def _known_types(session: Session) -> dict[int | str, ItemType]:
-    """Every item type by id and by name, read once per session (a handful of rows)."""
-    global _last_types
-    known = session.info.get(_TYPES)
-    if known is None:
-        rows = tuple(session.connection().execute(_TYPE_ROWS).all())
-        seen_rows, seen = _last_types
-        if rows != seen_rows:
-            seen = {}
-            for row in rows:
-                item_type = ItemType(
-                    id=row.id, name=row.name, kind=row.kind, prefix=row.prefix, description=row.description
-                )
-                seen[row.id] = seen[row.name] = item_type
-            _last_types = (rows, seen)
-        known = session.info[_TYPES] = dict(seen)
-    return known
+    """Every item type by id and by name, read once per transaction (a handful of rows)."""
+    work = work_of(session)
+    if work.item_types is None:
+        work.item_types = {}
+        for row in session.connection().execute(_TYPE_ROWS).all():
+            item_type = ItemType(
+                id=row.id, name=row.name, kind=row.kind, prefix=row.prefix, description=row.description
+            )
+            work.item_types[row.id] = work.item_types[row.name] = item_type
+    return work.item_types
 
 
 def _remember_type(session: Session, item_type: ItemType) -> None:
-    known = session.info.setdefault(_TYPES, {})
+    known = _known_types(session)
     known[item_type.id or 0] = known[item_type.name] = item_type
 
 
@@ -142,7 +126,7 @@ def type_of(session: Session, item: Item) -> ItemType:
 
 def username_of(session: Session, user_id: int) -> str:
     """A user's name; usernames never change, so one read per session is enough."""
-    names: dict[int, str] = session.info.setdefault(_USERNAMES, {})
+    names = work_of(session).usernames
     if user_id not in names:
         user = session.get(User, user_id)
         assert user is not None
@@ -220,8 +204,9 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
     if item.id is None:
         session.flush()
     assert item.id is not None and user.id is not None
-    session.info.setdefault(_USERNAMES, {})[user.id] = user.username  # the maker of what a step makes
-    session.info.setdefault(_RECORDED, {})[item.code] = item
+    work = work_of(session)
+    work.usernames[user.id] = user.username  # the maker of what a step makes
+    work.items_changed[item.code] = item
     state = item_out(session, item).model_dump(mode="json")
     insert_later(
         session,
@@ -236,7 +221,7 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
             "state": state,
         },
     )
-    states: dict[int, tuple[int, dict[str, Any]]] = session.info.setdefault(_STATES, {})
+    states = work.item_states
     known = states.get(item.id)
     if known is not None and known[0] == item.version - 1:
         before: dict[str, Any] | None = known[1]
@@ -265,14 +250,14 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
 
 def recorded_now(session: Session, code: str) -> Item | None:
     """The item as this transaction last recorded a version of it, if it did (search reads it from here)."""
-    recorded: dict[str, Item] = session.info.get(_RECORDED, {})
-    return recorded.get(code)
+    found: Item | None = work_of(session).items_changed.get(code)
+    return found
 
 
 def recall_states(session: Session, changing: list[Item]) -> None:
     """Read the stored state of each item's current version in one query, for the diffs of the versions
     about to be recorded (a step consuming four lots would otherwise read them one by one)."""
-    states: dict[int, tuple[int, dict[str, Any]]] = session.info.setdefault(_STATES, {})
+    states = work_of(session).item_states
     unread = [item.id or 0 for item in changing if states.get(item.id or 0, (0,))[0] != item.version]
     if not unread:
         return

@@ -5,13 +5,8 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, select
 
-from service.db import TRANSACTION_MEMOS, insert_later, insert_queued
 from service.lineage.tables import ItemAncestry
-
-# Each item's ancestors with their distances, as this transaction knows them: an import makes items from items
-# it made a moment ago, and their pairs are only queued, not yet in the table.
-_ANCESTORS = "cellprov_ancestors"
-TRANSACTION_MEMOS.add(_ANCESTORS)
+from service.work import insert_later, insert_queued, work_of
 
 _PAIRS = select(ItemAncestry.descendant_id, ItemAncestry.ancestor_id, ItemAncestry.depth).where(
     col(ItemAncestry.descendant_id).in_(bindparam("items", expanding=True))
@@ -23,7 +18,9 @@ _DROP = text("DELETE FROM item_ancestry WHERE descendant_id IN :children").bindp
 
 def _ancestors_of(session: Session, items: set[int]) -> dict[int, dict[int, int]]:
     """Ancestor -> distance of each item, read once per transaction (an item's ancestors never change)."""
-    known: dict[int, dict[int, int]] = session.info.setdefault(_ANCESTORS, {})
+    # As this transaction knows them: an import makes items from items it made a moment ago, whose pairs
+    # are only queued, not yet in the table.
+    known = work_of(session).ancestors
     unread = [item for item in items if item not in known]
     if unread:
         for item in unread:
@@ -58,7 +55,7 @@ def drop_ancestry(session: Session, made: Sequence[int]) -> None:
     """The pairs of a voided step's outputs; those outputs have no descendants (voiding checks that)."""
     if made:
         insert_queued(session)  # pairs queued for these outputs earlier in this transaction go too
-        known: dict[int, dict[int, int]] = session.info.get(_ANCESTORS, {})
+        known = work_of(session).ancestors
         for item in made:
             known.pop(item, None)
         session.execute(_DROP, {"children": list(made)})

@@ -7,42 +7,14 @@ from sqlalchemy import Row, bindparam, delete, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from service.items import queries as item_queries
-from service.items.tables import Item
 from service.search.tables import SearchDocument
 
 # Key lists go to the database in chunks: SQLite takes at most 32,766 bound values per statement.
 CHUNK = 2000
 
-# Created by migration 0006 (and dropped by its downgrade); the tests' reset rebuilds the SQLite index.
-SQLITE_SCHEMA = [
-    # External content: the index keeps only the terms' postings, the text stays in search_documents.
-    """CREATE VIRTUAL TABLE search_fts USING fts5(terms, content='search_documents', content_rowid='id',
-           tokenize='unicode61 remove_diacritics 0')""",
-    """CREATE TRIGGER search_documents_fts_insert AFTER INSERT ON search_documents BEGIN
-           INSERT INTO search_fts(rowid, terms) VALUES (new.id, new.terms); END""",
-    """CREATE TRIGGER search_documents_fts_delete AFTER DELETE ON search_documents BEGIN
-           INSERT INTO search_fts(search_fts, rowid, terms) VALUES ('delete', old.id, old.terms); END""",
-    """CREATE TRIGGER search_documents_fts_update AFTER UPDATE ON search_documents BEGIN
-           INSERT INTO search_fts(search_fts, rowid, terms) VALUES ('delete', old.id, old.terms);
-           INSERT INTO search_fts(rowid, terms) VALUES (new.id, new.terms); END""",
-]
-SQLITE_DROP = [
-    "DROP TRIGGER IF EXISTS search_documents_fts_update",
-    "DROP TRIGGER IF EXISTS search_documents_fts_delete",
-    "DROP TRIGGER IF EXISTS search_documents_fts_insert",
-    "DROP TABLE IF EXISTS search_fts",
-]
-POSTGRESQL_SCHEMA = [
-    # Our terms are taken as lexemes verbatim: no parser, no stemming, the same words FTS5 indexes.
-    """ALTER TABLE search_documents ADD COLUMN tsv tsvector
-           GENERATED ALWAYS AS (array_to_tsvector(string_to_array(terms, ' '))) STORED""",
-    "CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)",
-]
-POSTGRESQL_DROP = [
-    "DROP INDEX IF EXISTS ix_search_documents_tsv",
-    "ALTER TABLE search_documents DROP COLUMN IF EXISTS tsv",
-]
+
+# The full-text objects (search_fts; the tsv column and its index) are made by migration 0006; the tests'
+# reset rebuilds the SQLite index.
 
 
 def include_in_comparison(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -108,16 +80,6 @@ def stored_documents(session: Session, keys: Sequence[tuple[str, str]]) -> dict[
         for row in session.connection().execute(_STORED, values).all():
             if (row.kind, row.key) in wanted:
                 found[(row.kind, row.key)] = row
-    return found
-
-
-def items_by_code(session: Session, codes: Sequence[str]) -> dict[str, Item]:
-    """The items with these codes, one query per chunk (objects the session holds come back as they are)."""
-    found: dict[str, Item] = {}
-    for start in range(0, len(codes), CHUNK):
-        found.update(
-            {item.code: item for item in item_queries.items_by_code(session, codes[start : start + CHUNK])}
-        )
     return found
 
 

@@ -2,18 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from schemas.search import SearchResults
 from service.auth.deps import Reader
 from service.db import ReadSession
-from service.search import logic
 
 router = APIRouter(tags=["search"])
 
 
 @router.get("/search")
 def search(
+    request: Request,
     session: ReadSession,
     _: Reader,
     q: Annotated[str, Query(min_length=1, max_length=500, description="words, codes or lot numbers")],
@@ -22,4 +22,4 @@ def search(
 ) -> SearchResults:
     """Items (codes, names, properties, supplier lots), step notes and entries holding every word of `q`
     (each as a word prefix), best first, each with the snippet that matched."""
-    return logic.search(session, q, kind, limit)
+    return request.app.state.search.search(session, q, kind, limit)

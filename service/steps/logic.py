@@ -12,7 +12,7 @@ from schemas import Deviation, ItemKind, ItemStatus, ProblemItem, Quantity, Step
 from service import units
 from service.audit import logic as audit
 from service.auth.tables import User
-from service.db import TRANSACTION_MEMOS, insert_later, insert_new, insert_queued, utcnow
+from service.db import insert_new, utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
 from service.items import logic as items
 from service.items import queries as item_queries
@@ -23,10 +23,7 @@ from service.steps.tables import ItemLink, Step, StepInput
 from service.templates import logic as templates
 from service.templates.tables import Template
 from service.templates.validator import Verdict
-
-# The steps this transaction logged, as shown: the search index reads them from here, not the database.
-_LOGGED = "cellprov_steps_logged"
-TRANSACTION_MEMOS.add(_LOGGED)
+from service.work import insert_later, insert_queued, work_of
 
 _UNUSABLE = {
     ItemStatus.voided: "is voided",
@@ -280,15 +277,15 @@ def log_step(session: Session, user: User, body: StepIn, *, max_outputs: int) ->
     parents = [item.id or 0 for item in inputs.values()]
     extend_ancestry(session, {child.id or 0: parents for child in made})
     shown = _shown(session, step, user, body, inputs, made)
-    session.info.setdefault(_LOGGED, {})[step.id] = shown
+    work_of(session).steps_logged[step.id] = shown
     audit.record(session, "step.logged", "step", step.id, data=shown.model_dump(mode="json"))
     return shown
 
 
 def logged_now(session: Session, step_id: int) -> StepOut | None:
     """A step as log_step showed it, when this transaction logged it (search indexes it without a re-read)."""
-    logged: dict[int, StepOut] = session.info.get(_LOGGED, {})
-    return logged.get(step_id)
+    shown: StepOut | None = work_of(session).steps_logged.get(step_id)
+    return shown
 
 
 def _shown(
@@ -329,7 +326,7 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
     """Void a step logged by mistake: its outputs are voided, what it consumed is put back, and it drops out
     of lineage. Refused while a later step still uses one of its outputs: void that one first."""
     insert_queued(session)  # the links and inputs read below, when the step was logged in this transaction
-    session.info.get(_LOGGED, {}).pop(step_id, None)
+    work_of(session).steps_logged.pop(step_id, None)
     # Locked: two voids of one step at once on PostgreSQL would otherwise both put its inputs back.
     step = get_step(session, step_id, lock=True)
     if step.status == "voided":

@@ -30,6 +30,7 @@ from service.items.tables import Item, ItemType
 from service.steps.tables import Step
 from service.templates.tables import Template
 from service.templates.validator import Verdict, check_step, template_problems
+from service.work import work_of
 
 BUILT_IN = "cellprov"  # shown as the author of the library templates loaded at first start
 
@@ -281,7 +282,7 @@ def usable_template(
     """The template a step names, or the problems with naming it: unknown, retired, or a test protocol."""
     name, version = _split(ref)
     # Read once per session: an import logs thousands of steps against the same few templates.
-    known: dict[str, Template] = session.info.setdefault("cellprov_templates", {})
+    known = work_of(session).templates
     row = known.get(ref)
     if row is None:
         row = session.exec(select(Template).where(Template.name == name, Template.version == version)).first()

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from schemas.entries import EntryIn, EntryPatch
-from service.db import open_session, reading
+from service.db import open_writer, reading
 from service.entries import logic as entries
 from service.entries.attachments import MAX_ATTACHMENT_BYTES, Upload, clean_name, media_type_of
 from service.errors import DomainError, Invalid, NotFound, problem
@@ -57,7 +57,7 @@ def write_entry(
     uploads = _uploads(files)
     try:
         submitted = EntryIn(title=title, body=body, tags=_split(tags), links=_links(links))
-        with open_session(engine_of(request), write=True) as session:
+        with open_writer(request) as session:
             entry = entries.create_entry(
                 session, user, submitted, request.app.state.settings.files_dir, uploads
             )
@@ -99,7 +99,7 @@ def edit_entry(
     uploads = _uploads(files)
     try:
         patch = EntryPatch(reason=reason, title=title, body=body, tags=_split(tags), links=_links(links))
-        with open_session(engine_of(request), write=True) as session:
+        with open_writer(request) as session:
             entries.correct_entry(
                 session, user, entry_id, patch, f'"{version}"', request.app.state.settings.files_dir, uploads
             )

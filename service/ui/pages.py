@@ -25,7 +25,7 @@ from service.auth.deps import authorize
 from service.auth.logic import user_for_token
 from service.auth.roles import Permission, may
 from service.auth.tables import User
-from service.db import open_session, reading
+from service.db import open_writer, reading
 from service.errors import DomainError, Forbidden, problem
 
 HERE = Path(__file__).parent
@@ -111,7 +111,7 @@ def _read(request: Request) -> Any:
 
 
 def _write(request: Request) -> Any:
-    with open_session(engine_of(request), write=True) as session:
+    with open_writer(request) as session:
         yield session
 
 

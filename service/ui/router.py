@@ -19,7 +19,6 @@ from service.entries.router import attachment_response
 from service.errors import DomainError, problem_response
 from service.items import logic as items
 from service.lineage import logic as lineage
-from service.search import logic as search
 from service.signatures import logic as signatures
 from service.steps import logic as steps
 from service.ui import entry_forms, login
@@ -54,7 +53,8 @@ def home(request: Request, session: ReadSession, user: Viewer) -> HTMLResponse:
 
 @router.get("/search")
 def searchpage(request: Request, session: ReadSession, user: Viewer, q: str = "") -> HTMLResponse:
-    results = search.search(session, q[:500], None, 50) if q.strip() else None
+    index = request.app.state.search
+    results = index.search(session, q[:500], None, 50) if q.strip() else None
     return page(request, "search.html", q=q, results=results)
 
 
