@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from service import health
 from service.analyses.router import router as analyses_router
+from service.audit import logic as audit
 from service.audit.router import router as audit_router
 from service.auth import failures
 from service.auth.router import router as auth_router
@@ -42,7 +43,7 @@ async def _summarise_failures(app: FastAPI) -> None:
     while True:
         await asyncio.sleep(SUMMARY_EVERY_SECONDS)
         try:
-            await asyncio.to_thread(failures.summarise, app.state.engine)
+            await asyncio.to_thread(failures.summarise, app.state.engine, app.state.before_commit)
         except Exception:  # the database may be away for a moment; the next round catches up
             logging.getLogger("cellprov").exception("could not summarise failed logins")
 
@@ -68,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.search = search_index()
-    app.state.before_commit = (app.state.search.index_changes,)
+    # Every write, before it commits: the search index re-reads what changed, then the trail chains the
+    # events noted (last, as it takes the trail's lock).
+    app.state.before_commit = (app.state.search.index_changes, audit.chain_noted)
     install_error_handlers(app)
     document_problems(app)
     install_middleware(app, settings)

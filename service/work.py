@@ -19,12 +19,25 @@ from sqlmodel import Session
 BeforeCommit = Callable[[Session, "UnitOfWork"], None]
 
 
+@dataclass(frozen=True)
+class NotedEvent:
+    """An audit event as a change notes it; service.audit chains it when the transaction commits."""
+
+    action: str
+    entity_type: str
+    entity_id: str
+    entity_version: int | None
+    data: Any
+    changes: dict[str, Any] | None
+    reason: str | None
+
+
 @dataclass
 class UnitOfWork:
     before_commit: Sequence[BeforeCommit] = ()
 
     # The audit events noted for this transaction, chained at commit (service.audit.logic).
-    events: list[Any] = field(default_factory=list)
+    events: list[NotedEvent] = field(default_factory=list)
     actor: Any = None
     request_id: str | None = None
     # Rows nothing in the transaction reads back, written with one INSERT per table (insert_later).
@@ -58,6 +71,9 @@ class WorkSession(Session):
         self.work = UnitOfWork(before_commit)
 
     def commit(self) -> None:
+        if self.work.events:
+            # An event noted but never chained would be a change the audit trail does not show.
+            raise RuntimeError("audit events were noted but not chained: commit through service.writes")
         insert_queued(self)  # whoever commits without service.writes (setup, scripts) loses no queued row
         super().commit()
 
@@ -74,6 +90,24 @@ def work_of(session: Session) -> UnitOfWork:
     if not isinstance(session, WorkSession):
         raise TypeError("open sessions with service.db.open_session: only they carry a unit of work")
     return session.work
+
+
+def note_event(
+    session: Session,
+    action: str,
+    entity_type: str,
+    entity_id: str | int,
+    *,
+    version: int | None = None,
+    data: Any = None,
+    changes: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """Note an audit event for the change being made in this transaction. It is chained when the
+    transaction commits (the audit trail's before-commit hook), so a change that rolls back leaves none."""
+    work_of(session).events.append(
+        NotedEvent(action, entity_type, str(entity_id), version, data, changes, reason)
+    )
 
 
 def run_before_commit(session: Session) -> None:

@@ -11,12 +11,11 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Invalid, problem
 from service.idempotency import IdempotentResponse
-from service.work import run_before_commit
+from service.work import run_before_commit, work_of
 
 MAX_KEY_LENGTH = 200
 
@@ -26,10 +25,11 @@ def request_id(request: Request) -> str | None:
 
 
 def commit_as(session: Session, user: User | None, request: Request) -> None:
-    """Chain the audit events this request noted, attributed to `user`, and commit with the change."""
-    run_before_commit(session)  # e.g. the search index changes in the same transaction as the records
-    audit.set_context(session, user, request_id(request))
-    audit.append_pending(session)
+    """Run the before-commit hooks (service.app: search, then the audit trail chaining the events this
+    request noted, attributed to `user`) and commit with the change."""
+    work = work_of(session)
+    work.actor, work.request_id = user, request_id(request)
+    run_before_commit(session)  # the search index, then the audit trail, in this transaction
     session.commit()
 
 

@@ -181,7 +181,7 @@ def test_a_flood_of_unknown_tokens_adds_a_few_counted_events(app, anonymous, as_
     allowed = settings.auth_max_failures_per_client
     assert statuses == [401] * allowed + [429] * (300 - allowed)
     assert len(events()) <= 2  # the first failure of each minute, at once
-    failures.summarise(app.state.engine, now=utcnow() + timedelta(minutes=2))
+    failures.summarise(app.state.engine, app.state.before_commit, now=utcnow() + timedelta(minutes=2))
     flood = events()
     summaries = [e for e in flood if e["entity_type"] == "client"]
     firsts = [e for e in flood if e["entity_type"] == "route"]
@@ -189,7 +189,10 @@ def test_a_flood_of_unknown_tokens_adds_a_few_counted_events(app, anonymous, as_
     # Each minute's first failure is an event; a minute with more has its summary counting all of them.
     assert sum(e["data"]["failures"] for e in summaries) + len(firsts) - len(summaries) == 300
     assert summaries[0]["data"]["subjects"] == ["/api/v1/items"]
-    assert failures.summarise(app.state.engine, now=utcnow() + timedelta(minutes=2)) == 0  # once only
+    assert (
+        failures.summarise(app.state.engine, app.state.before_commit, now=utcnow() + timedelta(minutes=2))
+        == 0
+    )  # once only
     assert as_role[Role.auditor].get("/audit/verify").json()["ok"] is True
 
 

@@ -21,7 +21,6 @@ from schemas.analyses import (
 )
 from service.analyses import calculators
 from service.analyses.tables import Analysis, AnalysisFile, AnalysisSubject
-from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
@@ -29,6 +28,7 @@ from service.files.tables import StoredFile
 from service.items.logic import get_item
 from service.items.tables import Item
 from service.units import check_quantity, convert
+from service.work import note_event
 
 
 def _subjects(session: Session, codes: list[str]) -> list[int]:
@@ -122,7 +122,7 @@ def _store(
                 for file_id, label in labels.items()
             ],
         )
-    audit.record(
+    note_event(
         session,
         "analysis.recorded",
         "analysis",
@@ -159,7 +159,7 @@ def void_analysis(session: Session, user: User, analysis_id: int, reason: str) -
         )
     analysis.status, analysis.void_reason = "voided", reason
     session.add(analysis)
-    audit.record(
+    note_event(
         session,
         "analysis.voided",
         "analysis",

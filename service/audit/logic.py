@@ -2,8 +2,7 @@
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, Row, insert
 from sqlalchemy import select as sa_select
@@ -12,41 +11,18 @@ from sqlmodel import Session, col, select
 from schemas.events import GENESIS_HASH, AuditEvent, ChainCheck, ChainVerifier, canonical_text
 from service.audit.queries import chain_batch_sql
 from service.audit.tables import AuditEventRow, AuditHead
-from service.auth.tables import User
 from service.db import open_session, utcnow
-from service.work import work_of
+from service.work import NotedEvent, UnitOfWork, note_event, work_of
 
 VERIFY_BATCH = 5000
 EVENT_FIELDS = list(AuditEvent.model_fields)  # in the model's order, the hash last
 
 
-@dataclass(frozen=True)
-class Pending:
-    action: str
-    entity_type: str
-    entity_id: str
-    entity_version: int | None
-    data: Any
-    changes: dict[str, Any] | None
-    reason: str | None
+class Actor(Protocol):
+    """Whoever a change is attributed to (a user of service.auth): the trail needs only these two."""
 
-
-def record(
-    session: Session,
-    action: str,
-    entity_type: str,
-    entity_id: str | int,
-    *,
-    version: int | None = None,
-    data: Any = None,
-    changes: dict[str, Any] | None = None,
-    reason: str | None = None,
-) -> None:
-    """Note an event for the change being made in this session; it is chained when the session commits
-    (service.writes), so a change that rolls back leaves no event."""
-    work_of(session).events.append(
-        Pending(action, entity_type, str(entity_id), version, data, changes, reason)
-    )
+    id: int | None
+    username: str
 
 
 def pending_entities(session: Session) -> list[tuple[str, str]]:
@@ -59,14 +35,14 @@ def pending_count(session: Session) -> int:
     return len(work_of(session).events)
 
 
-def set_context(session: Session, actor: User | None, request_id: str | None) -> None:
+def set_context(session: Session, actor: Actor | None, request_id: str | None) -> None:
     work = work_of(session)
     work.actor, work.request_id = actor, request_id
 
 
 def record_now(
     engine: Engine,
-    actor: User | None,
+    actor: Actor | None,
     request_id: str | None,
     action: str,
     entity_type: str,
@@ -78,16 +54,21 @@ def record_now(
     """An event that must be kept although the request itself fails (a refused token, a wrong password)."""
     with open_session(engine, write=True) as session:
         set_context(session, actor, request_id)
-        record(session, action, entity_type, entity_id, data=data, reason=reason)
+        note_event(session, action, entity_type, entity_id, data=data, reason=reason)
         append_pending(session)
         session.commit()
+
+
+def chain_noted(session: Session, work: UnitOfWork) -> None:
+    """The trail's before-commit hook (service.app): chain what the transaction noted, last of all."""
+    append_pending(session)
 
 
 def append_pending(session: Session) -> int:
     """Chain the session's noted events, just before commit. Taking the head row's lock last keeps the
     time it is held short and means no writer ever waits on another while holding it."""
     work = work_of(session)
-    pending: list[Pending] = work.events
+    pending: list[NotedEvent] = work.events
     work.events = []
     if not pending:
         return 0

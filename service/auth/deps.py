@@ -43,6 +43,7 @@ def _authenticate(
         failures, retry_after = note_failure(
             request.app.state.engine,
             Failure(client_of(request), "token", "route", request.url.path, refused.detail),
+            request.app.state.before_commit,
             window_seconds=settings.auth_window_seconds,
             request_id=getattr(request.state, "request_id", None),
         )

@@ -3,15 +3,16 @@ trail: the first failure of a client's minute is an `auth.failed` event at once 
 where), the rest are counted and reach the trail as one `auth.failed` summary of the client once the minute
 is over (how many, which names or routes, first and last). The same counts rate-limit unknown tokens."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, text, update
 from sqlmodel import Session, col, select
 
-from service.audit import logic as audit
 from service.auth.tables import AuthFailureTally, User
 from service.db import open_session, utcnow
+from service.work import BeforeCommit, note_event, run_before_commit, work_of
 
 SUBJECTS_KEPT = 10  # distinct usernames or routes a summary names; the count covers all of them
 
@@ -28,6 +29,7 @@ class Failure:
 def note_failure(
     engine: Engine,
     failure: Failure,
+    before_commit: Sequence[BeforeCommit],
     *,
     window_seconds: int,
     actor: User | None = None,
@@ -39,7 +41,7 @@ def note_failure(
     now = now or utcnow()
     minute = now.replace(second=0, microsecond=0)
     client, subject = failure.client[:64], failure.subject[:128]
-    with open_session(engine, write=True) as session:
+    with open_session(engine, write=True, before_commit=before_commit) as session:
         if engine.dialect.name == "postgresql":
             # One tally row per client, kind and minute, also when several processes count at once.
             key = f"auth-tally:{client}:{failure.kind}"
@@ -55,7 +57,7 @@ def note_failure(
             tally = AuthFailureTally(
                 client=client, kind=failure.kind, minute=minute, subjects=[], first_at=now, last_at=now
             )
-            audit.record(
+            note_event(
                 session,
                 "auth.failed",
                 failure.entity_type,
@@ -85,14 +87,15 @@ def note_failure(
                 col(AuthFailureTally.minute) > since,
             )
         ).one()
-        audit.set_context(session, actor, request_id)
-        audit.append_pending(session)
+        work = work_of(session)
+        work.actor, work.request_id = actor, request_id
+        run_before_commit(session)  # the audit trail chains what was noted
         session.commit()
     retry_after = max(1, int((oldest + timedelta(seconds=window_seconds) - now).total_seconds()) + 1)
     return int(count), retry_after
 
 
-def summarise(engine: Engine, now: datetime | None = None) -> int:
+def summarise(engine: Engine, before_commit: Sequence[BeforeCommit], now: datetime | None = None) -> int:
     """Chain the summaries of every minute that is over; returns how many were written. Run now and then by
     each server process (and at every failure); claiming the rows first means each is summarised once."""
     minute = (now or utcnow()).replace(second=0, microsecond=0)
@@ -105,9 +108,9 @@ def summarise(engine: Engine, now: datetime | None = None) -> int:
         session.rollback()
     if not waiting:
         return 0  # the usual case: no write transaction, no lock
-    with open_session(engine, write=True) as session:
+    with open_session(engine, write=True, before_commit=before_commit) as session:
         written = _summarise(session, minute)
-        audit.append_pending(session)
+        run_before_commit(session)
         session.commit()
     return written
 
@@ -136,7 +139,7 @@ def _summarise(session: Session, minute: datetime) -> int:
     for client, kind, at, failures, subjects, first_at, last_at in sorted(claimed, key=lambda row: row[2]):
         if failures < 2:
             continue  # its one failure is in the trail already
-        audit.record(
+        note_event(
             session,
             "auth.failed",
             "client",

@@ -7,11 +7,11 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from schemas import Role, TokenIn, UserIn
-from service.audit import logic as audit
 from service.auth.passwords import check_password, hash_password, waste_check
 from service.auth.tables import Token, User
 from service.db import utcnow
 from service.errors import Conflict, NotFound, Unauthorized
+from service.work import note_event
 
 TOKEN_PREFIX = "cp_"
 
@@ -32,7 +32,7 @@ def create_user(session: Session, body: UserIn) -> User:
     )
     session.add(user)
     session.flush()
-    audit.record(
+    note_event(
         session,
         "user.created",
         "user",
@@ -55,7 +55,7 @@ def issue_token(session: Session, user: User, name: str, days: int) -> tuple[str
     )
     session.add(token)
     session.flush()
-    audit.record(
+    note_event(
         session,
         "token.issued",
         "token",
@@ -113,5 +113,5 @@ def revoke_token(session: Session, actor: User, token_id: int) -> tuple[Token, U
         session.add(token)
         session.flush()
         data = {"user": owner.username, "name": token.name}
-        audit.record(session, "token.revoked", "token", str(token.id), data=data)
+        note_event(session, "token.revoked", "token", str(token.id), data=data)
     return token, owner

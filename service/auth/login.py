@@ -42,6 +42,7 @@ def with_password_limit(
         note_failure(
             engine,
             Failure(client, "password", entity_type, subject, reason),
+            request.app.state.before_commit,
             window_seconds=settings.auth_window_seconds,
             actor=actor,
             request_id=request_id(request),

@@ -28,7 +28,6 @@ from schemas.cycling import (
     VoltageProfiles,
 )
 from schemas.templates import TemplateKind
-from service.audit import logic as audit
 from service.auth.tables import User
 from service.cycling import metrics as metric_rules
 from service.cycling import plausibility
@@ -49,6 +48,7 @@ from service.lineage.queries import reachable_items
 from service.templates.logic import usable_template
 from service.templates.tables import Template
 from service.units import UnitProblem, convert
+from service.work import note_event
 
 MASS_PROPERTIES = ("active_mass", "active_material_mass")
 
@@ -209,7 +209,7 @@ def record_test(
     session.flush()
     assert run.id is not None
     _insert_cycles(session, run.id, summary.cycles)
-    audit.record(
+    note_event(
         session,
         "test_run.recorded",
         "test_run",
@@ -335,7 +335,7 @@ def void_test(session: Session, user: User, test_id: int, reason: str) -> TestRu
     run.status, run.void_reason = "voided", reason
     session.add(run)
     cell = session.get(Item, run.item_id)
-    audit.record(
+    note_event(
         session,
         "test_run.voided",
         "test_run",

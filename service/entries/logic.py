@@ -11,7 +11,6 @@ from schemas.entries import Attachment, AttachmentRef, EntryIn, EntryOut, EntryP
 from schemas.entries import EntryVersion as EntryVersionOut
 from service import versions
 from service.analyses.logic import get_analysis
-from service.audit import logic as audit
 from service.auth.tables import User
 from service.cycling.logic import get_test
 from service.db import utcnow
@@ -27,6 +26,7 @@ from service.errors import (
 from service.items import logic as items
 from service.steps import logic as steps
 from service.versions import diff
+from service.work import note_event
 
 ACTIVE, VOIDED = "active", "voided"
 
@@ -123,7 +123,7 @@ def _record_version(session: Session, entry: Entry, action: str, user: User, rea
             EntryVersion.entry_id == entry.id, EntryVersion.version == entry.version - 1
         )
     ).first()
-    audit.record(
+    note_event(
         session,
         f"entry.{action}",
         "entry",

@@ -6,7 +6,6 @@ from typing import BinaryIO
 from sqlmodel import Session, select
 
 from schemas.files import FileOut
-from service.audit import logic as audit
 from service.auth.tables import User
 from service.config import Settings
 from service.db import utcnow
@@ -14,6 +13,7 @@ from service.errors import Invalid, NotFound, problem
 from service.files.sniff import sniff_media_type
 from service.files.store import SHA256_HEX, BlobStore, LocalStore, Stored, TooLarge
 from service.files.tables import StoredFile
+from service.work import note_event
 
 
 class FileTooLarge(Invalid):
@@ -57,7 +57,7 @@ def record(session: Session, store: BlobStore, user: User, stored: Stored, name:
     )
     session.add(row)
     session.flush()
-    audit.record(
+    note_event(
         session,
         "file.stored",
         "file",

@@ -28,6 +28,7 @@ from service.files import logic as files
 from service.files.store import BlobStore
 from service.items import logic as items
 from service.steps import logic as steps
+from service.work import note_event
 
 NDJSON = "application/x-ndjson"
 _ONE = TypeAdapter(ImportOperation)
@@ -139,5 +140,5 @@ def apply(session: Session, user: User, body: ImportIn, store: BlobStore, *, max
         except DomainError as refused:
             raise OperationRefused(index, operation.op, refused) from refused
     summary = {"operations": len(body.root), **counts}
-    audit.record(session, "import.applied", "import", user.username, data=summary)
+    note_event(session, "import.applied", "import", user.username, data=summary)
     return ImportOut(**summary, events=audit.pending_count(session))

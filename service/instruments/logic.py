@@ -12,13 +12,13 @@ from schemas.instruments import (
     InstrumentKind,
     InstrumentOut,
 )
-from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
 from service.files.tables import StoredFile
 from service.instruments import queries
 from service.instruments.tables import Calibration, Channel, Instrument
+from service.work import note_event
 
 # A calibration this close to its due date is "due": time to book the service visit.
 DUE_WITHIN = timedelta(days=30)
@@ -97,7 +97,7 @@ def register_instrument(session: Session, user: User, body: InstrumentIn) -> Ins
     for number, code in enumerate(channel_codes, start=1):
         session.add(Channel(code=code, instrument_id=instrument.id, number=number))
     session.flush()
-    audit.record(
+    note_event(
         session,
         "instrument.registered",
         "instrument",
@@ -116,7 +116,7 @@ def void_instrument(session: Session, user: User, code: str, reason: str) -> Ins
     instrument.void_reason = reason
     session.add(instrument)
     session.flush()
-    audit.record(session, "instrument.voided", "instrument", code, reason=reason)
+    note_event(session, "instrument.voided", "instrument", code, reason=reason)
     return instrument
 
 
@@ -162,7 +162,7 @@ def record_calibration(session: Session, user: User, code: str, body: Calibratio
     )
     session.add(calibration)
     session.flush()
-    audit.record(
+    note_event(
         session,
         "calibration.recorded",
         "instrument",
@@ -195,7 +195,5 @@ def void_calibration(
     calibration.void_reason = reason
     session.add(calibration)
     session.flush()
-    audit.record(
-        session, "calibration.voided", "instrument", code, data={"id": calibration_id}, reason=reason
-    )
+    note_event(session, "calibration.voided", "instrument", code, data={"id": calibration_id}, reason=reason)
     return calibration

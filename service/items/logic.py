@@ -24,14 +24,13 @@ from schemas import (
     ItemVersion as ItemVersionOut,
 )
 from service import units, versions
-from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
 from service.items import queries
 from service.items.tables import Item, ItemType, ItemVersion
 from service.versions import diff
-from service.work import insert_later, insert_queued, work_of
+from service.work import insert_later, insert_queued, note_event, work_of
 
 # Floating-point slack when comparing what is left with what is asked for (2.75 g - 2.75 g must be 0).
 EPSILON = 1e-9
@@ -77,7 +76,7 @@ def create_type(session: Session, body: ItemTypeIn) -> ItemType:
     session.add(item_type)
     session.flush()
     _remember_type(session, item_type)
-    audit.record(session, "item_type.created", "item_type", body.name, data=body.model_dump(mode="json"))
+    note_event(session, "item_type.created", "item_type", body.name, data=body.model_dump(mode="json"))
     return item_type
 
 
@@ -236,7 +235,7 @@ def record_version(session: Session, item: Item, action: str, user: User, reason
         ).first()
         before = dict(stored) if stored else None
     states[item.id] = (item.version, state)
-    audit.record(
+    note_event(
         session,
         f"item.{action}",
         "item",

@@ -9,7 +9,6 @@ from sqlmodel import Session, col, select
 from schemas import Role
 from schemas.events import canonical_json
 from schemas.signatures import Meaning, SignatureIn, SignatureOut
-from service.audit import logic as audit
 from service.auth.passwords import check_password
 from service.auth.tables import User
 from service.db import utcnow
@@ -18,6 +17,7 @@ from service.errors import Forbidden, Unauthorized, problem
 from service.items import logic as items
 from service.signatures.tables import Signature
 from service.steps import logic as steps
+from service.work import note_event
 
 # Who may sign with each meaning; authorship is checked against the record itself.
 MAY_SIGN: dict[Meaning, frozenset[Role]] = {
@@ -110,7 +110,7 @@ def sign(session: Session, user: User, body: SignatureIn) -> Signature:
     )
     session.add(signature)
     session.flush()
-    audit.record(
+    note_event(
         session,
         "signature.created",
         record.type,

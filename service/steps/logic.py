@@ -10,7 +10,6 @@ from sqlmodel import Session, col, select
 
 from schemas import Deviation, ItemKind, ItemStatus, ProblemItem, Quantity, StepIn, StepInputOut, StepOut
 from service import units
-from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import insert_new, utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
@@ -23,7 +22,7 @@ from service.steps.tables import ItemLink, Step, StepInput
 from service.templates import logic as templates
 from service.templates.tables import Template
 from service.templates.validator import Verdict
-from service.work import insert_later, insert_queued, work_of
+from service.work import insert_later, insert_queued, note_event, work_of
 
 _UNUSABLE = {
     ItemStatus.voided: "is voided",
@@ -278,7 +277,7 @@ def log_step(session: Session, user: User, body: StepIn, *, max_outputs: int) ->
     extend_ancestry(session, {child.id or 0: parents for child in made})
     shown = _shown(session, step, user, body, inputs, made)
     work_of(session).steps_logged[step.id] = shown
-    audit.record(session, "step.logged", "step", step.id, data=shown.model_dump(mode="json"))
+    note_event(session, "step.logged", "step", step.id, data=shown.model_dump(mode="json"))
     return shown
 
 
@@ -371,7 +370,7 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
     step.status, step.void_reason, step.voided_at = "voided", reason, utcnow()
     session.add(step)
     session.flush()
-    audit.record(session, "step.voided", "step", step_id, data={"status": "voided"}, reason=reason)
+    note_event(session, "step.voided", "step", step_id, data={"status": "voided"}, reason=reason)
     return step
 
 

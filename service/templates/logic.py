@@ -21,7 +21,6 @@ from schemas import (
     TemplateSummary,
 )
 from service.analyses.tables import Analysis, AnalysisSubject
-from service.audit import logic as audit
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
@@ -30,7 +29,7 @@ from service.items.tables import Item, ItemType
 from service.steps.tables import Step
 from service.templates.tables import Template
 from service.templates.validator import Verdict, check_step, template_problems
-from service.work import work_of
+from service.work import note_event, work_of
 
 BUILT_IN = "cellprov"  # shown as the author of the library templates loaded at first start
 
@@ -176,7 +175,7 @@ def publish(
     )
     session.add(row)
     session.flush()
-    audit.record(
+    note_event(
         session,
         "template.published",
         "template",
@@ -202,7 +201,7 @@ def retire(session: Session, user: User, name: str, version: int, reason: str) -
     )
     session.add(row)
     session.flush()
-    audit.record(session, "template.retired", "template", f"{name}@{version}", version=version, reason=reason)
+    note_event(session, "template.retired", "template", f"{name}@{version}", version=version, reason=reason)
     return row
 
 

@@ -9,7 +9,6 @@ from pydantic import ValidationError
 from sqlmodel import select
 
 from schemas import TokenIn
-from service.audit import logic as audit
 from service.auth.logic import hash_token, log_in
 from service.auth.login import with_password_limit
 from service.auth.ratelimit import TooManyAttempts
@@ -28,6 +27,7 @@ from service.ui.pages import (
     safe_next,
     ui_router,
 )
+from service.work import note_event
 from service.writes import commit_as
 
 router = ui_router()
@@ -114,7 +114,7 @@ def logout(request: Request, session: WriteSession, user: Viewer, csrf: Annotate
     if row is not None:
         row.revoked_at = utcnow()
         session.add(row)
-        audit.record(session, "token.revoked", "token", str(row.id), data={"user": user.username})
+        note_event(session, "token.revoked", "token", str(row.id), data={"user": user.username})
         commit_as(session, user, request)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(COOKIE, path="/ui")
