@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 FUZZ_EXAMPLES ?= 300
-CODE   := service schemas clients migrations tests bench
+CODE   := service schemas clients migrations tests bench tools
 
 .PHONY: run test lint fuzz install install-dev chromium clean bench bench-quick
 
@@ -32,6 +32,7 @@ lint: install-dev
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy
+	$(BIN)/python tools/check_imports.py
 
 # The browser test drives Debian's chromium through Playwright (never `playwright install`). Installed here
 # where it is missing and we can (root with apt-get); elsewhere the test says why it skipped (fails under CI).

@@ -26,8 +26,10 @@ from service.instruments.router import router as instruments_router
 from service.items.router import router as items_router
 from service.lineage.router import router as lineage_router
 from service.middleware import configure_logging, install_middleware
+from service.quality.router import router as quality_router
 from service.search.router import router as search_router
 from service.searched import search_index
+from service.signable import SIGNABLE
 from service.signatures.router import router as signatures_router
 from service.steps.router import router as steps_router
 from service.templates.router import router as templates_router
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.search = search_index()
+    app.state.signable = SIGNABLE
     # Every write, before it commits: the search index re-reads what changed, then the trail chains the
     # events noted (last, as it takes the trail's lock).
     app.state.before_commit = (app.state.search.index_changes, audit.chain_noted)
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         signatures_router,
         exports_router,
         templates_router,
+        quality_router,
         files_router,
         cycling_router,
         analyses_router,

@@ -10,10 +10,19 @@ outlives the session, so no other process can hold a stale copy.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, Table, insert
 from sqlmodel import Session
+
+
+class Actor(Protocol):
+    """Whoever a change is attributed to (a user of service.auth), as the audit trail names them."""
+
+    id: int | None
+    username: str
+    role: str
+
 
 # Something that runs inside the transaction just before it commits, seeing what it did.
 BeforeCommit = Callable[[Session, "UnitOfWork"], None]
@@ -38,7 +47,7 @@ class UnitOfWork:
 
     # The audit events noted for this transaction, chained at commit (service.audit.logic).
     events: list[NotedEvent] = field(default_factory=list)
-    actor: Any = None
+    actor: Actor | None = None
     request_id: str | None = None
     # Rows nothing in the transaction reads back, written with one INSERT per table (insert_later).
     queued: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)

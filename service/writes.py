@@ -11,11 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Invalid, problem
 from service.idempotency import IdempotentResponse
-from service.work import run_before_commit, work_of
+from service.work import Actor, run_before_commit, work_of
 
 MAX_KEY_LENGTH = 200
 
@@ -24,7 +23,7 @@ def request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-def commit_as(session: Session, user: User | None, request: Request) -> None:
+def commit_as(session: Session, user: Actor | None, request: Request) -> None:
     """Run the before-commit hooks (service.app: search, then the audit trail chaining the events this
     request noted, attributed to `user`) and commit with the change."""
     work = work_of(session)
@@ -33,7 +32,7 @@ def commit_as(session: Session, user: User | None, request: Request) -> None:
     session.commit()
 
 
-def _stored(session: Session, user: User, key: str) -> IdempotentResponse | None:
+def _stored(session: Session, user: Actor, key: str) -> IdempotentResponse | None:
     return session.exec(
         select(IdempotentResponse).where(IdempotentResponse.user_id == user.id, IdempotentResponse.key == key)
     ).first()
@@ -54,7 +53,7 @@ def _replay(stored: IdempotentResponse, fingerprint: str) -> Response:
 def commit_once(
     request: Request,
     session: Session,
-    user: User,
+    user: Actor,
     payload: BaseModel | None,
     produce: Callable[[], BaseModel],
     *,

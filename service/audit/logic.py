@@ -2,7 +2,7 @@
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Engine, Row, insert
 from sqlalchemy import select as sa_select
@@ -12,17 +12,10 @@ from schemas.events import GENESIS_HASH, AuditEvent, ChainCheck, ChainVerifier, 
 from service.audit.queries import chain_batch_sql
 from service.audit.tables import AuditEventRow, AuditHead
 from service.db import open_session, utcnow
-from service.work import NotedEvent, UnitOfWork, note_event, work_of
+from service.work import Actor, NotedEvent, UnitOfWork, note_event, work_of
 
 VERIFY_BATCH = 5000
 EVENT_FIELDS = list(AuditEvent.model_fields)  # in the model's order, the hash last
-
-
-class Actor(Protocol):
-    """Whoever a change is attributed to (a user of service.auth): the trail needs only these two."""
-
-    id: int | None
-    username: str
 
 
 def pending_entities(session: Session) -> list[tuple[str, str]]:

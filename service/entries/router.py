@@ -18,6 +18,7 @@ from service.config import Settings
 from service.db import ReadSession, WriteSession
 from service.entries import logic, queries
 from service.entries.attachments import MAX_ATTACHMENT_BYTES, Upload, blob_path, clean_name, media_type_of
+from service.entries.signing import entry_record
 from service.errors import Invalid, NotFound, problem
 from service.items import logic as items
 from service.pagination import decode_cursor, page_of
@@ -167,7 +168,9 @@ def list_entries(
 def get_entry(entry_id: int, response: Response, session: ReadSession, _: Reader) -> EntryOut:
     entry = logic.entry_out(session, logic.get_entry(session, entry_id))
     response.headers["ETag"] = logic.etag_of(entry)
-    return entry.model_copy(update={"signatures": signatures.signatures_of(session, f"entry:{entry_id}")})
+    return entry.model_copy(
+        update={"signatures": signatures.signatures_of(session, entry_record(session, str(entry_id)))}
+    )
 
 
 @router.patch("/entries/{entry_id}", response_model=EntryOut, openapi_extra=_multipart_schema(EntryPatch))
@@ -216,7 +219,9 @@ def void_entry(
 def entry_history(entry_id: int, session: ReadSession, _: Reader) -> list[EntryVersion]:
     """Every version: who, when, why, what changed, and the signatures made on it."""
     entry = logic.get_entry(session, entry_id)
-    return signatures.on_versions(session, f"entry:{entry_id}", logic.history(session, entry))
+    return signatures.on_versions(
+        session, entry_record(session, str(entry_id)), logic.history(session, entry)
+    )
 
 
 @router.get(

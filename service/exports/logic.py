@@ -19,7 +19,8 @@ from service.items.logic import item_out
 from service.items.tables import Item
 from service.lineage.logic import trace
 from service.lineage.queries import Direction
-from service.signatures.logic import signatures_of
+from service.signable import SIGNABLE
+from service.signatures.logic import load_record, signatures_of
 from service.steps.logic import get_step, step_out
 
 ExportFormat = Literal["prov-json", "eln"]
@@ -65,7 +66,11 @@ def _audit_excerpt(session: Session, codes: list[str], steps: list[StepOut]) -> 
 def _signatures(session: Session, codes: list[str], steps: list[StepOut]) -> list[dict[str, Any]]:
     """The e-signatures on the exported records: signer, meaning, time, signed hash, still valid or not."""
     refs = [f"item:{code}" for code in codes] + [f"step:{step.id}" for step in steps]
-    return [signature.model_dump(mode="json") for ref in refs for signature in signatures_of(session, ref)]
+    return [
+        signature.model_dump(mode="json")
+        for ref in refs
+        for signature in signatures_of(session, load_record(session, ref, SIGNABLE))
+    ]
 
 
 def _steps_of(

@@ -20,6 +20,7 @@ from service.auth.deps import Reader, Recorder, TypeManager
 from service.config import Settings
 from service.db import ReadSession, WriteSession
 from service.items import logic, queries
+from service.items.signing import item_record
 from service.pagination import decode_cursor, page_of
 from service.signatures import logic as signatures
 from service.writes import commit_once
@@ -86,7 +87,9 @@ def list_items(
 def get_item(code: str, response: Response, session: ReadSession, _: Reader) -> ItemOut:
     item = logic.item_out(session, logic.get_item(session, code))
     response.headers["ETag"] = logic.etag_of(item)
-    return item.model_copy(update={"signatures": signatures.signatures_of(session, f"item:{item.code}")})
+    return item.model_copy(
+        update={"signatures": signatures.signatures_of(session, item_record(session, code))}
+    )
 
 
 @router.patch("/items/{code}", response_model=ItemOut)
@@ -128,4 +131,4 @@ def void_item(code: str, body: VoidIn, request: Request, session: WriteSession, 
 def item_history(code: str, session: ReadSession, _: Reader) -> list[ItemVersion]:
     """Every version: who, when, why, what changed, and the signatures made on it."""
     item = logic.get_item(session, code)
-    return signatures.on_versions(session, f"item:{item.code}", logic.history(session, item))
+    return signatures.on_versions(session, item_record(session, code), logic.history(session, item))

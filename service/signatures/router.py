@@ -19,7 +19,7 @@ def sign(body: SignatureIn, request: Request, session: WriteSession, user: Signe
     """Sign a record as it is now (authored, reviewed, approved, witnessed), re-entering your password."""
 
     def produce() -> SignatureOut:
-        signature = logic.sign(session, user, body)
+        signature = logic.sign(session, user, body, request.app.state.signable)
         return logic.signature_out(signature, user.username, valid=True)
 
     return with_password_limit(
@@ -34,9 +34,10 @@ def sign(body: SignatureIn, request: Request, session: WriteSession, user: Signe
 
 @router.get("/signatures")
 def list_signatures(
+    request: Request,
     session: ReadSession,
     _: Reader,
     record: Annotated[RecordRef, Query(description='"item:CODE", "step:ID" or "entry:ID"')],
 ) -> list[SignatureOut]:
     """A record's signatures; `valid` turns false once the record changes after signing."""
-    return logic.signatures_of(session, record)
+    return logic.signatures_of(session, logic.load_record(session, record, request.app.state.signable))

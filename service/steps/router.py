@@ -11,6 +11,7 @@ from service.items import logic as items
 from service.pagination import decode_cursor, page_of
 from service.signatures import logic as signatures
 from service.steps import logic, queries
+from service.steps.signing import step_record
 from service.writes import commit_once
 
 router = APIRouter(tags=["steps"])
@@ -57,7 +58,9 @@ def list_steps(
 @router.get("/steps/{step_id}")
 def get_step(step_id: RowId, session: ReadSession, _: Reader) -> StepOut:
     step = logic.step_out(session, logic.get_step(session, step_id))
-    return step.model_copy(update={"signatures": signatures.signatures_of(session, f"step:{step_id}")})
+    return step.model_copy(
+        update={"signatures": signatures.signatures_of(session, step_record(session, str(step_id)))}
+    )
 
 
 @router.post("/steps/{step_id}/void", response_model=StepOut)

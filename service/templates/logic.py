@@ -7,7 +7,6 @@ import yaml
 from sqlmodel import Session, col, select
 
 from schemas import (
-    ItemStatus,
     ProblemItem,
     StepIn,
     TemplateChange,
@@ -20,13 +19,11 @@ from schemas import (
     TemplateStatus,
     TemplateSummary,
 )
-from service.analyses.tables import Analysis, AnalysisSubject
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
 from service.items import logic as items
 from service.items.tables import Item, ItemType
-from service.steps.tables import Step
 from service.templates.tables import Template
 from service.templates.validator import Verdict, check_step, template_problems
 from service.work import note_event, work_of
@@ -401,55 +398,3 @@ def check_values(session: Session, name: str, version: int, body: TemplateCheckI
         normalized=verdict.normalized,
         computed=verdict.computed,
     )
-
-
-# --- quality release --------------------------------------------------------------------------------------
-
-
-def _analyses_missing(session: Session, item: Item) -> list[str]:
-    """The techniques the template that made `item` requires before release, not yet recorded on it."""
-    step = session.get(Step, item.produced_by_step_id) if item.produced_by_step_id else None
-    template = session.get(Template, step.template_id) if step is not None and step.template_id else None
-    if template is None:
-        return []
-    item_type = items.item_ref(session, item).type
-    required = {
-        t
-        for spec in definition_of(template).outputs
-        if item_type in spec.types
-        for t in spec.release_requires
-    }
-    done = set(
-        session.exec(
-            select(Analysis.technique).join(AnalysisSubject).where(AnalysisSubject.item_id == item.id)
-        ).all()
-    )
-    return sorted(required - done)
-
-
-def release_item(session: Session, user: User, code: str, note: str | None) -> Item:
-    """A reviewer releases a quarantined item: from now on it may be used as a step input."""
-    item = items.get_item(session, code)
-    if item.status != ItemStatus.quarantined:
-        raise Conflict(
-            f"{code} is not quarantined; only a quarantined item is released",
-            [
-                problem(
-                    "/", f"{code} is {item.status}", expected=ItemStatus.quarantined.value, got=item.status
-                )
-            ],
-        )
-    missing = _analyses_missing(session, item)
-    if missing:
-        raise Conflict(
-            f"{code} needs {', '.join(missing)} before release",
-            [
-                problem("/", f"no {t} analysis of {code} recorded; POST /api/v1/analyses first", expected=t)
-                for t in missing
-            ],
-        )
-    item.status = ItemStatus.released.value
-    item.version += 1
-    item.updated_at = utcnow()
-    items.record_version(session, item, "released", user, note or "released after quality review")
-    return item

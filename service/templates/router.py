@@ -1,12 +1,10 @@
-"""HTTP routes for protocol templates and the quality release of quarantined items."""
+"""HTTP routes for protocol templates."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from schemas import (
-    ItemOut,
-    ReleaseIn,
     RetireIn,
     TemplateCheckIn,
     TemplateCheckOut,
@@ -16,9 +14,8 @@ from schemas import (
     TemplateOut,
     TemplateSummary,
 )
-from service.auth.deps import Reader, Releaser, TemplateAuthor
+from service.auth.deps import Reader, TemplateAuthor
 from service.db import ReadSession, WriteSession
-from service.items import logic as items
 from service.templates import logic
 from service.writes import commit_once
 
@@ -96,19 +93,3 @@ def check_against_template(
     """A dry run: the problems, deviations and computed values (e.g. the applied current of a test
     protocol) for these values, without logging anything."""
     return logic.check_values(session, name, version, body)
-
-
-@router.post("/items/{code}/release", response_model=ItemOut)
-def release_item(
-    code: str, body: ReleaseIn, request: Request, session: WriteSession, user: Releaser
-) -> Response:
-    """Release a quarantined item after quality review; from then on it can be used as a step input."""
-    return commit_once(
-        request,
-        session,
-        user,
-        body,
-        lambda: items.item_out(session, logic.release_item(session, user, code, body.note)),
-        status_code=200,
-        etag=items.etag_of,
-    )

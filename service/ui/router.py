@@ -16,11 +16,14 @@ from service.cycling import logic as cycling
 from service.entries import logic as entries
 from service.entries import queries as entry_queries
 from service.entries.router import attachment_response
+from service.entries.signing import entry_record
 from service.errors import DomainError, problem_response
 from service.items import logic as items
+from service.items.signing import item_record
 from service.lineage import logic as lineage
 from service.signatures import logic as signatures
 from service.steps import logic as steps
+from service.steps.signing import step_record
 from service.ui import entry_forms, login
 from service.ui.markdown import render
 from service.ui.pages import (
@@ -102,7 +105,7 @@ def itempage(code: str, request: Request, session: ReadSession, user: Viewer) ->
         tree=_tree(up),
         cells=[n for n in down.nodes if n.code != item.code],
         entries=[entries.entry_out(session, e) for e in linked],
-        signatures=signatures.signatures_of(session, f"item:{item.code}"),
+        signatures=signatures.signatures_of(session, item_record(session, item.code)),
         tests=[cycling.run_out(session, run) for run in cycling.tests_of_item(session, item.code)],
         analyses=[analyses.analysis_out(session, a) for a in analyses.analyses_of_item(session, item.code)],
     )
@@ -126,7 +129,7 @@ def steppage(step_id: int, request: Request, session: ReadSession, user: Viewer)
         "step.html",
         step=steps.step_out(session, step),
         entries=[entries.entry_out(session, e) for e in linked],
-        signatures=signatures.signatures_of(session, f"step:{step_id}"),
+        signatures=signatures.signatures_of(session, step_record(session, str(step_id))),
     )
 
 
@@ -145,7 +148,7 @@ def entrypage(entry_id: int, request: Request, session: ReadSession, user: Viewe
         entry=shown,
         html=render(shown.body),
         history=entries.history(session, entry),
-        signatures=signatures.signatures_of(session, f"entry:{entry_id}"),
+        signatures=signatures.signatures_of(session, entry_record(session, str(entry_id))),
         may_edit=shown.status == entries.ACTIVE and (entry.author_id == user.id or user.role == Role.admin),
     )
 
