@@ -80,7 +80,9 @@ def harvest(
     ctx: typer.Context,
     folder: Annotated[
         Path,
-        typer.Argument(exists=True, file_okay=False, help="The folder the cycler writes into (recursive)."),
+        typer.Argument(
+            exists=True, file_okay=False, metavar="DIR", help="The folder the cycler writes into (recursive)."
+        ),
     ],
     patterns: Annotated[
         list[str] | None,
