@@ -484,11 +484,17 @@ class Client:
         content: BinaryIO | bytes,
         protocol: str,
         options: TestOptions | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> TestRunOut:
-        """`POST /items/{cell}/tests`: register a test of `cell` with its raw cycler file."""
+        """`POST /items/{cell}/tests`: register a test of `cell` with its raw cycler file.
+
+        Pass `idempotency_key` to make a later upload of the same test (by another process, after a crash)
+        get the first answer instead of making a second test run."""
         response = self.request(
             "POST",
             f"/items/{_segment(cell)}/tests",
+            headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
             files={"file": (name, content)},
             data={
                 "protocol": protocol,
