@@ -1,5 +1,6 @@
 """Cells on cycler channels through the API: load, unload, the board, the history, and two loads racing."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -7,10 +8,11 @@ import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from clients.cycler_model import lfp_cycling
 from schemas import Role
 from service.db import open_session
 from service.instruments.tables import ChannelLoad
-from tests.lab import ASSEMBLY, made, problem_of, publish_bench, publish_bench_over_http, used
+from tests.lab import ASSEMBLY, made, pointers, problem_of, publish_bench, publish_bench_over_http, used
 from tests.test_instruments import GLOVEBOX, NEWARE, _calibration
 
 PARALLEL = 8
@@ -178,3 +180,41 @@ def test_cells_racing_for_one_channel_exactly_one_wins(live_server, people):
     with _client(live_server, token) as client:
         busy = client.get("/channels", params={"status": "busy"}).json()
     assert sorted(c["cell"] for c in busy) == sorted([winner, lone])
+
+
+def _upload(api, cell: str, **options):
+    return api.post(
+        f"/items/{cell}/tests",
+        files={"file": ("run.csv", lfp_cycling(cycles=5))},
+        data={"protocol": "lfp-li-cycling@1", "options": json.dumps(options)},
+    )
+
+
+def test_a_test_run_finds_its_channel_from_the_load_history(api, cells):
+    first, second, third = cells
+    api.post("/instruments/NW1/calibrations", json=_calibration(400, 365))  # overdue since 35 days
+    api.post("/channels/NW1-3/load", json={"cell": first, "at": _ago(days=3)})
+    api.post("/channels/NW1-3/unload", json={"at": _ago(days=2)})
+    api.post("/channels/NW1-5/load", json={"cell": first, "at": _ago(days=1)})
+
+    earlier = _upload(api, first, started_at=_ago(days=2, hours=12))
+    assert earlier.status_code == 201, earlier.text
+    run = earlier.json()
+    assert (run["instrument"], run["channel"], run["calibration_state"]) == ("NW1", "NW1-3", "overdue")
+    assert [w["check"] for w in run["warnings"]] == ["calibration"]
+    assert api.get(f"/tests/{run['id']}").json()["channel"] == "NW1-3"
+    assert _upload(api, first).json()["channel"] == "NW1-5"
+
+    named = _upload(api, second, channel="NW1-8").json()
+    assert named["channel"] == "NW1-8"
+    unbound = _upload(api, third).json()
+    assert (unbound["channel"], unbound["calibration_state"]) == (None, None)
+    assert "calibration" not in [w["check"] for w in unbound["warnings"]]
+
+
+def test_a_run_on_an_unknown_channel_or_a_voided_cycler_is_refused(api, cells):
+    assert "/options/channel" in pointers(problem_of(_upload(api, cells[0], channel="NW9-1"), 422))
+    api.post("/instruments", json={**NEWARE, "code": "NW2", "channels": 2})
+    api.post("/instruments/NW2/void", json={"reason": "registered twice"})
+    assert "/options/channel" in pointers(problem_of(_upload(api, cells[0], channel="NW2-1"), 422))
+    assert api.get(f"/items/{cells[0]}/tests").json() == []

@@ -1,4 +1,5 @@
-"""Cells on cycler channels: one row per stay, at most one open per channel and per cell.
+"""Cells on cycler channels (one row per stay, at most one open per channel and per cell), and the
+instrument each test run ran on with its calibration state then.
 
 Revision ID: 0012_channels
 Revises: 0011_instruments
@@ -48,9 +49,31 @@ def upgrade() -> None:
         batch_op.create_index(
             "uq_channel_loads_cell_on", ["item_id"], unique=True, sqlite_where=_ON, postgresql_where=_ON
         )
+    op.create_table(
+        "instrument_uses",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instrument_id", sa.Integer(), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=True),
+        sa.Column("test_run_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("used_at", service.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("calibration_state", _TEXT(length=16), nullable=False),
+        sa.Column("calibration_due_on", sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"]),
+        sa.ForeignKeyConstraint(["instrument_id"], ["instruments.id"]),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"]),
+        sa.ForeignKeyConstraint(["test_run_id"], ["test_runs.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("test_run_id"),
+    )
+    with op.batch_alter_table("instrument_uses", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_instrument_uses_instrument_id"), ["instrument_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("instrument_uses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_instrument_uses_instrument_id"))
+    op.drop_table("instrument_uses")
     with op.batch_alter_table("channel_loads", schema=None) as batch_op:
         batch_op.drop_index("uq_channel_loads_cell_on")
         batch_op.drop_index("uq_channel_loads_channel_on")

@@ -76,3 +76,18 @@ class ChannelLoad(SQLModel, table=True):
     loaded_by_id: int = Field(foreign_key="users.id")
     unloaded_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     unloaded_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class InstrumentUse(SQLModel, table=True):
+    """An instrument a test run ran on, with its calibration state at the time the run began."""
+
+    __tablename__ = "instrument_uses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    instrument_id: int = Field(foreign_key="instruments.id", index=True)
+    channel_id: int | None = Field(default=None, foreign_key="channels.id")
+    test_run_id: int = Field(foreign_key="test_runs.id", unique=True)
+    item_id: int = Field(foreign_key="items.id")
+    used_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    calibration_state: str = Field(max_length=16)
+    calibration_due_on: date | None = None
