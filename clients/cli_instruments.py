@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import httpx
@@ -16,7 +16,16 @@ from rich.table import Table
 
 from clients.client import CellprovError, Client
 from clients.config import ConfigError, resolve
-from schemas.instruments import CalibrationIn, InstrumentIn, InstrumentKind, InstrumentOut
+from schemas.instruments import (
+    CalibrationIn,
+    ChannelStatus,
+    InstrumentIn,
+    InstrumentKind,
+    InstrumentOut,
+    LoadIn,
+    LoadOut,
+    UnloadIn,
+)
 
 instrument_app = typer.Typer(
     help="Instruments: cyclers and their channels, gloveboxes, balances, calibrations."
@@ -171,3 +180,101 @@ def void_calibration(
     with _connected(ctx) as client:
         client.void_calibration(code, calibration_id, reason)
     console.print(f"Voided calibration {calibration_id} of {code}")
+
+
+def _moment(text: str | None) -> datetime | None:
+    """An ISO time with its zone (2026-03-02T09:15+01:00); none means now."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"not an ISO date and time: {text}")
+    if moment.tzinfo is None:
+        _fail(f"{text} has no time zone; add one, e.g. {text}+00:00")
+    return moment
+
+
+def _show_loads(ctx: typer.Context, loads: list[LoadOut]) -> None:
+    if _json_wanted(ctx):
+        console.print_json(data=[load.model_dump(mode="json") for load in loads])
+        return
+    table = Table("channel", "cell", "protocol", "loaded", "by", "unloaded", "by")
+    for load in loads:
+        table.add_row(
+            load.channel,
+            load.cell,
+            load.protocol or "",
+            f"{load.loaded_at:%Y-%m-%d %H:%M}",
+            load.loaded_by,
+            f"{load.unloaded_at:%Y-%m-%d %H:%M}" if load.unloaded_at else "(on it)",
+            load.unloaded_by or "",
+        )
+    console.print(table)
+
+
+@instrument_app.command("board")
+def board(
+    ctx: typer.Context,
+    status: Annotated[ChannelStatus | None, typer.Option(help="busy or free")] = None,
+) -> None:
+    """Every channel of every cycler: the cell on it, since when, and the cycler's calibration today."""
+    with _connected(ctx) as client:
+        channels = client.channels(status=status.value if status else None)
+    if _json_wanted(ctx):
+        console.print_json(data=[c.model_dump(mode="json") for c in channels])
+        return
+    table = Table("channel", "cell", "protocol", "since", "calibration", "due")
+    for c in channels:
+        table.add_row(
+            c.code,
+            c.cell or "free",
+            c.protocol or "",
+            f"{c.since:%Y-%m-%d %H:%M}" if c.since else "",
+            c.calibration_state.value,
+            str(c.calibration_due_on or ""),
+        )
+    console.print(table)
+
+
+@instrument_app.command("load")
+def load(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Argument(help="e.g. NW1-3")],
+    cell: Annotated[str, typer.Argument(help="the cell's code")],
+    protocol: Annotated[str | None, typer.Option(help="the test protocol, name@version")] = None,
+    at: Annotated[str | None, typer.Option(help="when, ISO with zone; default now")] = None,
+    note: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Put a cell on a channel."""
+    try:
+        body = LoadIn(cell=cell, protocol=protocol, at=_moment(at), note=note)
+    except ValidationError as exc:
+        _fail("; ".join(error["msg"] for error in exc.errors()))
+    with _connected(ctx) as client:
+        _show_loads(ctx, [client.load_channel(channel, body)])
+
+
+@instrument_app.command("unload")
+def unload(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Argument(help="e.g. NW1-3")],
+    at: Annotated[str | None, typer.Option(help="when, ISO with zone; default now")] = None,
+) -> None:
+    """Take the cell off a channel."""
+    with _connected(ctx) as client:
+        _show_loads(ctx, [client.unload_channel(channel, UnloadIn(at=_moment(at)))])
+
+
+@instrument_app.command("history")
+def history(
+    ctx: typer.Context,
+    channel: Annotated[str | None, typer.Argument(help="a channel, e.g. NW1-3")] = None,
+    cell: Annotated[str | None, typer.Option(help="a cell's code instead: the channels it was on")] = None,
+) -> None:
+    """Which cells were on a channel, or which channels a cell was on, from when to when."""
+    if (channel is None) == (cell is None):
+        _fail("name a channel or --cell, not both")
+    with _connected(ctx) as client:
+        loads = client.channel_history(channel) if channel else client.channels_of(cell or "")
+    _show_loads(ctx, loads)

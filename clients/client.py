@@ -52,7 +52,16 @@ from schemas.cycling import Comparison, CycleOut, DifferentialCapacity, TestOpti
 from schemas.entries import EntryIn, EntryOut, EntryPatch, EntryVersion
 from schemas.events import AuditEvent, ChainCheck
 from schemas.files import FileOut
-from schemas.instruments import CalibrationIn, CalibrationOut, InstrumentIn, InstrumentOut
+from schemas.instruments import (
+    CalibrationIn,
+    CalibrationOut,
+    ChannelOut,
+    InstrumentIn,
+    InstrumentOut,
+    LoadIn,
+    LoadOut,
+    UnloadIn,
+)
 from schemas.search import SearchResults
 from schemas.signatures import Meaning, SignatureIn, SignatureOut
 
@@ -72,6 +81,8 @@ _HISTORY = TypeAdapter(list[ItemVersion])
 _TEMPLATES = TypeAdapter(list[TemplateSummary])
 _INSTRUMENTS = TypeAdapter(list[InstrumentOut])
 _CALIBRATIONS = TypeAdapter(list[CalibrationOut])
+_CHANNELS = TypeAdapter(list[ChannelOut])
+_LOADS = TypeAdapter(list[LoadOut])
 _TEST_RUNS = TypeAdapter(list[TestRunOut])
 _CYCLES = TypeAdapter(list[CycleOut])
 _ANALYSES = TypeAdapter(list[AnalysisOut])
@@ -637,6 +648,29 @@ class Client:
     def void_calibration(self, code: str, calibration_id: int, reason: str) -> CalibrationOut:
         path = f"/instruments/{_segment(code)}/calibrations/{calibration_id}/void"
         return self._post(path, VoidIn(reason=reason), CalibrationOut)
+
+    # --- channels -----------------------------------------------------------------------------------------
+
+    def load_channel(self, channel: str, load: LoadIn) -> LoadOut:
+        """Put a cell on a cycler channel; a channel holding a cell already is a 409 naming it."""
+        return self._post(f"/channels/{_segment(channel)}/load", load, LoadOut)
+
+    def unload_channel(self, channel: str, unload: UnloadIn | None = None) -> LoadOut:
+        return self._post(f"/channels/{_segment(channel)}/unload", unload or UnloadIn(), LoadOut)
+
+    def channels(self, *, status: str | None = None) -> list[ChannelOut]:
+        """The board: every channel of every cycler, the cell on it and since when, calibration today."""
+        return _CHANNELS.validate_python(self.request("GET", "/channels", params={"status": status}).json())
+
+    def channel(self, channel: str) -> ChannelOut:
+        return self._get(f"/channels/{_segment(channel)}", ChannelOut)
+
+    def channel_history(self, channel: str) -> list[LoadOut]:
+        return _LOADS.validate_python(self.request("GET", f"/channels/{_segment(channel)}/history").json())
+
+    def channels_of(self, cell: str) -> list[LoadOut]:
+        """Every channel `cell` was on, from when to when."""
+        return _LOADS.validate_python(self.request("GET", f"/items/{_segment(cell)}/channels").json())
 
 
 def _media_type(path: Path) -> str:

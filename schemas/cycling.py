@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from schemas.common import Contract, Quantity
 
@@ -52,6 +52,10 @@ class TestOptions(Contract):
     ce_to: Annotated[int | None, Field(ge=1)] = None
     retention_limit_pct: Annotated[float, Field(gt=0, lt=100)] = 80.0
     overpotential_limit_V: Annotated[float, Field(gt=0, le=10)] = 0.2
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    """The cycler channel it ran on (e.g. NW1-3); default: the cell's channel at `started_at`."""
+    started_at: AwareDatetime | None = None
+    """When the file's records began; default: the upload."""
 
 
 class Metric(BaseModel):
@@ -103,6 +107,11 @@ class TestRunOut(BaseModel):
     notes: list[str]
     warnings: list[Plausibility] = []
     """Plausibility findings, stored with the run when it was recorded."""
+    instrument: str | None = None
+    channel: str | None = None
+    """The cycler channel it ran on, given or found from the channel's load history."""
+    calibration_state: str | None = None
+    """The cycler's calibration when the run began: in_calibration, due, overdue or never."""
     created_at: datetime
     created_by: str
 

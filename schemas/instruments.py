@@ -4,9 +4,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from schemas.common import Contract
+from schemas.items import ItemCode
+from schemas.steps import ProtocolRef
 
 InstrumentCode = Annotated[
     str,
@@ -97,3 +99,55 @@ class InstrumentOut(Contract):
     calibration_due_on: date | None
     created_at: datetime
     created_by: str
+
+
+Note = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class LoadIn(Contract):
+    """A cell put on a channel: which cell, under which test protocol, and when (default: now)."""
+
+    cell: ItemCode
+    protocol: ProtocolRef | None = None
+    at: AwareDatetime | None = None
+    note: Note = ""
+
+
+class UnloadIn(Contract):
+    """The cell on a channel taken off, when (default: now)."""
+
+    at: AwareDatetime | None = None
+
+
+class ChannelStatus(StrEnum):
+    busy = "busy"
+    free = "free"
+
+
+class ChannelOut(Contract):
+    """A channel on the board: the cell on it now and since when, and its cycler's calibration today."""
+
+    code: str
+    instrument: str
+    number: int
+    status: ChannelStatus
+    cell: str | None
+    protocol: str | None
+    since: datetime | None
+    calibration_state: CalibrationState
+    calibration_due_on: date | None
+
+
+class LoadOut(Contract):
+    """One stay of a cell on a channel; `unloaded_at` is null while the cell is still on it."""
+
+    id: int
+    channel: str
+    instrument: str
+    cell: str
+    protocol: str | None
+    note: str
+    loaded_at: datetime
+    loaded_by: str
+    unloaded_at: datetime | None
+    unloaded_by: str | None

@@ -9,7 +9,7 @@ from service.cycling.tables import TestCycle, TestRun
 from service.entries.tables import Entry, EntryAttachment, EntryLink, EntryTag, EntryVersion
 from service.files.tables import StoredFile
 from service.idempotency import IdempotentResponse
-from service.instruments.tables import Calibration, Channel, Instrument
+from service.instruments.tables import Calibration, Channel, ChannelLoad, Instrument, InstrumentUse
 from service.items.tables import Item, ItemType, ItemVersion
 from service.lineage.tables import ItemAncestry
 from service.search.tables import SearchDocument
@@ -28,6 +28,7 @@ __all__ = [
     "AuthFailure",
     "Calibration",
     "Channel",
+    "ChannelLoad",
     "Entry",
     "EntryAttachment",
     "EntryLink",
@@ -35,6 +36,7 @@ __all__ = [
     "EntryVersion",
     "IdempotentResponse",
     "Instrument",
+    "InstrumentUse",
     "Item",
     "ItemAncestry",
     "ItemLink",

@@ -10,10 +10,12 @@ from fastapi.testclient import TestClient
 
 from clients.client import CellprovError, Client
 from schemas import Role
-from schemas.instruments import CalibrationIn, InstrumentIn, InstrumentKind
+from schemas.instruments import CalibrationIn, InstrumentIn, InstrumentKind, LoadIn
 from tests import test_cli
 from tests.conftest import Person
+from tests.lab import ASSEMBLY, publish_bench
 from tests.test_cli import Server, cellprov, ok
+from tests.test_instruments_channels import make_cells
 
 server = test_cli.server
 wide_console = test_cli.wide_console
@@ -72,3 +74,20 @@ def test_the_cli_adds_lists_and_calibrates_instruments(server: Server) -> None:
     refused = cellprov(server, "instrument", "add", "GB-8", "--kind", "glovebox", "--channels", "2")
     assert refused.exit_code == 1
     assert "only a cycler has channels" in refused.output
+
+
+def test_the_client_loads_a_cell_reads_the_board_and_unloads_it(client: Client, api, admin) -> None:
+    publish_bench(admin, ASSEMBLY)
+    cell = make_cells(api, 1)[0]
+    client.register_instrument(InstrumentIn(code="NW1", kind=InstrumentKind.cycler, channels=4))
+    loaded = client.load_channel("NW1-2", LoadIn(cell=cell, protocol="lfp-li-cycling@1"))
+    assert (loaded.channel, loaded.cell, loaded.unloaded_at) == ("NW1-2", cell, None)
+    assert [c.code for c in client.channels(status="busy")] == ["NW1-2"]
+    assert client.channel("NW1-2").cell == cell
+    with pytest.raises(CellprovError) as refused:
+        client.load_channel("NW1-3", LoadIn(cell=cell))
+    assert refused.value.status == 409 and "NW1-2" in (refused.value.problem.detail or "")
+    client.unload_channel("NW1-2")
+    assert client.channel("NW1-2").status.value == "free"
+    assert [load.channel for load in client.channels_of(cell)] == ["NW1-2"]
+    assert client.channel_history("NW1-2")[0].unloaded_by == "sam"

@@ -42,6 +42,7 @@ from service.cycling.tables import TestCycle, TestRun
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
 from service.files.tables import StoredFile
+from service.instruments import uses as instrument_uses
 from service.items.logic import get_item
 from service.items.tables import Item
 from service.lineage.queries import reachable_items
@@ -182,6 +183,9 @@ def record_test(
         summary, records.frame, mass, material_of(session, cell, template), formation
     )
     assert cell.id is not None and stored.id is not None and user.id is not None
+    binding = instrument_uses.bind_run(session, cell.id, options.channel, options.started_at or utcnow())
+    if binding is not None and binding.warning:
+        findings.append(plausibility.Finding("warning", "calibration", binding.warning))
     run = TestRun(
         item_id=cell.id,
         protocol=protocol,
@@ -209,6 +213,8 @@ def record_test(
     session.flush()
     assert run.id is not None
     _insert_cycles(session, run.id, summary.cycles)
+    if binding is not None:
+        instrument_uses.record_use(session, binding, run.id, cell.id)
     note_event(
         session,
         "test_run.recorded",
@@ -223,6 +229,7 @@ def record_test(
             "cycles": len(summary.cycles),
             "metrics": run.metrics,
             "warnings": run.warnings,
+            "channel": binding.channel.code if binding else None,
         },
     )
     return run
@@ -352,6 +359,7 @@ def run_out(session: Session, run: TestRun) -> TestRunOut:
     stored = session.get(StoredFile, run.file_id)
     author = session.get(User, run.created_by_id)
     assert cell is not None and stored is not None and run.id is not None
+    ran_on = instrument_uses.instrument_of_run(session, run.id)
     return TestRunOut(
         id=run.id,
         cell=cell.code,
@@ -378,6 +386,9 @@ def run_out(session: Session, run: TestRun) -> TestRunOut:
         options=run.options,
         notes=run.notes,
         warnings=[Plausibility.model_validate(w) for w in run.warnings],
+        instrument=ran_on.instrument if ran_on else None,
+        channel=ran_on.channel if ran_on else None,
+        calibration_state=ran_on.calibration_state if ran_on else None,
         created_at=run.created_at,
         created_by=author.username if author else "?",
     )

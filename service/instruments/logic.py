@@ -112,6 +112,13 @@ def void_instrument(session: Session, user: User, code: str, reason: str) -> Ins
     instrument = get_instrument(session, code, lock=True)
     if instrument.status == "voided":
         raise Conflict(f"instrument {code} is already voided", [problem("/reason", "already voided")])
+    assert instrument.id is not None
+    loaded = queries.loaded_channels(session, instrument.id)
+    if loaded:
+        raise Conflict(
+            f"cells are on {', '.join(loaded)}",
+            [problem("path:code", "unload its channels first", got=loaded)],
+        )
     instrument.status = "voided"
     instrument.void_reason = reason
     session.add(instrument)

@@ -3,10 +3,21 @@
 from fastapi import APIRouter, Request, Response
 
 from schemas import VoidIn
-from schemas.instruments import CalibrationIn, CalibrationOut, InstrumentIn, InstrumentKind, InstrumentOut
+from schemas.instruments import (
+    CalibrationIn,
+    CalibrationOut,
+    ChannelOut,
+    ChannelStatus,
+    InstrumentIn,
+    InstrumentKind,
+    InstrumentOut,
+    LoadIn,
+    LoadOut,
+    UnloadIn,
+)
 from service.auth.deps import Reader, Recorder
 from service.db import ReadSession, RowId, WriteSession
-from service.instruments import logic, queries
+from service.instruments import channels, logic, queries
 from service.writes import commit_once
 
 router = APIRouter(tags=["instruments"])
@@ -86,5 +97,55 @@ def void_calibration(
         lambda: logic.calibration_out(
             session, logic.void_calibration(session, user, code, calibration_id, body.reason)
         ),
+        status_code=200,
+    )
+
+
+@router.get("/channels")
+def channel_board(session: ReadSession, _: Reader, status: ChannelStatus | None = None) -> list[ChannelOut]:
+    """The board: every channel of every cycler, the cell on it and since when, and calibration today."""
+    return channels.board(session, status)
+
+
+@router.get("/channels/{code}")
+def get_channel(code: str, session: ReadSession, _: Reader) -> ChannelOut:
+    return channels.board_row(session, code)
+
+
+@router.get("/channels/{code}/history")
+def channel_history(code: str, session: ReadSession, _: Reader) -> list[LoadOut]:
+    """Every cell that was on this channel, from when to when."""
+    return [channels.load_out(session, load) for load in channels.channel_history(session, code)]
+
+
+@router.get("/items/{code}/channels")
+def cell_channels(code: str, session: ReadSession, _: Reader) -> list[LoadOut]:
+    """Every channel this cell was on, from when to when."""
+    return [channels.load_out(session, load) for load in channels.cell_history(session, code)]
+
+
+@router.post("/channels/{code}/load", status_code=201, response_model=LoadOut)
+def load_cell(code: str, body: LoadIn, request: Request, session: WriteSession, user: Recorder) -> Response:
+    """Put a cell on a channel; a channel already holding a cell, or a cell already on one, is a 409."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: channels.load_out(session, channels.load_cell(session, user, code, body)),
+    )
+
+
+@router.post("/channels/{code}/unload", response_model=LoadOut)
+def unload_cell(
+    code: str, body: UnloadIn, request: Request, session: WriteSession, user: Recorder
+) -> Response:
+    """Take the cell off a channel."""
+    return commit_once(
+        request,
+        session,
+        user,
+        body,
+        lambda: channels.load_out(session, channels.unload_cell(session, user, code, body)),
         status_code=200,
     )
