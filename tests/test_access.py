@@ -92,6 +92,12 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/instruments/{code}/calibrations"): ALL,
     ("POST", "/api/v1/instruments/{code}/calibrations"): RECORDERS,
     ("POST", "/api/v1/instruments/{code}/calibrations/{calibration_id}/void"): RECORDERS,
+    ("GET", "/api/v1/channels"): ALL,
+    ("GET", "/api/v1/channels/{code}"): ALL,
+    ("GET", "/api/v1/channels/{code}/history"): ALL,
+    ("GET", "/api/v1/items/{code}/channels"): ALL,
+    ("POST", "/api/v1/channels/{code}/load"): RECORDERS,
+    ("POST", "/api/v1/channels/{code}/unload"): RECORDERS,
 }
 ROUTES = sorted(POLICY)
 
