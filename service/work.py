@@ -66,6 +66,10 @@ class UnitOfWork:
         """The records this transaction's audit events are about, each once, in order."""
         return list(dict.fromkeys((event.entity_type, event.entity_id) for event in self.events))
 
+    def attribute_to(self, actor: Actor | None, request_id: str | None) -> None:
+        """Whom the events of this transaction name as their actor, and the request that made them."""
+        self.actor, self.request_id = actor, request_id
+
     def reset(self) -> None:
         """Forget everything but the hooks: the transaction it described is gone."""
         fresh = UnitOfWork(self.before_commit)

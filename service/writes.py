@@ -26,8 +26,7 @@ def request_id(request: Request) -> str | None:
 def commit_as(session: Session, user: Actor | None, request: Request) -> None:
     """Run the before-commit hooks (service.app: search, then the audit trail chaining the events this
     request noted, attributed to `user`) and commit with the change."""
-    work = work_of(session)
-    work.actor, work.request_id = user, request_id(request)
+    work_of(session).attribute_to(user, request_id(request))
     run_before_commit(session)  # the search index, then the audit trail, in this transaction
     session.commit()
 

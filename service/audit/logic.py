@@ -18,19 +18,9 @@ VERIFY_BATCH = 5000
 EVENT_FIELDS = list(AuditEvent.model_fields)  # in the model's order, the hash last
 
 
-def pending_entities(session: Session) -> list[tuple[str, str]]:
-    """The records this session's noted events are about, before they are chained (search re-indexes them)."""
-    return work_of(session).changed_records()
-
-
 def pending_count(session: Session) -> int:
     """How many events this session has noted and not yet chained."""
     return len(work_of(session).events)
-
-
-def set_context(session: Session, actor: Actor | None, request_id: str | None) -> None:
-    work = work_of(session)
-    work.actor, work.request_id = actor, request_id
 
 
 def record_now(
@@ -46,7 +36,7 @@ def record_now(
 ) -> None:
     """An event that must be kept although the request itself fails (a refused token, a wrong password)."""
     with open_session(engine, write=True) as session:
-        set_context(session, actor, request_id)
+        work_of(session).attribute_to(actor, request_id)
         note_event(session, action, entity_type, entity_id, data=data, reason=reason)
         append_pending(session)
         session.commit()

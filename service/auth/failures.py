@@ -87,8 +87,7 @@ def note_failure(
                 col(AuthFailureTally.minute) > since,
             )
         ).one()
-        work = work_of(session)
-        work.actor, work.request_id = actor, request_id
+        work_of(session).attribute_to(actor, request_id)
         run_before_commit(session)  # the audit trail chains what was noted
         session.commit()
     retry_after = max(1, int((oldest + timedelta(seconds=window_seconds) - now).total_seconds()) + 1)
