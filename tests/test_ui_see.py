@@ -17,7 +17,7 @@ from tests.cycler_files import fixture
 from tests.lab import ASSEMBLY, COATING, SYNTHESIS, log, publish_bench, receive, used
 from tests.test_cycling_api import make_cells, upload
 from tests.test_templates import hydrothermal, stock  # noqa: F401  (stock is a fixture)
-from tests.test_ui import csrf_of, logged_in
+from tests.test_ui import browser, csrf_of, logged_in
 
 NDAX = "neware_ndax/46_1_5_60_bts16.ndax"  # 7 KB, one cycle, 84 records (SOURCES.md)
 MM = 72 / 25.4  # PDF points per millimetre
@@ -302,7 +302,8 @@ def test_every_ui_refusal_is_a_page_saying_what_to_do(app, api, people, sam):
     assert api.get("/items/NOPE-0001").headers["content-type"] == "application/problem+json"
 
 
-def test_the_api_docs_load_nothing_from_elsewhere(anonymous):
+def test_the_api_docs_load_nothing_from_elsewhere(app):
+    anonymous = browser(app)
     for path in ("/docs", "/redoc"):
         page = anonymous.get(path)
         assert page.status_code == 200
