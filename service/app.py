@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.refuse_unsafe()
     configure_logging(settings)
-    # Swagger UI and ReDoc with their scripts served from here (fastapi-offline): lab networks are often offline.
+    # Swagger UI and ReDoc with their scripts served from here (fastapi-offline): lab networks are offline.
     app = FastAPIOffline(
         title="cellprov",
         version="0.1.0",

@@ -2,7 +2,7 @@
 (`role:anode`, `type:…`, or each cell apart), and see the overlaid capacity and CE plot and each group's
 metrics. The same logic as GET /api/v1/tests/compare."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -51,6 +51,7 @@ def compare_page(
     protocol: Text = "",
     made_from: Text = "",
     cells: Annotated[str, Query(max_length=20000)] = "",
+    band: Annotated[Literal["sd", "range", ""], Query()] = "",
 ) -> HTMLResponse:
     asked = bool(by or protocol or made_from or cells)
     comparison = _comparison(session, by, protocol, made_from, cells) if asked else None
@@ -58,7 +59,7 @@ def compare_page(
     return page(
         request,
         "compare.html",
-        chosen={"by": by, "protocol": protocol, "made_from": made_from, "cells": cells},
+        chosen={"by": by, "protocol": protocol, "made_from": made_from, "cells": cells, "band": band},
         protocols=[
             f"{t.name}@{v}" for t in templates.list_templates(session, TemplateKind.test) for v in t.published
         ],
@@ -83,7 +84,8 @@ def compare_plot(
     protocol: Text = "",
     made_from: Text = "",
     cells: Annotated[str, Query(max_length=20000)] = "",
+    band: Annotated[Literal["sd", "range", ""], Query()] = "",
 ) -> Response:
     comparison = _comparison(session, by, protocol, made_from, cells)
-    png = cycling.plot_comparison(session, comparison, "png")
+    png = cycling.plot_comparison(session, comparison, "png", band=band or None)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})

@@ -9,6 +9,7 @@ from schemas import Lineage
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 150, 34, 24, 46, 8
 MAX_NODES = 150  # a larger graph is read as the tree beside it
+ROOT, EDGE = "#1f6f8b", "#aab4c0"  # the item's own box stands out
 FILL = {"lot": "#eef4fb", "material": "#f3f7ee", "cell": "#fdf3e6"}
 
 
@@ -78,12 +79,14 @@ def lineage_svg(lineage: Lineage) -> str | None:
         label = code if len(code) <= 22 else code[:21] + "…"
         kind_type = node.type if len(node.type) <= 26 else node.type[:25] + "…"
         parts.append(
-            f"<a href={quoteattr('/ui/items/' + quote(code, safe=''))}><title>{escape(code)} · {escape(node.type)}</title>"
+            f"<a href={quoteattr('/ui/items/' + quote(code, safe=''))}>"
+            f"<title>{escape(code)} · {escape(node.type)}</title>"
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{BOX_W}" height="{BOX_H}" rx="4" '
-            f'fill="{FILL.get(node.kind, "#fff")}" stroke="{"#1f6f8b" if code == lineage.root else "#aab4c0"}"/>'
+            f'fill="{FILL.get(node.kind, "#fff")}" stroke="{ROOT if code == lineage.root else EDGE}"/>'
             f'<text x="{x + 6:.1f}" y="{y + 14:.1f}" font-size="12" font-weight="bold" fill="#1d2430">'
             f"{escape(label)}</text>"
-            f'<text x="{x + 6:.1f}" y="{y + 27:.1f}" font-size="10" fill="#5f6b7a">{escape(kind_type)}</text></a>'
+            f'<text x="{x + 6:.1f}" y="{y + 27:.1f}" font-size="10" fill="#5f6b7a">'
+            f"{escape(kind_type)}</text></a>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -63,7 +63,9 @@ class _Box:
 def _box(size: Size) -> _Box:
     pad = 0.8 if size.height < 15 else 2.0
     side = size.height - 2 * pad
-    return _Box(qr=side, pad=pad, code_pt=6.5 if size.height < 15 else 14, text_pt=4 if size.height < 15 else 7)
+    return _Box(
+        qr=side, pad=pad, code_pt=6.5 if size.height < 15 else 14, text_pt=4 if size.height < 15 else 7
+    )
 
 
 def _fit(text: str, font: str, points: float, width_mm: float) -> tuple[str, float]:
@@ -141,8 +143,10 @@ def svg(label: Label, layout: str) -> str:
     box = _box(size)
     buffer = io.BytesIO()
     _qr(label.url).save(buffer, kind="svg", xmldecl=False, border=0, omitsize=True, svgclass=None)
-    qr = buffer.getvalue().decode().replace(
-        "<svg ", f'<svg x="{box.pad}" y="{box.pad}" width="{box.qr}" height="{box.qr}" ', 1
+    qr = (
+        buffer.getvalue()
+        .decode()
+        .replace("<svg ", f'<svg x="{box.pad}" y="{box.pad}" width="{box.qr}" height="{box.qr}" ', 1)
     )
     text_x = box.qr + 2 * box.pad
     y = box.pad

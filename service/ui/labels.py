@@ -27,7 +27,9 @@ def _label(session: Session, request: Request, item: Item) -> label_art.Label:
     shown = items.item_out(session, item)
     day = shown.received_on or shown.created_at.date()
     title = " · ".join(part for part in (shown.type, shown.name) if part)
-    return label_art.Label(code=shown.code, title=title, day=day.isoformat(), url=item_url(request, shown.code))
+    return label_art.Label(
+        code=shown.code, title=title, day=day.isoformat(), url=item_url(request, shown.code)
+    )
 
 
 def _layout(layout: str) -> str:

@@ -98,3 +98,21 @@ def change(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(change(inner) for inner in value) or "–"
     return number(value) if isinstance(value, float) else str(value)
+
+
+_WORDS = {"ce": "CE", "80pct": "80 %", "dqdv": "dQ/dV", "ocv": "OCV"}
+
+
+def metric_name(name: str) -> str:
+    """`average_ce` → `average CE`, `cycles_to_80pct` → `cycles to 80 %`."""
+    return " ".join(_WORDS.get(word, word) for word in str(name).split("_"))
+
+
+def measure(value: Any, unit_text: Any) -> str:
+    """A metric's value with its unit, counted units in the singular for one (`1 cycle`)."""
+    if value is None:
+        return "–"
+    shown = unit(unit_text)
+    if shown == "cycles" and value == 1:
+        shown = "cycle"
+    return f"{number(value)} {shown}".strip()

@@ -37,7 +37,12 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["quote"] = lambda value: quote(str(value), safe="")
 templates.env.globals["plural"] = numbers.plural
 templates.env.filters.update(
-    number=numbers.number, unit=numbers.unit, quantity=numbers.quantity, change=numbers.change
+    number=numbers.number,
+    unit=numbers.unit,
+    quantity=numbers.quantity,
+    change=numbers.change,
+    metric_name=numbers.metric_name,
+    measure=numbers.measure,
 )
 
 # No script runs on these pages at all: even an entry that slipped past the sanitiser could not execute.

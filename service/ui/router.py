@@ -17,7 +17,6 @@ from service.entries import logic as entries
 from service.entries import queries as entry_queries
 from service.entries.router import attachment_response
 from service.entries.signing import entry_record
-from service.errors import DomainError, problem_response
 from service.items import logic as items
 from service.items import queries as items_queries
 from service.items.signing import item_record
@@ -30,14 +29,12 @@ from service.ui.errors import install_error_pages
 from service.ui.markdown import render
 from service.ui.pages import (
     HERE,
-    SECURITY_HEADERS,
     Auditor,
     LoginRequired,
     ReadSession,
     Recorder,
     Viewer,
     page,
-    templates,
     ui_router,
 )
 
@@ -57,7 +54,13 @@ def home(request: Request, session: ReadSession, user: Viewer) -> HTMLResponse:
 
 
 # Where each kind of search hit is shown.
-HIT_PAGES = {"item": "items", "step": "steps", "entry": "entries", "test_run": "tests", "analysis": "analyses"}
+HIT_PAGES = {
+    "item": "items",
+    "step": "steps",
+    "entry": "entries",
+    "test_run": "tests",
+    "analysis": "analyses",
+}
 
 
 def scanned_code(session: ReadSession, text: str) -> str | None:

@@ -76,9 +76,7 @@ def parameter_rows(session: Session, step: StepOut) -> list[ParameterRow]:
         pointer = f"/parameters/{key}"
         spec = specs.get(key)
         normal = step.normalized.get(pointer)
-        outside = (
-            spec is not None and normal is not None and spec.ranged() and _outside(spec, normal.value)
-        )
+        outside = spec is not None and normal is not None and spec.ranged() and _outside(spec, normal.value)
         rows.append(
             ParameterRow(
                 name=key,

@@ -3,8 +3,8 @@ per-cycle table, downloads), and recording an analysis of an item. Each write ru
 as its API route (POST /api/v1/items/{code}/tests, POST /api/v1/analyses)."""
 
 import re
-from urllib.parse import quote
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -158,7 +158,13 @@ def record_analysis(
 ) -> Response:
     check_csrf(request, csrf)
     settings = request.app.state.settings
-    form = {"technique": technique, "instrument": instrument, "title": title, "results": results, "notes": notes}
+    form = {
+        "technique": technique,
+        "instrument": instrument,
+        "title": title,
+        "results": results,
+        "notes": notes,
+    }
     store = files.store_for(settings)
     try:
         body = AnalysisIn.model_validate(
