@@ -13,9 +13,24 @@ ROOT, EDGE = "#1f6f8b", "#aab4c0"  # the item's own box stands out
 FILL = {"lot": "#eef4fb", "material": "#f3f7ee", "cell": "#fdf3e6"}
 
 
+def _levels(lineage: Lineage) -> dict[str, int]:
+    """Each node's layer: the longest way down to the item, so every arrow points down (an item used at two
+    depths, like a solvent, sits above both of its uses)."""
+    level = {n.code: 0 if n.code == lineage.root else n.depth for n in lineage.nodes}
+    for _ in range(len(level)):  # relax until nothing moves; the graph is acyclic
+        moved = False
+        for edge in lineage.edges:
+            if edge.source in level and edge.target in level and level[edge.source] <= level[edge.target]:
+                level[edge.source] = level[edge.target] + 1
+                moved = True
+        if not moved:
+            break
+    return level
+
+
 def _order(lineage: Lineage) -> list[list[str]]:
     """Nodes per layer, top (furthest upstream) first; within a layer by the order of their children."""
-    depth = {n.code: n.depth for n in lineage.nodes}
+    depth = _levels(lineage)
     deepest = max(depth.values(), default=0)
     layers: list[list[str]] = [[] for _ in range(deepest + 1)]
     children: dict[str, list[str]] = {}
