@@ -250,6 +250,9 @@ def test_the_step_page_shows_each_parameter_against_its_template_and_the_deviati
     assert "120 °C" in row.group(0) and "110 ± 5 °C" in row.group(0)
     assert "exploring crystallinity at a higher temperature" in row.group(0)
     assert 'id="deviating"' in page
+    computed = page[page.index('id="computed"') :]
+    ratio = deviating["computed"]
+    assert ratio and "fe linker ratio" in computed  # the template's check, as computed for this step
     assert 'id="deviating"' not in sam.get(f"/ui/steps/{plain['id']}").text
     listed = sam.get("/ui/steps", params={"protocol": "nh2-mil-101-fe-hydrothermal"}).text
     marked = re.findall(r'<tr( class="deviating")?><td><a href="/ui/steps/(\d+)">', listed)
