@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from service import health
 from service.analyses.router import router as analyses_router
@@ -62,11 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.refuse_unsafe()
     configure_logging(settings)
-    app = FastAPI(
+    # Swagger UI and ReDoc with their scripts served from here (fastapi-offline): lab networks are offline.
+    app = FastAPIOffline(
         title="cellprov",
         version="0.1.0",
         summary="Lab notebook and synthesis-to-cell provenance for battery labs",
         docs_url="/docs",
+        redoc_url="/redoc",
         lifespan=_lifespan,
     )
     app.state.settings = settings

@@ -147,7 +147,7 @@ _API_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 _CSP = "default-src 'none'; frame-ancestors 'none'"
-# The interactive docs load Swagger UI's script and styles from its CDN; everything else loads nothing.
+# The interactive docs run Swagger UI's and ReDoc's scripts (served from here); everything else loads nothing.
 _DOCS_PATHS = ("/docs", "/redoc")
 
 

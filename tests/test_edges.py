@@ -35,6 +35,20 @@ UI_POLICY = {
     ("GET", "/ui/search"): ALL,
     ("GET", "/ui/items/{code}"): ALL,
     ("GET", "/ui/tests/{test_id}/plot.png"): ALL,
+    ("GET", "/ui/tests/{test_id}"): ALL,
+    ("GET", "/ui/tests/{test_id}/cycles.csv"): ALL,
+    ("GET", "/ui/tests/{test_id}/file"): ALL,
+    ("POST", "/ui/items/{code}/tests"): RECORDERS,
+    ("GET", "/ui/items/{code}/analyses/new"): RECORDERS,
+    ("POST", "/ui/items/{code}/analyses"): RECORDERS,
+    ("GET", "/ui/analyses/{analysis_id}"): ALL,
+    ("GET", "/ui/items/{code}/label.svg"): ALL,
+    ("GET", "/ui/items/{code}/label.pdf"): ALL,
+    ("GET", "/ui/labels.pdf"): ALL,
+    ("GET", "/ui/items"): ALL,
+    ("GET", "/ui/steps"): ALL,
+    ("GET", "/ui/compare"): ALL,
+    ("GET", "/ui/compare/plot.png"): ALL,
     ("GET", "/ui/steps/{step_id}"): ALL,
     ("GET", "/ui/entries/new"): RECORDERS,
     ("POST", "/ui/entries"): RECORDERS,
@@ -75,6 +89,7 @@ def test_each_role_gets_on_ui_exactly_what_the_api_grants(app, api, people):
             .replace("{entity_type}/{entity_id}", f"entry/{entry['id']}")
             .replace("{test_id}", "1")
             .replace("{step_id}", "1")
+            .replace("{analysis_id}", "1")
         )
         for role, client in clients.items():
             before = _count(app, "entries"), _count(app, "audit_events")

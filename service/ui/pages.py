@@ -27,6 +27,7 @@ from service.auth.roles import Permission, may
 from service.auth.tables import User
 from service.db import open_writer, reading
 from service.errors import DomainError, Forbidden, problem
+from service.ui import numbers
 
 HERE = Path(__file__).parent
 COOKIE = "cellprov_session"
@@ -34,6 +35,15 @@ LOGIN_COOKIE = "cellprov_login"  # a pre-session secret that the login form's CS
 SESSION_DAYS = 1
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["quote"] = lambda value: quote(str(value), safe="")
+templates.env.globals["plural"] = numbers.plural
+templates.env.filters.update(
+    number=numbers.number,
+    unit=numbers.unit,
+    quantity=numbers.quantity,
+    change=numbers.change,
+    metric_name=numbers.metric_name,
+    measure=numbers.measure,
+)
 
 # No script runs on these pages at all: even an entry that slipped past the sanitiser could not execute.
 SECURITY_HEADERS = {

@@ -2,7 +2,7 @@
 trail) and install_ui, which mounts every module of /ui pages."""
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -17,25 +17,24 @@ from service.entries import logic as entries
 from service.entries import queries as entry_queries
 from service.entries.router import attachment_response
 from service.entries.signing import entry_record
-from service.errors import DomainError, problem_response
 from service.items import logic as items
+from service.items import queries as items_queries
 from service.items.signing import item_record
 from service.lineage import logic as lineage
 from service.signatures import logic as signatures
 from service.steps import logic as steps
 from service.steps.signing import step_record
-from service.ui import entry_forms, login
+from service.ui import compare, entry_forms, graph, labels, lists, login, step_view, tests_pages
+from service.ui.errors import install_error_pages
 from service.ui.markdown import render
 from service.ui.pages import (
     HERE,
-    SECURITY_HEADERS,
     Auditor,
     LoginRequired,
     ReadSession,
     Recorder,
     Viewer,
     page,
-    templates,
     ui_router,
 )
 
@@ -54,11 +53,38 @@ def home(request: Request, session: ReadSession, user: Viewer) -> HTMLResponse:
     )
 
 
-@router.get("/search")
-def searchpage(request: Request, session: ReadSession, user: Viewer, q: str = "") -> HTMLResponse:
+# Where each kind of search hit is shown.
+HIT_PAGES = {
+    "item": "items",
+    "step": "steps",
+    "entry": "entries",
+    "test_run": "tests",
+    "analysis": "analyses",
+}
+
+
+def scanned_code(session: ReadSession, text: str) -> str | None:
+    """What a USB barcode scanner typed, when it names one item exactly: its code, or a whole label URL
+    (…/ui/items/CODE). Words that are not a code are searched as usual."""
+    typed = text.strip()
+    if "/ui/items/" in typed:
+        typed = unquote(typed.rsplit("/ui/items/", 1)[1].split("?", 1)[0].split("#", 1)[0].strip("/"))
+    if not typed or any(c.isspace() for c in typed) or len(typed) > 64:
+        return None
+    found = items_queries.items_by_code(session, [typed])
+    return found[0].code if found else None
+
+
+@router.get("/search", response_model=None)
+def searchpage(
+    request: Request, session: ReadSession, user: Viewer, q: str = ""
+) -> HTMLResponse | RedirectResponse:
+    code = scanned_code(session, q[:500])
+    if code is not None:
+        return RedirectResponse(f"/ui/items/{quote(code, safe='')}", status_code=303)
     index = request.app.state.search
     results = index.search(session, q[:500], None, 50) if q.strip() else None
-    return page(request, "search.html", q=q, results=results)
+    return page(request, "search.html", q=q, results=results, hit_pages=HIT_PAGES)
 
 
 def _tree(lineage_up: Lineage) -> list[dict[str, Any]]:
@@ -107,27 +133,24 @@ def itempage(code: str, request: Request, session: ReadSession, user: Viewer) ->
         entries=[entries.entry_out(session, e) for e in linked],
         signatures=signatures.signatures_of(session, item_record(session, item.code)),
         tests=[cycling.run_out(session, run) for run in cycling.tests_of_item(session, item.code)],
+        test_protocols=tests_pages.test_protocols(session) if item.kind == ItemKind.cell else [],
+        graph=graph.lineage_svg(up),
         analyses=[analyses.analysis_out(session, a) for a in analyses.analyses_of_item(session, item.code)],
     )
-
-
-@router.get("/tests/{test_id}/plot.png")
-def test_plot(test_id: int, session: ReadSession, user: Viewer) -> Response:
-    """The capacity and CE plot of a test run, for the item page (behind the session cookie)."""
-    png = cycling.plot_test(session, cycling.get_test(session, test_id), "png")
-    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
 @router.get("/steps/{step_id}")
 def steppage(step_id: int, request: Request, session: ReadSession, user: Viewer) -> HTMLResponse:
     step = steps.get_step(session, step_id)
+    shown = steps.step_out(session, step)
     linked = entry_queries.list_entries(
         session, entry_queries.EntryFilter(record=f"step:{step_id}"), None, 200
     )
     return page(
         request,
         "step.html",
-        step=steps.step_out(session, step),
+        step=shown,
+        parameters=step_view.parameter_rows(session, shown),
         entries=[entries.entry_out(session, e) for e in linked],
         signatures=signatures.signatures_of(session, step_record(session, str(step_id))),
     )
@@ -171,7 +194,15 @@ def auditpage(
 
 
 # Every module of /ui pages, each with its own router; a new module adds its router here.
-PAGES = (login.router, router, entry_forms.router)
+PAGES = (
+    login.router,
+    lists.router,  # /ui/items and /ui/steps (lists) before /ui/items/{code}
+    compare.router,
+    labels.router,
+    tests_pages.router,
+    router,
+    entry_forms.router,
+)
 
 
 def install_ui(app: FastAPI) -> None:
@@ -179,18 +210,7 @@ def install_ui(app: FastAPI) -> None:
         app.include_router(pages)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
 
-    @app.exception_handler(DomainError)
-    async def _refused(request: Request, exc: DomainError) -> Response:
-        # The API answers problem+json; a person in a browser gets a page saying what went wrong.
-        if request.url.path.startswith("/ui"):
-            return templates.TemplateResponse(
-                request,
-                "error.html",
-                {"user": getattr(request.state, "user", None), "error": exc, "csrf": "", "may_record": False},
-                status_code=exc.status,
-                headers={**SECURITY_HEADERS, **(exc.headers or {})},
-            )
-        return problem_response(exc.status, exc.slug, exc.title, exc.detail, exc.errors, request, exc.headers)
+    install_error_pages(app)  # /ui refusals as pages, drawn from the API's own problem answers
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired) -> Response:

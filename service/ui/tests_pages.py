@@ -1,0 +1,212 @@
+"""Test data in the browser: upload a cycler file as a test run of a cell, the test-run page (metrics, plot,
+per-cycle table, downloads), and recording an analysis of an item. Each write runs the same domain functions
+as its API route (POST /api/v1/items/{code}/tests, POST /api/v1/analyses)."""
+
+import re
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from schemas.analyses import TECHNIQUES, AnalysisFileIn, AnalysisIn, ResultIn
+from schemas.common import Quantity
+from schemas.cycling import TestOptions
+from schemas.templates import TemplateKind
+from service.analyses import logic as analyses
+from service.cycling import logic as cycling
+from service.db import open_writer, reading
+from service.errors import DomainError, Invalid, NotFound, problem
+from service.files import logic as files
+from service.items import logic as items
+from service.templates import logic as templates
+from service.ui.pages import (
+    ReadSession,
+    Recorder,
+    Viewer,
+    check_csrf,
+    engine_of,
+    page,
+    problems_of,
+    ui_router,
+)
+from service.writes import commit_as
+
+router = ui_router()
+
+
+def test_protocols(session: ReadSession) -> list[str]:
+    """Every published version of a test protocol, newest first: what the upload form offers."""
+    return [
+        f"{t.name}@{v}"
+        for t in templates.list_templates(session, TemplateKind.test)
+        for v in sorted(t.published, reverse=True)
+    ]
+
+
+@router.post("/items/{code}/tests")
+def upload_test(
+    code: str,
+    request: Request,
+    user: Recorder,
+    csrf: Annotated[str, Form()],
+    file: UploadFile,
+    protocol: Annotated[str, Form(max_length=120)] = "",
+    active_mass: Annotated[str, Form(max_length=60)] = "",
+    formation_cycles: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    settings = request.app.state.settings
+    try:
+        options = TestOptions(
+            active_mass=Quantity.model_validate(active_mass) if active_mass.strip() else None,
+            formation_cycles=int(formation_cycles) if formation_cycles.strip() else None,
+        )
+    except (ValidationError, ValueError) as refused:
+        raise Invalid(
+            "the test options are not valid: give the active mass as e.g. `12.5 mg` and the formation "
+            "cycles as a whole number",
+            [problem("/options", str(refused).splitlines()[0])],
+        ) from None
+    store = files.store_for(settings)
+    stored = files.receive(store, file.file, settings.max_file_bytes)
+    records, summary = cycling.read_and_summarise(store.path(stored.sha256), options, protocol)
+    with open_writer(request) as session:
+        row = files.record(session, store, user, stored, file.filename)
+        run = cycling.record_test(session, user, code, protocol, options, row, records, summary)
+        commit_as(session, user, request)
+        run_id = run.id
+    return RedirectResponse(f"/ui/tests/{run_id}", status_code=303)
+
+
+@router.get("/tests/{test_id}")
+def test_page(test_id: int, request: Request, session: ReadSession, user: Viewer) -> HTMLResponse:
+    run = cycling.get_test(session, test_id)
+    return page(
+        request,
+        "test_run.html",
+        run=cycling.run_out(session, run),
+        cycles=cycling.cycles_of(session, run),
+    )
+
+
+@router.get("/tests/{test_id}/plot.png")
+def test_plot(test_id: int, session: ReadSession, user: Viewer) -> Response:
+    """The capacity and CE plot of a test run (the API's), behind the session cookie."""
+    png = cycling.plot_test(session, cycling.get_test(session, test_id), "png")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.get("/tests/{test_id}/cycles.csv")
+def test_cycles_csv(test_id: int, session: ReadSession, user: Viewer) -> PlainTextResponse:
+    cycles = cycling.cycles_of(session, cycling.get_test(session, test_id))
+    return PlainTextResponse(
+        cycling.cycles_csv(cycles),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="test-{test_id}-cycles.csv"'},
+    )
+
+
+@router.get("/tests/{test_id}/file")
+def test_file(test_id: int, request: Request, session: ReadSession, user: Viewer) -> FileResponse:
+    """The raw cycler file as it was uploaded."""
+    row = cycling.stored_file_of(session, cycling.get_test(session, test_id))
+    store = files.store_for(request.app.state.settings)
+    if not store.exists(row.sha256):
+        raise NotFound(f"the content of file {row.sha256} is missing from the store; restore it from backup")
+    return FileResponse(store.path(row.sha256), media_type=row.media_type, filename=row.name)
+
+
+# "name = value unit", one result a line: e.g. "LiF fraction = 41.7 %".
+RESULT_LINE = re.compile(r"^\s*(?P<name>[^=]+?)\s*=\s*(?P<value>[-+0-9.eE]+)\s*(?P<unit>\S.*?)\s*$")
+
+
+def _results(text: str) -> list[ResultIn]:
+    found = []
+    for number, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        match = RESULT_LINE.match(line)
+        if match is None:
+            raise Invalid(
+                "write each result as `name = value unit`, e.g. `LiF fraction = 41.7 %`",
+                [problem(f"/results/{number}", f"cannot read {line.strip()!r}")],
+            )
+        found.append(ResultIn(name=match["name"], value=float(match["value"]), unit=match["unit"]))
+    return found
+
+
+@router.get("/items/{code}/analyses/new")
+def analysis_form(code: str, request: Request, session: ReadSession, user: Recorder) -> HTMLResponse:
+    item = items.item_out(session, items.get_item(session, code))
+    return page(request, "analysis_form.html", item=item, techniques=TECHNIQUES, form={}, problems=[])
+
+
+@router.post("/items/{code}/analyses")
+def record_analysis(
+    code: str,
+    request: Request,
+    user: Recorder,
+    csrf: Annotated[str, Form()],
+    technique: Annotated[str, Form(max_length=40)] = "",
+    instrument: Annotated[str, Form(max_length=200)] = "",
+    title: Annotated[str, Form(max_length=200)] = "",
+    results: Annotated[str, Form(max_length=20000)] = "",
+    notes: Annotated[str, Form(max_length=20000)] = "",
+    files_: Annotated[list[UploadFile] | None, Form(alias="files")] = None,
+) -> Response:
+    check_csrf(request, csrf)
+    settings = request.app.state.settings
+    form = {
+        "technique": technique,
+        "instrument": instrument,
+        "title": title,
+        "results": results,
+        "notes": notes,
+    }
+    store = files.store_for(settings)
+    try:
+        body = AnalysisIn.model_validate(
+            {
+                "technique": technique,
+                "subjects": [code],
+                "instrument": instrument,
+                "title": title,
+                "results": _results(results),
+                "notes": notes,
+            }
+        )
+        uploads = [
+            (upload.filename, files.receive(store, upload.file, settings.max_file_bytes, "/files"))
+            for upload in files_ or []
+            if upload.filename
+        ]
+        with open_writer(request) as session:
+            rows = [files.record(session, store, user, stored, name) for name, stored in uploads]
+            attached = [AnalysisFileIn(sha256=row.sha256, label=row.name) for row in rows]
+            analyses.record_analysis(session, user, body.model_copy(update={"files": attached}))
+            commit_as(session, user, request)
+    except (DomainError, ValidationError) as refused:
+        with reading(engine_of(request)) as session:
+            item = items.item_out(session, items.get_item(session, code))
+        return page(
+            request,
+            "analysis_form.html",
+            422,
+            item=item,
+            techniques=TECHNIQUES,
+            form=form,
+            problems=problems_of(refused),
+        )
+    return RedirectResponse(f"/ui/items/{code}#analyses", status_code=303)
+
+
+@router.get("/analyses/{analysis_id}")
+def analysis_page(analysis_id: int, session: ReadSession, user: Viewer) -> Response:
+    """An analysis is shown on the page of what it characterises (a search hit lands there)."""
+    shown = analyses.analysis_out(session, analyses.get_analysis(session, analysis_id))
+    if not shown.subjects:
+        raise NotFound(f"analysis {analysis_id} has no subject to show it on")
+    code = quote(shown.subjects[0], safe="")
+    return RedirectResponse(f"/ui/items/{code}#analysis-{analysis_id}", status_code=303)
