@@ -34,7 +34,6 @@ from clients.client import CellprovError, Client
 from clients.config import ConfigError, resolve
 from clients.example import ANODE_KINDS, WorkedExample, load_worked_example
 from schemas import (
-    InputRole,
     ItemKind,
     ItemOut,
     ItemStatus,
@@ -44,14 +43,10 @@ from schemas import (
     LineageNode,
     LineageParts,
     LotIn,
-    OutputSpec,
     Page,
-    ParameterKind,
-    ParameterSpec,
     Quantity,
     StepIn,
-    StepInputIn,
-    StepOutputIn,
+    StepOut,
     TemplateIn,
 )
 from schemas.analyses import AnalysisFileIn, AnalysisIn, ResultIn
@@ -148,6 +143,11 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _fail_with_problem(exc: CellprovError) -> typer.Exit:
+    _print_problem(exc)
+    raise typer.Exit(1)
+
+
+def _print_problem(exc: CellprovError) -> None:
     problem = exc.problem
     headline = f"{exc.status} {problem.title}" + (f": {problem.detail}" if problem.detail else "")
     err_console.print(f"[bold red]error:[/] [red]{escape(headline)}[/]")
@@ -159,7 +159,6 @@ def _fail_with_problem(exc: CellprovError) -> typer.Exit:
         err_console.print(
             "  Give a token with --token or CELLPROV_TOKEN (`cellprov init` prints the first one)."
         )
-    raise typer.Exit(1)
 
 
 def _wants_json(ctx: typer.Context, flag: bool) -> bool:
@@ -427,6 +426,10 @@ def _submit_step(ctx: typer.Context, step_in: StepIn, json_output: bool) -> None
                 raise
             _print_violations(exc)
             raise typer.Exit(1) from None
+    _show_logged(ctx, step, json_output)
+
+
+def _show_logged(ctx: typer.Context, step: StepOut, json_output: bool) -> None:
     if _wants_json(ctx, json_output):
         _print_json(step)
         return
@@ -439,6 +442,13 @@ def _submit_step(ctx: typer.Context, step_in: StepIn, json_output: bool) -> None
     for output in step.outputs:
         suffix = " [yellow](quarantined until released)[/]" if output.status == ItemStatus.quarantined else ""
         console.print(f"  made [bold]{output.code}[/]  {_text(output.type)}  {_text(output.name)}{suffix}")
+
+
+def _show_refusal(exc: CellprovError) -> None:
+    if exc.errors:
+        _print_violations(exc)
+    else:
+        _print_problem(exc)
 
 
 def _print_violations(exc: CellprovError) -> None:
@@ -602,130 +612,22 @@ def step_new(
     ref: Annotated[str, typer.Argument(metavar="TEMPLATE", help="Template to follow: name or name@version.")],
     json_output: JsonFlag = False,
 ) -> None:
-    """Log a step by answering the template's questions one by one, then submit it.
+    """Log a step by answering the template's questions, each checked as you give it.
 
-    Each parameter is asked with its nominal value and accepted range (Enter skips an optional one); then
-    the item code and amount for each input role, then what was made.
+    Asks the start and end, each parameter (a value out of range is kept only as a deviation, with a
+    justification), the item and amount for each input role, and what was made; then shows the template's
+    dry run and a summary and asks to confirm. If the server still refuses, the answers are kept in a
+    YAML file for `cellprov step log FILE`.
     """
+    from clients.cli_wizard import log_by_wizard
+
     name, version = _split_ref(ref)
     with _connected(ctx) as client:
         template = client.template(name, version)
-    console.print(f"[bold]{escape(template.ref)}[/] {escape(template.title)}")
-    parameters: dict[str, Any] = {}
-    for parameter in template.parameters:
-        answer = _ask_parameter(parameter)
-        if answer is not None:
-            parameters[parameter.name] = answer
-    inputs: list[StepInputIn] = []
-    for role in template.inputs:
-        inputs += _ask_role(role)
-    outputs = [_ask_output(spec) for spec in template.outputs]
-    notes = typer.prompt("notes", default="", show_default=False) or None
-    try:
-        step_in = StepIn(
-            protocol=template.ref,
-            parameters=parameters,
-            inputs=inputs,
-            outputs=[o for o in outputs if o is not None],
-            notes=notes,
-        )
-    except ValidationError as exc:
-        _fail_with_validation(exc)
-    _submit_step(ctx, step_in, json_output)
-
-
-def _ask_parameter(parameter: ParameterSpec) -> Any:
-    optional = "" if parameter.required else ", optional"
-    if parameter.kind == ParameterKind.choice:
-        choices = parameter.choices or []
-        default = choices[0] if len(choices) == 1 else None
-        return typer.prompt(f"{parameter.name} [{' | '.join(choices)}{optional}]", default=default)
-    if parameter.kind == ParameterKind.bool:
-        return typer.confirm(parameter.name)
-    hint = (
-        parameter.describe() if parameter.kind in (ParameterKind.quantity, ParameterKind.number) else "text"
-    )
-    default = None
-    if parameter.nominal is not None:
-        default = f"{parameter.nominal:g}" + (f" {parameter.unit}" if parameter.unit else "")
-    while True:
-        text = typer.prompt(
-            f"{parameter.name} ({hint}{optional})",
-            default=default if default is not None else ("" if not parameter.required else None),
-            show_default=default is not None,
-        ).strip()
-        if not text and not parameter.required:
-            return None
-        if parameter.kind == ParameterKind.text:
-            return text
-        if parameter.kind == ParameterKind.number:
-            try:
-                return float(text)
-            except ValueError:
-                err_console.print(f"[red]{escape(text)!r} is not a number[/]")
-                continue
-        try:
-            return Quantity.model_validate(
-                text if " " in text or not parameter.unit else f"{text} {parameter.unit}"
-            )
-        except ValidationError:
-            err_console.print(f"[red]{escape(text)!r} is not a quantity like '110 degC'[/]")
-
-
-def _ask_role(role: InputRole) -> list[StepInputIn]:
-    entries: list[StepInputIn] = []
-    most = role.max_count if role.max_count is not None else 100
-    while len(entries) < most:
-        needed = len(entries) < role.min_count
-        label = f"{role.role} item code ({', '.join(role.types)})" + ("" if needed else ", Enter when done")
-        code = typer.prompt(label, default=None if needed else "", show_default=False).strip()
-        if not code:
-            break
-        amount: Quantity | None = None
-        if role.amount is not None:
-            while True:
-                text = typer.prompt(
-                    f"  amount of {code} ({role.amount.describe()})",
-                    default="" if not role.amount.required else None,
-                    show_default=False,
-                ).strip()
-                if not text:
-                    break
-                try:
-                    amount = Quantity.model_validate(text)
-                    break
-                except ValidationError:
-                    err_console.print(f"[red]{escape(text)!r} is not a quantity like '2.75 g'[/]")
-        entries.append(StepInputIn(role=role.role, item=code, amount=amount))
-    return entries
-
-
-def _ask_output(spec: OutputSpec) -> StepOutputIn | None:
-    if len(spec.types) == 1:
-        type_name = spec.types[0]
-    else:
-        type_name = typer.prompt(f"makes [{' | '.join(spec.types)}]", type=click.Choice(spec.types))
-    count = typer.prompt(f"how many {type_name}", default=max(spec.min_count, 1), type=int)
-    if count == 0:
-        return None
-    quantity = None
-    if spec.quantity is not None:
-        text = typer.prompt(
-            f"  quantity of each {type_name} ({spec.quantity.describe()})",
-            default="" if not spec.quantity.required else None,
-            show_default=False,
-        ).strip()
-        quantity = Quantity.model_validate(text) if text else None
-    properties: dict[str, Any] = {}
-    for prop in spec.properties:
-        text = typer.prompt(
-            f"  {prop.name} ({prop.describe()})",
-            default="" if not prop.required else None,
-            show_default=False,
-        ).strip()
-        if text:
-            properties[prop.name] = Quantity.model_validate(text).model_dump() if prop.unit else text
-    return StepOutputIn(type=type_name, count=count, quantity=quantity, properties=properties)
+        step = log_by_wizard(client, template, console, err_console, _show_refusal)
+    if step is None:
+        raise typer.Exit(1)
+    _show_logged(ctx, step, json_output)
 
 
 # -- items ----------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ is logged: these checks only spare the user a refusal after the last question.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ from schemas import (
 )
 from schemas.templates import Limits
 
-_UNITS = pint.UnitRegistry()
+_UNITS: pint.UnitRegistry = pint.UnitRegistry()
 # What a unit can look like: pint evaluates what it parses, so the only numbers let through are small
 # exponents (cm**2, g^-1) and the 1 of 1/h.
 _UNIT_TEXT = re.compile(r"^[A-Za-zµμ°%Ω*/^.·() _-]+$")
@@ -197,12 +196,31 @@ def _did_you_mean(text: str, candidates: list[str]) -> str:
     return f" — did you mean {close}?" if close else ""
 
 
+# Characters a hurried eye or a label printer mixes up: a swap between them is half a typo.
+_LOOK_ALIKE = {frozenset(pair) for pair in ("O0", "I1", "L1", "S5", "B8", "Z2")}
+
+
+def _typo_distance(a: str, b: str) -> float:
+    """Edit distance (Levenshtein) where swapping look-alike characters (O/0, I/1) costs a half."""
+    before = [float(n) for n in range(len(b) + 1)]
+    for i, x in enumerate(a, 1):
+        row = [float(i)]
+        for j, y in enumerate(b, 1):
+            swap = 0.0 if x == y else 0.5 if frozenset((x, y)) in _LOOK_ALIKE else 1.0
+            row.append(min(before[j] + 1, row[j - 1] + 1, before[j - 1] + swap))
+        before = row
+    return before[-1]
+
+
 def closest(code: str, candidates: list[str]) -> str | None:
-    """The candidate a mistyped code most likely meant (CC-0O01 → CC-0001), or None if none is close."""
-    found = difflib.get_close_matches(code.upper(), [c.upper() for c in candidates], n=1, cutoff=0.6)
-    if not found:
+    """The candidate a mistyped code most likely meant (CC-0O01 → CC-0001), or None if none is close:
+    at most one typo in three characters. On a tie the earlier candidate (the better search hit) wins."""
+    typed = code.upper()
+    scored = [(_typo_distance(typed, candidate.upper()), n) for n, candidate in enumerate(candidates)]
+    if not scored:
         return None
-    return next(c for c in candidates if c.upper() == found[0])
+    distance, best = min(scored)
+    return candidates[best] if 0 < distance <= max(1.0, len(typed) / 3) else None
 
 
 def no_such_item(code: str, candidates: list[str]) -> str:
