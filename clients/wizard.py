@@ -8,16 +8,15 @@ is logged: these checks only spare the user a refusal after the last question.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import pint
 import yaml
 from pydantic import ValidationError
 
+from labrules import units
 from schemas import (
     AmountSpec,
     InputRole,
@@ -31,11 +30,6 @@ from schemas import (
 )
 from schemas.templates import Limits
 
-_UNITS: pint.UnitRegistry = pint.UnitRegistry()
-# What a unit can look like: pint evaluates what it parses, so the only numbers let through are small
-# exponents (cm**2, g^-1) and the 1 of 1/h.
-_UNIT_TEXT = re.compile(r"^[A-Za-zµμ°%Ω*/^.·() _-]+$")
-_UNIT_NUMBERS = re.compile(r"\*\*-?[1-4](?!\d)|\^-?[1-4](?!\d)|^1/")
 _SLACK = 1e-9
 
 _DIMENSIONS = {
@@ -81,30 +75,16 @@ class Refused:
 Answer = Accepted | OutOfRange | Refused
 
 
-class UnitError(ValueError):
-    pass
-
-
-@lru_cache(maxsize=256)
-def _unit(text: str) -> pint.Unit:
-    if not text or len(text) > 64 or not _UNIT_TEXT.match(_UNIT_NUMBERS.sub("", text) or "x"):
-        raise UnitError(f"{text!r} is not a unit")
-    try:
-        return _UNITS.parse_units(text.replace("·", "*"))
-    except Exception as exc:  # pint raises many unrelated types (UndefinedUnitError, TokenError ...)
-        raise UnitError(f"{text!r} is not a unit cellprov knows") from exc
-
-
 def dimension_words(unit: str) -> str:
     """What a unit measures, as a person says it: "a time", "a mass", "a volume"."""
-    dimensionality = str(_unit(unit).dimensionality)
+    dimensionality = units.dimension(unit)
     return _DIMENSIONS.get(dimensionality, f"of dimension {dimensionality}")
 
 
 def convert(quantity: Quantity, unit: str) -> float | None:
     """`quantity` in `unit`, or None when they measure different things."""
     try:
-        return float(_UNITS.Quantity(quantity.value, _unit(quantity.unit)).to(_unit(unit)).magnitude)
+        return units.convert(quantity, unit)
     except pint.DimensionalityError:
         return None
 
@@ -119,8 +99,8 @@ def read_quantity(text: str, default_unit: str | None = None) -> Quantity | Refu
     except ValidationError:
         return Refused(f"{text!r} is not a quantity: write a number and a unit, e.g. '2.75 g'")
     try:
-        _unit(quantity.unit)
-    except UnitError as exc:
+        units.parse_unit(quantity.unit)
+    except units.UnitProblem as exc:
         return Refused(str(exc))
     return quantity
 

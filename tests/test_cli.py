@@ -1,4 +1,4 @@
-"""The `cellprov` command line against a real server: `cellprov serve` in a subprocess, fresh SQLite file."""
+"""The `cellprov` command line against a real server (`cellprov-server serve` in a subprocess, new SQLite)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from clients import cli
+from clients.cli import output
+from service import commands
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 120.0
@@ -53,13 +55,13 @@ def _server_env(tmp: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`cellprov serve` on an empty database: it creates the admin, prints the token and loads the example."""
+    """`cellprov-server serve` on an empty database: makes the admin, prints the token, loads the example."""
     tmp = tmp_path_factory.mktemp("cli-server")
     port = _free_port()
     log = tmp / "server.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "clients.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "service.commands", "serve", "--port", str(port)],
             cwd=tmp,
             env=_server_env(tmp),
             stdout=subprocess.PIPE,
@@ -81,9 +83,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             try:
                 line = lines.get(timeout=STARTUP_TIMEOUT)
             except queue.Empty:
-                pytest.fail(f"no example hint from `cellprov serve`:\n{''.join(seen)}\n{log.read_text()}")
+                pytest.fail(
+                    f"no example hint from `cellprov-server serve`:\n{''.join(seen)}\n{log.read_text()}"
+                )
             if not line:
-                pytest.fail(f"`cellprov serve` ended early:\n{''.join(seen)}\n{log.read_text()}")
+                pytest.fail(f"`cellprov-server serve` ended early:\n{''.join(seen)}\n{log.read_text()}")
             seen.append(line)
             if hint := re.search(r"try: cellprov trace (\S+)", line):
                 break
@@ -98,8 +102,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tables and trees wrap at the terminal width; make it wide so an item code is never split in two.
-    monkeypatch.setattr(cli, "console", Console(width=200, color_system=None))
-    monkeypatch.setattr(cli, "err_console", Console(width=200, color_system=None, stderr=True))
+    monkeypatch.setattr(output, "console", Console(width=200, color_system=None))
+    monkeypatch.setattr(output, "err_console", Console(width=200, color_system=None, stderr=True))
     for key in ("CELLPROV_URL", "CELLPROV_TOKEN"):
         monkeypatch.delenv(key, raising=False)
 
@@ -177,7 +181,7 @@ def test_receive_a_lot_log_a_step_and_read_the_history(server: Server) -> None:
     thf = code.group(1)
 
     shown = ok(cellprov(server, "items", "show", thf))
-    assert "250 mL" in shown and "Sigma-Aldrich" in shown and "SHBX1234" in shown and "99.9 percent" in shown
+    assert "250 mL" in shown and "Sigma-Aldrich" in shown and "SHBX1234" in shown and "99.9 %" in shown
 
     step = f"""
 protocol: coating-solution@1
@@ -239,10 +243,10 @@ def test_connection_refused_names_the_url_and_how_to_start_a_server() -> None:
 def test_init_creates_the_admin_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CELLPROV_DATABASE_URL", f"sqlite:///{tmp_path / 'init.db'}")
     monkeypatch.setenv("CELLPROV_FILES_DIR", str(tmp_path / "files"))
-    first = CliRunner().invoke(cli.app, ["init"])
+    first = CliRunner().invoke(commands.app, ["init"])
     assert first.exit_code == 0, first.output
     assert "export CELLPROV_TOKEN=" in first.stdout
-    second = CliRunner().invoke(cli.app, ["init"])
+    second = CliRunner().invoke(commands.app, ["init"])
     assert second.exit_code == 0, second.output
     assert "already exists" in second.stdout and "CELLPROV_TOKEN=" not in second.stdout
 

@@ -18,8 +18,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from clients import wizard
+from clients.cli.output import number, quantity_text
 from clients.client import CellprovError, Client
-from clients.people_text import quantity_text
 from schemas import (
     DeviationIn,
     InputRole,
@@ -292,7 +292,7 @@ def show_summary(console: Console, step: StepIn) -> None:
     if step.ended_at:
         table.add_row("ended", f"{step.ended_at:%Y-%m-%d %H:%M}")
     for name, value in step.parameters.items():
-        table.add_row(escape(name), escape(quantity_text(value)))
+        table.add_row(escape(name), escape(_value_text(value)))
     for entry in step.inputs:
         amount = f"  {quantity_text(entry.amount)}" if entry.amount else ""
         table.add_row(escape(entry.role), escape(entry.item + amount))
@@ -306,6 +306,14 @@ def show_summary(console: Console, step: StepIn) -> None:
     if step.notes:
         table.add_row("notes", escape(step.notes))
     console.print(table)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, Quantity | dict):
+        return quantity_text(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return number(value) if isinstance(value, float) else str(value)
 
 
 def keep_answers(step: StepIn, folder: Path) -> Path:
