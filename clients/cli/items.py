@@ -1,25 +1,30 @@
-"""`cellprov items list|show|history`: lots, batches and cells."""
+"""`cellprov items list|show|history|correct|void|release`: lots, batches and cells."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from clients.cli import output
 from clients.cli.connect import JsonFlag, connected, wants_json
+from clients.cli.parse import parse_property
+from clients.client import CellprovError
+from clients.wizard import closest
 from schemas import (
     ItemKind,
     ItemOut,
+    ItemPatch,
     ItemStatus,
     ItemVersion,
     Page,
 )
 
-app = typer.Typer(help="Items (lots, batches, cells): list, show, history.")
+app = typer.Typer(help="Items (lots, batches, cells): list, show, history, correct, void, release.")
 
 
 @app.command("list")
@@ -45,7 +50,9 @@ def items_list(
     if wants_json(ctx, json_output):
         output.print_json(page)
         return
-    table = Table("code", "kind", "type", "name", "remaining", "status", title=f"{len(page.items)} items")
+    table = Table(
+        "code", "kind", "type", "name", "remaining", "status", title=output.count(len(page.items), "item")
+    )
     for item in page.items:
         remaining = item.remaining if item.remaining is not None else item.quantity
         table.add_row(
@@ -139,3 +146,125 @@ def _changes_text(version: ItemVersion) -> str:
 def _short(value: Any) -> str:
     text = output.property_text(value) if value is not None else "∅"
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+# -- corrections, voiding, release -----------------------------------------------------------------------
+
+CORRECTABLE = ("name", "quantity", "supplier", "catalog_number", "supplier_lot", "received_on", "expires_on")
+
+
+def _correction(sets: list[str], reason: str) -> ItemPatch:
+    """`--set FIELD=VALUE` options as a correction; `prop.KEY=VALUE` sets a property, `prop.KEY=null`
+    removes it."""
+    fields: dict[str, Any] = {}
+    properties: dict[str, Any] = {}
+    for given in sets:
+        key, sep, raw = given.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            output.fail(f"--set {given!r}: write FIELD=VALUE, e.g. supplier=Merck or prop.purity=99.5 %")
+        if key.startswith(("prop.", "properties.")):
+            name = key.split(".", 1)[1]
+            properties[name] = None if raw.strip() == "null" else parse_property(f"{name}={raw}")[1]
+        elif key in CORRECTABLE:
+            fields[key] = raw.strip() or None
+        else:
+            close = closest(key, [*CORRECTABLE, "prop.KEY"])
+            output.fail(
+                f"{key} is not a field you can correct"
+                + (f" — did you mean {close}?" if close else f" (fields: {', '.join(CORRECTABLE)}, prop.KEY)")
+            )
+    if properties:
+        fields["properties"] = properties
+    try:
+        return ItemPatch.model_validate({"reason": reason, **fields})
+    except ValidationError as exc:
+        output.fail_with_validation(exc)
+
+
+def _show_changes(versions: list[ItemVersion]) -> None:
+    for version in versions:
+        output.err_console.print(
+            f"  v{version.version} {escape(version.action)} by {escape(version.by)} "
+            f"at {version.at:%Y-%m-%d %H:%M}" + (f" — {escape(version.reason)}" if version.reason else "")
+        )
+        for line in _changes_text(version).splitlines():
+            output.err_console.print(f"    {escape(line)}")
+
+
+@app.command("correct")
+def items_correct(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Item code, e.g. FECL-0001.")],
+    sets: Annotated[
+        list[str],
+        typer.Option("--set", help="FIELD=VALUE to change (repeatable): supplier=Merck, prop.purity=99.5 %."),
+    ],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the item's history).")],
+    seen_version: Annotated[
+        int | None,
+        typer.Option(help="The version you corrected (default: the current one, read for you)."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Correct an item: a new version with a reason. If somebody changed it since the version you saw,
+    you are shown what changed and asked before your correction is applied on top."""
+    patch = _correction(sets, reason)
+    with connected(ctx) as client:
+        seen = client.item(code).version if seen_version is None else seen_version
+        while True:
+            try:
+                item = client.correct_item(code, patch, if_match=f'"{seen}"')
+                break
+            except CellprovError as exc:
+                if exc.status != 412:
+                    raise
+            current = client.item(code)
+            output.err_console.print(f"[yellow]{escape(code)} changed since version {seen}:[/]")
+            _show_changes([v for v in client.history(code) if v.version > seen])
+            if not typer.confirm(f"Apply your correction to version {current.version}?", default=False):
+                output.fail(f"nothing was changed; {code} stays at version {current.version}")
+            seen = current.version
+        latest = client.history(code)[-1]
+    if wants_json(ctx, json_output):
+        output.print_json(item)
+        return
+    output.console.print(f"Corrected [bold]{escape(item.code)}[/]: now version {item.version}.")
+    for line in _changes_text(latest).splitlines():
+        output.console.print(f"  {escape(line)}")
+
+
+@app.command("void")
+def items_void(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Item code.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is voided (kept in its history).")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Void an item recorded by mistake: it stays readable, marked voided, and can no longer be used."""
+    with connected(ctx) as client:
+        item = client.void_item(code, reason)
+    if wants_json(ctx, json_output):
+        output.print_json(item)
+        return
+    output.console.print(
+        f"[yellow]Voided {escape(item.code)}[/] ({output.text(item.type)}): {output.text(item.void_reason)}"
+    )
+
+
+@app.command("release")
+def items_release(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Code of a quarantined item.")],
+    note: Annotated[str | None, typer.Option(help="What the review found, e.g. 'XRD matches'.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Release a quarantined item after quality review (reviewers), so steps may use it."""
+    with connected(ctx) as client:
+        item = client.release_item(code, note)
+    if wants_json(ctx, json_output):
+        output.print_json(item)
+        return
+    output.console.print(
+        f"[green]Released {escape(item.code)}[/] ({output.text(item.type)}), v{item.version}."
+    )

@@ -36,7 +36,9 @@ def template_list(
     if wants_json(ctx, json_output):
         output.print_json(found)
         return
-    table = Table("name", "kind", "latest", "published", "retired", "title", title=f"{len(found)} templates")
+    table = Table(
+        "name", "kind", "latest", "published", "retired", "title", title=output.count(len(found), "template")
+    )
     for summary in found:
         table.add_row(
             summary.name,
