@@ -27,7 +27,9 @@ from clients.cli import (
     step,
     template,
     testruns,
+    token,
     trace,
+    user,
 )
 from clients.cli.connect import JsonFlag, State
 
@@ -68,6 +70,8 @@ app.add_typer(analysis.app, name="analysis", no_args_is_help=True)
 app.add_typer(audit.app, name="audit", no_args_is_help=True)
 app.add_typer(note.app, name="note", no_args_is_help=True)
 app.add_typer(instruments.app, name="instrument", no_args_is_help=True)
+app.add_typer(user.app, name="user", no_args_is_help=True)
+app.add_typer(token.app, name="token", no_args_is_help=True)
 # Top-level commands: `cellprov trace CODE`, `cellprov search WORDS` ...
 for module in (trace, export, sign, compare, search, harvest):
     app.add_typer(module.app)

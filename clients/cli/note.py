@@ -1,4 +1,4 @@
-"""`cellprov note add`: notebook entries, linked to the records they are about."""
+"""`cellprov note add|list|show`: notebook entries, linked to the records they are about."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from typing import Annotated
 import click
 import typer
 from pydantic import ValidationError
+from rich.markdown import Markdown
 from rich.markup import escape
+from rich.table import Table
 
 from clients.cli import output
 from clients.cli.connect import JsonFlag, connected, wants_json
+from clients.cli.parse import record_ref
 
 app = typer.Typer(help="Notebook entries: write what you saw, linked to the records it is about.")
 
@@ -20,11 +23,6 @@ app = typer.Typer(help="Notebook entries: write what you saw, linked to the reco
 EDITOR_TEMPLATE = (
     "\n# Write the entry above in Markdown. The first line is the title unless --title is given.\n"
 )
-
-
-def _link(code: str) -> str:
-    """`CC-0001` is an item; other records are written out, e.g. `step:12`."""
-    return code if ":" in code else f"item:{code}"
 
 
 def _from_editor() -> str:
@@ -63,7 +61,7 @@ def note_add(
         output.fail("the entry is empty: give a text, or a --title")
     try:
         entry = EntryIn(
-            title=title[:200], body=body, tags=tag or [], links=[_link(code) for code in link or []]
+            title=title[:200], body=body, tags=tag or [], links=[record_ref(code) for code in link or []]
         )
     except ValidationError as exc:
         output.fail_with_validation(exc)
@@ -77,3 +75,72 @@ def note_add(
         f'Wrote entry [bold]{written.id}[/] "{escape(written.title)}"'
         f"{' about ' + escape(', '.join(written.links)) if written.links else ''}{attached}."
     )
+
+
+@app.command("list")
+def note_list(
+    ctx: typer.Context,
+    link: Annotated[
+        str | None, typer.Option("--link", help="Only entries about this record: CC-0001, step:12.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option(help="Only entries with this tag.")] = None,
+    author: Annotated[str | None, typer.Option(help="Only entries by this username.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    json_output: JsonFlag = False,
+) -> None:
+    """Notebook entries, newest first."""
+    record = record_ref(link) if link else None
+    with connected(ctx) as client:
+        page = client.entries(record=record, tag=tag, author=author, limit=limit)
+    if wants_json(ctx, json_output):
+        output.print_json(page)
+        return
+    table = Table(
+        "entry",
+        "date",
+        "author",
+        "title",
+        "about",
+        "tags",
+        title=output.count(len(page.items), "entry", "entries"),
+    )
+    for entry in page.items:
+        title = escape(entry.title) + (" [yellow](voided)[/]" if entry.status == "voided" else "")
+        table.add_row(
+            str(entry.id),
+            f"{entry.date}",
+            escape(entry.author),
+            title,
+            escape(", ".join(entry.links)),
+            escape(", ".join(entry.tags)),
+        )
+    output.console.print(table)
+    if page.next_cursor:
+        output.console.print("[dim]More entries: raise --limit or filter.[/]")
+
+
+@app.command("show")
+def note_show(
+    ctx: typer.Context,
+    entry_id: Annotated[int, typer.Argument(metavar="ID", help="Entry id.")],
+    json_output: JsonFlag = False,
+) -> None:
+    """One entry: its text, what it is about, its files and who wrote it when."""
+    with connected(ctx) as client:
+        entry = client.entry(entry_id)
+    if wants_json(ctx, json_output):
+        output.print_json(entry)
+        return
+    status = f" [yellow]voided: {escape(entry.void_reason or '')}[/]" if entry.status == "voided" else ""
+    output.console.print(f"[bold]{escape(entry.title)}[/]  [dim]entry {entry.id} v{entry.version}[/]{status}")
+    output.console.print(f"{entry.date} by {escape(entry.author_name)} ({escape(entry.author)})")
+    if entry.links:
+        output.console.print(f"about {escape(', '.join(entry.links))}")
+    if entry.tags:
+        output.console.print(f"tags {escape(', '.join(entry.tags))}")
+    if entry.body:
+        output.console.print(Markdown(entry.body))
+    for attachment in entry.attachments:
+        output.console.print(
+            f"  📎 {escape(attachment.name)} ({attachment.size:,} bytes, {escape(attachment.media_type)})"
+        )

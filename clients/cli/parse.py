@@ -44,3 +44,8 @@ def split_ref(ref: str) -> tuple[str, int | None]:
     if version and not version.isdigit():
         raise typer.BadParameter(f"{ref!r} is not name or name@version", param_hint="TEMPLATE")
     return name, int(version) if version else None
+
+
+def record_ref(code: str) -> str:
+    """`CC-0001` is an item; other records are written out, e.g. `step:12`, `entry:3`."""
+    return code if ":" in code else f"item:{code}"

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from clients.cli import output
 from clients.cli.connect import JsonFlag, connected, wants_json
+from clients.cli.parse import record_ref
 
 app = typer.Typer()
 
@@ -16,14 +17,16 @@ app = typer.Typer()
 @app.command()
 def sign(
     ctx: typer.Context,
-    record: Annotated[str, typer.Argument(help='The record: "item:CC-0001" or "step:12".')],
+    record: Annotated[
+        str, typer.Argument(help='The record: an item code (CC-0001), or "step:12", "entry:3".')
+    ],
     meaning: Annotated[str, typer.Option(help="authored, reviewed, approved or witnessed.")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Your password (asked for).")],
     json_output: JsonFlag = False,
 ) -> None:
     """E-sign a record as it is now. Editing it later marks the signature as no longer valid."""
     with connected(ctx) as client:
-        signature = client.sign(record, meaning, password)
+        signature = client.sign(record_ref(record), meaning, password)
     if wants_json(ctx, json_output):
         output.print_json(signature)
     else:

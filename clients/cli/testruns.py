@@ -1,7 +1,8 @@
-"""`cellprov test upload|show|void|check`: a cell's test runs, their cycles and metrics."""
+"""`cellprov test upload|show|cycles|plot|void|check`: a cell's test runs, their cycles and metrics."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from clients.cli.connect import JsonFlag, connected, wants_json
 from schemas import (
     Quantity,
 )
-from schemas.cycling import TestOptions, TestRunOut
+from schemas.cycling import CycleOut, TestOptions, TestRunOut
 
 app = typer.Typer(help="Test runs: upload a cell's cycler file, show its cycles and metrics.")
 
@@ -97,9 +98,69 @@ def _metrics_table(run: TestRunOut) -> Table:
     table.add_column("note", style="dim")
     for metric in run.metrics:
         table.add_row(
-            metric.name, output.number(metric.value, digits=4), metric.unit, output.text(metric.note)
+            metric.name,
+            output.number(metric.value, digits=4),
+            escape(output.unit_text(metric.unit)) if metric.unit else "",
+            output.text(metric.note),
         )
     return table
+
+
+def _cycles_table(run: TestRunOut, per_cycle: list[CycleOut]) -> Table:
+    table = Table(title=f"{output.count(len(per_cycle), 'cycle')} of test {run.id}")
+    for name in ("cycle", "hw", "charge mAh", "discharge mAh", "CE %", "mAh/g", "note"):
+        table.add_column(name, justify="right" if name != "note" else "left")
+    returned = "discharge" if run.leading == "charge" else "charge"
+    for c in per_cycle:
+        table.add_row(
+            str(c.cycle),
+            output.text(c.hw_cycle),
+            output.number(c.charge_mAh, digits=4),
+            output.number(c.discharge_mAh, digits=4),
+            output.number(c.ce_pct, digits=4),
+            output.number(getattr(c, f"{returned}_mAh_g"), digits=4),
+            output.text(c.flag or ("" if c.complete else "incomplete")),
+        )
+    return table
+
+
+@app.command("cycles")
+def test_cycles(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Print every per-cycle column as CSV (for a spreadsheet).")
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """A test run's per-cycle table: capacities, coulombic efficiency, specific capacity."""
+    with connected(ctx) as client:
+        if as_csv:
+            sys.stdout.write(client.cycles_csv(test_id))
+            return
+        run = client.test_run(test_id)
+        per_cycle = client.cycles(test_id)
+    if wants_json(ctx, json_output):
+        output.print_json(per_cycle)
+        return
+    output.console.print(_cycles_table(run, per_cycle))
+
+
+@app.command("plot")
+def test_plot(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write: .png or .svg.")],
+    from_zero: Annotated[bool, typer.Option("--from-zero", help="Start the capacity axis at zero.")] = False,
+) -> None:
+    """Save a test run's capacity and coulombic efficiency plot."""
+    with connected(ctx) as client:
+        content = client.plot(test_id, "svg" if out.suffix.lower() == ".svg" else "png", from_zero=from_zero)
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        output.fail(f"cannot write {out}: {exc}")
+    output.console.print(f"Plot of test {test_id} saved to {escape(str(out))} ({len(content):,} bytes).")
 
 
 @app.command("show")
@@ -126,20 +187,7 @@ def test_show(
     )
     output.console.print(_metrics_table(run))
     if per_cycle:
-        table = Table(title="cycles")
-        for name in ("cycle", "hw", "charge mAh", "discharge mAh", "CE %", "mAh/g"):
-            table.add_column(name, justify="right")
-        returned = "discharge" if run.leading == "charge" else "charge"
-        for c in per_cycle:
-            table.add_row(
-                str(c.cycle),
-                output.text(c.hw_cycle),
-                output.number(c.charge_mAh, digits=4),
-                output.number(c.discharge_mAh, digits=4),
-                output.number(c.ce_pct, digits=4),
-                output.number(getattr(c, f"{returned}_mAh_g"), digits=4),
-            )
-        output.console.print(table)
+        output.console.print(_cycles_table(run, per_cycle))
     if plot is not None:
         output.console.print(f"plot saved to {escape(str(plot))}")
 
