@@ -21,7 +21,7 @@ from schemas import Role
 from schemas.cycling import TestOptions
 from tests.conftest import Person
 from tests.cycler_files import fixture
-from tests.lab import ASSEMBLY, SYNTHESIS, publish_bench_over_http
+from tests.lab import ASSEMBLY, publish_bench_over_http
 
 NDAX = "neware_ndax/46_1_5_60_bts16.ndax"
 CYCLING = "lfp-li-cycling@1"
@@ -308,10 +308,10 @@ def test_audit_export_streams_to_stdout_and_verify_says_what_is_wrong(lab: Lab, 
 
 
 def test_units_and_numbers_read_as_people_write_them() -> None:
-    from clients.cli.output import count_text, quantity_text, unit_text
+    from clients.cli.output import count, quantity_text, unit_text
 
     assert unit_text("cm**2") == "cm²" and unit_text("mg/cm**2") == "mg/cm²" and unit_text("m**-1") == "m⁻¹"
     assert quantity_text({"value": 53.22, "unit": "cm**2"}) == "53.22 cm²"
     assert quantity_text({"value": 147.79999999999998, "unit": "mAh/g"}) == "147.8 mAh/g"
-    assert count_text(1, "item") == "1 item" and count_text(2, "entry") == "2 entries"
-    assert count_text(0, "cell") == "0 cells"
+    assert count(1, "item") == "1 item" and count(2, "entry", "entries") == "2 entries"
+    assert count(0, "cell") == "0 cells"

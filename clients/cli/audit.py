@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -99,14 +101,26 @@ def audit_verify(
 def audit_export(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
-    out: Annotated[Path | None, typer.Option(help="File to write (default cellprov-audit.FORMAT).")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out", "-o", help="File to write, or - for stdout (the default when stdout is not a terminal)."
+        ),
+    ] = None,
 ) -> None:
-    """Download the whole audit trail (streamed) with its manifest; check it with `audit verify FILE`."""
+    """Stream the whole audit trail with its manifest; check it later with `cellprov audit verify FILE`.
+
+    \b
+    cellprov audit export -o trail.jsonl
+    cellprov audit export > trail.jsonl        the same: only the export goes to stdout
+    """
     from rich.progress import SpinnerColumn, TimeElapsedColumn
 
     if fmt not in ("jsonl", "csv"):
         output.fail("--format must be jsonl or csv")
-    target = out or Path(f"cellprov-audit.{fmt}")
+    to_stdout = out == "-" or (out is None and not sys.stdout.isatty())
+    if out is None and not to_stdout:
+        output.fail(f"give a file with -o trail.{fmt}, or redirect: cellprov audit export > trail.{fmt}")
     columns = (
         SpinnerColumn(),
         "[progress.description]{task.description}",
@@ -114,17 +128,33 @@ def audit_export(
         TransferSpeedColumn(),
         TimeElapsedColumn(),
     )
-    with (
-        connected(ctx) as client,
-        target.open("wb") as handle,
-        Progress(*columns, console=output.err_console) as bar,
-    ):
-        task = bar.add_task(f"exporting to {target}", total=None)
-        written = client.export_audit(fmt, handle, progress=lambda done: bar.update(task, completed=done))
-    output.console.print(
-        f"Wrote [bold]{escape(str(target))}[/] ({written:,} bytes). Check it with "
-        f"`cellprov audit verify {escape(str(target))}`."
-    )
+    target = None if to_stdout else Path(str(out))
+    # A file is written beside its name and renamed when complete: an export cut short leaves no file
+    # that looks like a whole one.
+    partial = None if target is None else target.with_name(target.name + ".partial")
+    try:
+        with (
+            connected(ctx) as client,
+            nullcontext(sys.stdout.buffer) if partial is None else partial.open("wb") as handle,
+            Progress(*columns, console=output.err_console, transient=True) as bar,
+        ):
+            task = bar.add_task(f"exporting to {target or 'stdout'}", total=None)
+            written = client.export_audit(fmt, handle, progress=lambda done: bar.update(task, completed=done))
+        if partial is not None and target is not None:
+            partial.replace(target)
+    except OSError as exc:
+        output.fail(f"cannot write {target or 'stdout'}: {exc}")
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+    if target is None:
+        output.err_console.print(f"Exported {written:,} bytes of audit trail ({fmt}).")
+    else:
+        output.err_console.print(
+            f"Wrote [bold]{escape(str(target))}[/] ({written:,} bytes). Check it with "
+            f"`cellprov audit verify {escape(str(target))}`.",
+            soft_wrap=True,
+        )
 
 
 @app.command("checkpoint")

@@ -23,18 +23,40 @@ def compare(
         typer.Option(
             help="cell, role:<input role> (e.g. role:anode) or type:<item type> (e.g. type:MOF@CoPc)."
         ),
-    ] = "role:anode",
+    ] = "",
     protocol: Annotated[str | None, typer.Option(help="Only runs under this test protocol.")] = None,
+    cell: Annotated[
+        list[str] | None,
+        typer.Option("--cell", help="Only these cells (repeat); grouped by cell unless --by."),
+    ] = None,
+    made_from: Annotated[
+        str | None,
+        typer.Option("--from", help="Only the cells made from this item (a lot, a batch), each on its own."),
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="Also save a comparison plot (.png or .svg).")] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Compare test metrics of many cells, grouped by what is upstream of them: did this batch do better?"""
+    """Compare test metrics of many cells, grouped by what is upstream of them: did this batch do better?
+
+    \b
+    cellprov compare                              grouped by the anode each cell was built with
+    cellprov compare --by type:MOF@CoPc           by the MOF@CoPc batch upstream of each cell
+    cellprov compare --cell CC-0001 --cell CC-0002   these cells, side by side
+    cellprov compare --from MCP-0001              the cells made from this batch
+    """
+    chosen = list(cell or [])
     with connected(ctx) as client:
-        comparison = client.compare(by, protocol)
+        if made_from is not None:
+            # Which cells descend from an item is the lineage's answer; compare then takes them by code.
+            lineage = client.lineage(made_from, "down", kind="cell", include="nodes")
+            chosen += [node.code for node in lineage.nodes if node.code != lineage.root]
+            if not chosen:
+                output.fail(f"no cell was made from {made_from}")
+        grouping = by or ("cell" if chosen else "role:anode")
+        comparison = client.compare(grouping, protocol, chosen or None)
         if plot is not None:
-            plot.write_bytes(
-                client.compare_plot(by, protocol, "svg" if plot.suffix.lower() == ".svg" else "png")
-            )
+            svg = plot.suffix.lower() == ".svg"
+            plot.write_bytes(client.compare_plot(grouping, protocol, "svg" if svg else "png", chosen or None))
     if wants_json(ctx, json_output):
         output.print_json(comparison)
         return
@@ -51,8 +73,11 @@ def compare(
         )
         if n in names
     ] or names[:5]
+    cells_in = output.count(len({row.cell for group in comparison.groups for row in group.tests}), "cell")
+    scope = f", cells made from {escape(made_from)}" if made_from else ""
     table = Table(
-        title=f"test metrics by {escape(comparison.by)}" + (f" ({escape(protocol)})" if protocol else "")
+        title=f"test metrics of {cells_in} by {escape(comparison.by)}{scope}"
+        + (f" ({escape(protocol)})" if protocol else "")
     )
     table.add_column("group")
     table.add_column("cells", justify="right")

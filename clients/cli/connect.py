@@ -40,13 +40,16 @@ def wants_json(ctx: typer.Context, flag: bool = False) -> bool:
 
 
 _ITEM_PATH = re.compile(r"/items/([^/]+)$")
+_NO_ITEM = re.compile(r"no item with code '([^']+)'")
 
 
 def did_you_mean(client: Client, exc: CellprovError) -> list[str]:
     """For each item code the server did not find, the codes like it ("no item CC-0O01 — did you mean
     CC-0001?"): a bare 404 sends a user hunting through lists."""
     missing: list[str] = []
-    if exc.status == 404 and (path := _ITEM_PATH.search(unquote(exc.response.request.url.path))):
+    if exc.status == 404 and (named := _NO_ITEM.search(exc.problem.detail or "")):
+        missing.append(named.group(1))
+    elif exc.status == 404 and (path := _ITEM_PATH.search(unquote(exc.response.request.url.path))):
         missing.append(path.group(1))
     missing += [
         str(item.got)
