@@ -17,13 +17,12 @@ from typer.testing import CliRunner, Result
 
 from clients.cli import app
 from clients.client import Client
+from clients.cycler_model import lfp_cycling
 from schemas import Role
 from schemas.cycling import TestOptions
 from tests.conftest import Person
-from tests.cycler_files import fixture
 from tests.lab import ASSEMBLY, publish_bench_over_http
 
-NDAX = "neware_ndax/46_1_5_60_bts16.ndax"
 CYCLING = "lfp-li-cycling@1"
 
 # Wide enough that rich never wraps a line the assertions read.
@@ -167,7 +166,8 @@ def test_a_mistyped_code_gets_did_you_mean(lab: Lab) -> None:
 
 def test_help_shows_json_as_a_plain_flag_and_a_table_counts_in_words(lab: Lab) -> None:
     shown = ok(runner.invoke(app, ["items", "list", "--help"], env={"COLUMNS": "200"}))
-    assert "--json" in shown and "<bool>" not in shown
+    (json_line,) = [line for line in shown.splitlines() if "--json" in line]
+    assert "Print the server's answer as JSON" in json_line and "<bool>" not in json_line
     lab.lot()
     assert "1 item" in ok(lab.cli("items", "list")) and "1 items" not in ok(lab.cli("items", "list"))
     assert json.loads(ok(lab.cli("items", "list", "--json")))["items"][0]["type"] == "FeCl3·6H2O"
@@ -233,9 +233,8 @@ def test_test_show_cycles_csv_plot_void_and_compare_chosen_cells(lab: Lab, tmp_p
     runs = {}
     with lab.client() as client:
         for cell in (first, second):
-            with fixture(NDAX).open("rb") as handle:
-                options = TestOptions.model_validate({"active_mass": "12.49 mg"})
-                runs[cell] = client.upload_test(cell, "run.ndax", handle, CYCLING, options).id
+            made, options = lfp_cycling(cycles=20), TestOptions.model_validate({"active_mass": "12.5 mg"})
+            runs[cell] = client.upload_test(cell, "run.csv", io.BytesIO(made), CYCLING, options).id
     run = runs[first]
     shown = ok(lab.cli("test", "show", str(run)))
     assert f"Test {run}" in shown and first in shown and "mAh/g" in shown and "99999" not in shown
@@ -265,8 +264,7 @@ def test_compare_by_what_cells_descend_from(lab: Lab) -> None:
     _, (first, second) = lab.cells(2)
     with lab.client() as client:
         for cell in (first, second):
-            with fixture(NDAX).open("rb") as handle:
-                client.upload_test(cell, "run.ndax", handle, CYCLING, TestOptions())
+            client.upload_test(cell, "run.csv", io.BytesIO(lfp_cycling(cycles=20)), CYCLING, TestOptions())
         disc = client.item(first).produced_by
         assert disc is not None
         source = client.step(disc).inputs[0].item.code
