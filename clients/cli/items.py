@@ -45,7 +45,9 @@ def items_list(
     if wants_json(ctx, json_output):
         output.print_json(page)
         return
-    table = Table("code", "kind", "type", "name", "remaining", "status", title=f"{len(page.items)} items")
+    table = Table(
+        "code", "kind", "type", "name", "remaining", "status", title=output.count(len(page.items), "item")
+    )
     for item in page.items:
         remaining = item.remaining if item.remaining is not None else item.quantity
         table.add_row(

@@ -129,7 +129,7 @@ def _lineage_table(lineage: Lineage) -> Table:
         "name",
         "status",
         "steps away",
-        title=f"{len(found)} items {direction} {lineage.root}",
+        title=f"{output.count(len(found), 'item')} {direction} {lineage.root}",
     )
     for node in sorted(found, key=_node_order):
         table.add_row(
