@@ -32,6 +32,8 @@ class Server:
     token: str
     first_cell: str
     log: Path
+    password: str = ""
+    banner: str = ""  # what `cellprov-server serve` printed up to the worked example's hint
 
 
 def _free_port() -> int:
@@ -91,9 +93,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             seen.append(line)
             if hint := re.search(r"try: cellprov trace (\S+)", line):
                 break
-        token = re.search(r"export CELLPROV_TOKEN=(\S+)", "".join(seen))
-        assert token, "the admin token was not printed:\n" + "".join(seen)
-        yield Server(url=f"http://127.0.0.1:{port}", token=token.group(1), first_cell=hint.group(1), log=log)
+        banner = "".join(seen)
+        token = re.search(r"export CELLPROV_TOKEN=(\S+)", banner)
+        assert token, "the admin token was not printed:\n" + banner
+        password = re.search(r"password: (\S+)", banner)
+        assert password, "the admin password was not printed:\n" + banner
+        yield Server(
+            url=f"http://127.0.0.1:{port}",
+            token=token.group(1),
+            first_cell=hint.group(1),
+            log=log,
+            password=password.group(1),
+            banner=banner,
+        )
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -125,6 +137,15 @@ def cells_by_anode(server: Server) -> dict[str, set[str]]:
         anode = re.sub(r"^LFP\|\|(.*) #\d+$", r"\1", item["name"])
         grouped.setdefault(anode, set()).add(item["code"])
     return grouped
+
+
+def test_the_start_banner_says_where_the_server_is_and_how_to_log_in(server: Server) -> None:
+    banner = server.banner
+    assert f"cellprov serves {server.url}" in banner
+    assert "source .venv/bin/activate" in banner
+    assert f"cellprov login --url {server.url}" in banner
+    assert f"{server.url}/ui" in banner
+    assert "password logs into the browser" in banner
 
 
 def test_serve_loads_the_worked_example_and_trace_reaches_the_fecl3_lot(server: Server) -> None:
@@ -230,7 +251,7 @@ def test_server_problems_are_listed_and_exit_1(server: Server) -> None:
 def test_without_a_token_the_cli_says_how_to_get_one(server: Server) -> None:
     result = cellprov(server, "items", "list", token=False)
     assert result.exit_code == 1
-    assert "401" in result.stderr and "CELLPROV_TOKEN" in result.stderr
+    assert "401" in result.stderr and "cellprov login" in result.stderr
 
 
 def test_connection_refused_names_the_url_and_how_to_start_a_server() -> None:

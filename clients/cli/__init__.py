@@ -20,6 +20,7 @@ from clients.cli import (
     harvest,
     instruments,
     items,
+    login,
     lot,
     note,
     search,
@@ -32,6 +33,16 @@ from clients.cli import (
     user,
 )
 from clients.cli.connect import JsonFlag, State
+
+
+def _flag_type_in_help(self: typer.core.TyperOption, ctx: typer.Context) -> str | None:
+    # typer's rich help prints a value type after every option, flags too (`--json <bool>`); a flag takes
+    # no value, so it shows none, as click's plain help does.
+    return None if self.is_flag else _typed_option_help(self, ctx)
+
+
+_typed_option_help = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type_in_help  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="cellprov",
@@ -73,7 +84,7 @@ app.add_typer(instruments.app, name="instrument", no_args_is_help=True)
 app.add_typer(user.app, name="user", no_args_is_help=True)
 app.add_typer(token.app, name="token", no_args_is_help=True)
 # Top-level commands: `cellprov trace CODE`, `cellprov search WORDS` ...
-for module in (trace, export, sign, compare, search, harvest):
+for module in (login, trace, export, sign, compare, search, harvest):
     app.add_typer(module.app)
 
 

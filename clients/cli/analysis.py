@@ -68,4 +68,4 @@ def analysis_add(
         f"of {escape(', '.join(analysis.subjects))}"
     )
     for r in analysis.results:
-        output.console.print(f"  {escape(r.name)}: {r.value:g} {escape(r.unit)}")
+        output.console.print(f"  {escape(r.name)}: {output.text(Quantity(value=r.value, unit=r.unit))}")

@@ -19,7 +19,8 @@ app = typer.Typer(help="The worked example: the reference workflow from reagent 
 def print_example_summary(made: WorkedExample) -> None:
     cells = ", ".join(f"{kind}: {' '.join(made.cells[kind])}" for kind in ANODE_KINDS)
     output.console.print(
-        f"[green]Worked example loaded:[/] {len(made.lots)} lots, {len(made.steps)} steps; "
+        f"[green]Worked example loaded:[/] {output.count(len(made.lots), 'lot')}, "
+        f"{output.count(len(made.steps), 'step')}; "
         f"cells {escape(cells)}."
     )
     output.console.print(f"try: [bold]cellprov trace {made.cells['MOF@CoPc/Li'][0]}[/]", soft_wrap=True)

@@ -70,7 +70,7 @@ def note_add(
     if wants_json(ctx, json_output):
         output.print_json(written)
         return
-    attached = f", {len(written.attachments)} file(s) attached" if written.attachments else ""
+    attached = f", {output.count(len(written.attachments), 'file')} attached" if written.attachments else ""
     output.console.print(
         f'Wrote entry [bold]{written.id}[/] "{escape(written.title)}"'
         f"{' about ' + escape(', '.join(written.links)) if written.links else ''}{attached}."

@@ -128,7 +128,9 @@ def template_validate(
         output.fail_with_validation(exc)
     problems = template_problems(template, builtin_type_names())
     if problems:
-        table = Table("field", "problem", "expected", "got", title=f"{len(problems)} problem(s) in {file}")
+        table = Table(
+            "field", "problem", "expected", "got", title=f"{output.count(len(problems), 'problem')} in {file}"
+        )
         for item in problems:
             table.add_row(
                 escape(item.pointer),
@@ -139,6 +141,8 @@ def template_validate(
         output.err_console.print(table)
         raise typer.Exit(1)
     output.console.print(
-        f"[green]{escape(template.name)} is a valid template[/]: {len(template.parameters)} parameters, "
-        f"{len(template.inputs)} input roles, {len(template.outputs)} outputs, {len(template.checks)} checks."
+        f"[green]{escape(template.name)} is a valid template[/]: "
+        f"{output.count(len(template.parameters), 'parameter')}, "
+        f"{output.count(len(template.inputs), 'input role')}, "
+        f"{output.count(len(template.outputs), 'output')}, {output.count(len(template.checks), 'check')}."
     )

@@ -186,7 +186,7 @@ def test_show(
     output.console.print(
         f"[bold]Test {run.id}[/] of {escape(run.cell)} under {escape(run.protocol)}: {escape(run.file.name)} "
         f"({escape(run.format)}, {escape(run.parser)} {escape(run.parser_version)}), "
-        f"{run.cycle_count} cycles in {run.duration_h:.1f} h"
+        f"{output.count(run.cycle_count, 'cycle')} in {run.duration_h:.1f} h"
     )
     output.console.print(_metrics_table(run))
     if per_cycle:
