@@ -18,12 +18,8 @@ from clients.client import CellprovError, Client
 from clients.config import ConfigError, resolve
 from clients.wizard import no_such_item
 
-# metavar "": a flag takes no value, but typer's rich help would print its type (`--json <bool>`).
 JsonFlag = Annotated[
-    bool,
-    typer.Option(
-        "--json", metavar="", help="Print the server's answer as JSON (for scripts) instead of tables."
-    ),
+    bool, typer.Option("--json", help="Print the server's answer as JSON (for scripts) instead of tables.")
 ]
 
 

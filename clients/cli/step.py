@@ -170,9 +170,7 @@ def step_list(
         str | None, typer.Option(help="Only steps under this protocol, name@version.")
     ] = None,
     item: Annotated[str | None, typer.Option(help="Only steps that used or made this item.")] = None,
-    deviating: Annotated[
-        bool, typer.Option("--deviating", metavar="", help="Only steps with deviations.")
-    ] = False,
+    deviating: Annotated[bool, typer.Option("--deviating", help="Only steps with deviations.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
     json_output: JsonFlag = False,
 ) -> None:

@@ -130,7 +130,7 @@ def test_cycles(
     test_id: Annotated[int, typer.Argument(help="Test run id.")],
     as_csv: Annotated[
         bool,
-        typer.Option("--csv", metavar="", help="Print every per-cycle column as CSV (for a spreadsheet)."),
+        typer.Option("--csv", help="Print every per-cycle column as CSV (for a spreadsheet)."),
     ] = False,
     json_output: JsonFlag = False,
 ) -> None:
@@ -152,9 +152,7 @@ def test_plot(
     ctx: typer.Context,
     test_id: Annotated[int, typer.Argument(help="Test run id.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The file to write: .png or .svg.")],
-    from_zero: Annotated[
-        bool, typer.Option("--from-zero", metavar="", help="Start the capacity axis at zero.")
-    ] = False,
+    from_zero: Annotated[bool, typer.Option("--from-zero", help="Start the capacity axis at zero.")] = False,
 ) -> None:
     """Save a test run's capacity and coulombic efficiency plot."""
     with connected(ctx) as client:
