@@ -162,6 +162,7 @@ def test_a_mistyped_code_gets_did_you_mean(lab: Lab) -> None:
     said = refused(lab.cli("items", "show", typo))
     assert f"no item {typo} — did you mean {first}?" in said
     assert f"did you mean {first}?" in refused(lab.cli("trace", typo))
+    assert "did you mean coating-solution?" in refused(lab.cli("step", "new", "coating-soluton"))
 
 
 def test_help_shows_json_as_a_plain_flag_and_a_table_counts_in_words(lab: Lab) -> None:

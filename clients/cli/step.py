@@ -19,6 +19,7 @@ from clients.cli import output
 from clients.cli.connect import JsonFlag, connected, wants_json
 from clients.cli.parse import split_ref
 from clients.client import CellprovError
+from clients.wizard import closest
 from schemas import ItemStatus, StepIn, StepOut
 
 app = typer.Typer(help="Steps: log a performed process (synthesis, coating, assembly …).")
@@ -104,7 +105,13 @@ def step_new(
 
     name, version = split_ref(ref)
     with connected(ctx) as client:
-        template = client.template(name, version)
+        try:
+            template = client.template(name, version)
+        except CellprovError as exc:
+            if exc.status != 404:
+                raise
+            close = closest(name, [summary.name for summary in client.templates()])
+            output.fail_with_problem(exc, [f"did you mean {close}?"] if close else [])
         step = log_by_wizard(client, template, output.console, output.err_console, _show_refusal)
     if step is None:
         raise typer.Exit(1)
