@@ -13,9 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from clients.cli import app
+from clients.cli import app, output
 from clients.client import Client
 from clients.cycler_model import lfp_cycling
 from schemas import Role
@@ -69,7 +70,10 @@ class Lab:
 
 
 @pytest.fixture
-def lab(live_server: str, people: dict[Role, Person]) -> Iterator[Lab]:
+def lab(live_server: str, people: dict[Role, Person], monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
+    # Wide consoles: rich would wrap a table's cells and a long message where the assertions read them.
+    monkeypatch.setattr(output, "console", Console(width=250, color_system=None))
+    monkeypatch.setattr(output, "err_console", Console(width=250, color_system=None, stderr=True))
     yield Lab(live_server.removesuffix("/api/v1"), people)
 
 
