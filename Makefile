@@ -1,11 +1,12 @@
 # cellprov: `make run` serves the API on SQLite, `make test` runs the whole suite. Both set everything up.
+# The venv gets the server and the client (`.[server]`); a lab PC needs only the client: `pip install .`
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 FUZZ_EXAMPLES ?= 300
-CODE   := service schemas clients migrations tests bench tools
+CODE   := service schemas clients labrules migrations tests bench tools
 
 .PHONY: run test lint fuzz install install-dev chromium clean bench bench-quick
 
@@ -15,18 +16,18 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[server]'
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[server,dev]'
 	touch $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	$(BIN)/cellprov serve --host $(HOST) --port $(PORT)
+	$(BIN)/cellprov-server serve --host $(HOST) --port $(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check $(CODE)

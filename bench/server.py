@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 @contextmanager
 def serve(app: str, env: dict[str, str] | None = None, ready: str = "/api/v1/readyz") -> Iterator[Server]:
-    """uvicorn with one worker and default settings, like `cellprov serve`; `app` is a factory path."""
+    """uvicorn with one worker and default settings, like `cellprov-server serve`; `app` is a factory path."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port), "--log-level", "warning"],

@@ -41,6 +41,7 @@ from schemas import (
     TemplateOut,
     TemplateSummary,
     TokenIn,
+    TokenInfo,
     TokenOut,
     UserIn,
     UserOut,
@@ -87,6 +88,9 @@ _TEST_RUNS = TypeAdapter(list[TestRunOut])
 _CYCLES = TypeAdapter(list[CycleOut])
 _ANALYSES = TypeAdapter(list[AnalysisOut])
 _ENTRY_HISTORY = TypeAdapter(list[EntryVersion])
+_TOKENS = TypeAdapter(list[TokenInfo])
+# How many ever shorter beginnings of a mistyped code are searched for codes like it.
+SUGGESTION_SEARCHES = 6
 
 
 class CellprovError(Exception):
@@ -242,6 +246,13 @@ class Client:
     def me(self) -> UserOut:
         return self._get("/me", UserOut)
 
+    def tokens(self) -> list[TokenInfo]:
+        """Your tokens, newest first, with when each expires or was revoked (never the secrets)."""
+        return _TOKENS.validate_python(self.request("GET", "/tokens").json())
+
+    def revoke_token(self, token_id: int) -> TokenInfo:
+        return TokenInfo.model_validate(self.request("POST", f"/tokens/{token_id}/revoke").json())
+
     # -- item types and items -----------------------------------------------------------------------------
 
     def item_types(self) -> list[ItemTypeOut]:
@@ -302,6 +313,16 @@ class Client:
     def void_item(self, code: str, reason: str) -> ItemOut:
         response = self.request("POST", f"/items/{_segment(code)}/void", json=_body(VoidIn(reason=reason)))
         return self._item_from(response)
+
+    def codes_like(self, code: str, limit: int = 20) -> list[str]:
+        """Item codes that begin as `code` does, for "did you mean": search matches terms by prefix, so
+        ever shorter beginnings of a mistyped code (CC-0O01, CC-0O0, CC-0O, CC-0) find its neighbours."""
+        text = code.strip()
+        for cut in range(len(text), max(len(text) - SUGGESTION_SEARCHES, 1), -1):
+            found = self.search(text[:cut], kind="item", limit=limit)
+            if found.hits:
+                return [hit.key for hit in found.hits]
+        return []
 
     def history(self, code: str) -> list[ItemVersion]:
         return _HISTORY.validate_python(self.request("GET", f"/items/{_segment(code)}/history").json())
@@ -558,9 +579,13 @@ class Client:
         return self._get("/tests/compare", Comparison, by=by, protocol=protocol, cells=cells)
 
     def compare_plot(
-        self, by: str = "cell", protocol: str | None = None, fmt: Literal["png", "svg"] = "png"
+        self,
+        by: str = "cell",
+        protocol: str | None = None,
+        fmt: Literal["png", "svg"] = "png",
+        cells: list[str] | None = None,
     ) -> bytes:
-        params = {"by": by, "protocol": protocol, "format": fmt}
+        params = {"by": by, "protocol": protocol, "format": fmt, "cells": cells}
         return self.request("GET", "/tests/compare", params=params).content
 
     def add_analysis(self, analysis: AnalysisIn) -> AnalysisOut:

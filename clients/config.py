@@ -1,8 +1,13 @@
-"""Where the client finds its server and token: flag, then environment, then config file, then default."""
+"""Where the client finds its server and token: flag, then environment, then config file, then default.
+
+`cellprov login` writes the config file (readable by its owner only: it holds a bearer token);
+`cellprov logout` takes the token out of it again."""
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +44,43 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    for key in ("url", "token"):
+    for key in ("url", "token", "username"):
         if key in values and not isinstance(values[key], str):
             raise ConfigError(f"config file {path}: `{key}` must be a string")
+    if "token_id" in values and not isinstance(values["token_id"], int):
+        raise ConfigError(f"config file {path}: `token_id` must be a number")
     return values
+
+
+def write_config_file(path: Path, values: dict[str, str | int]) -> None:
+    """Replace the config file with `values`, mode 0600 from its first byte (a token is a password)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # JSON strings and integers are valid TOML values; sorted keys keep the file the same run to run.
+    lines = [f"{key} = {json.dumps(value, ensure_ascii=False)}\n" for key, value in sorted(values.items())]
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")  # mode 0600
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write("# written by `cellprov login`; holds your token: keep it to yourself\n")
+            file.writelines(lines)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_login(path: Path, url: str, username: str, token: str, token_id: int) -> None:
+    """Keep what `cellprov login` got, and whatever else the file held."""
+    values = read_config_file(path)
+    values.update(url=url, username=username, token=token, token_id=token_id)
+    write_config_file(path, values)
+
+
+def forget_token(path: Path) -> None:
+    """Take the token out of the config file; the server's URL and the username stay for the next login."""
+    values = read_config_file(path)
+    for key in ("token", "token_id"):
+        values.pop(key, None)
+    write_config_file(path, values)
 
 
 def resolve(url: str | None = None, token: str | None = None) -> ClientConfig:

@@ -14,6 +14,8 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
+# problem() lives with the rules the client applies too; domains keep importing it from here.
+from labrules.problems import problem as problem
 from schemas import Problem, ProblemItem
 from schemas.entries import EntryIn, EntryPatch
 from schemas.imports import TestRunIn
@@ -67,10 +69,6 @@ class PreconditionFailed(DomainError):
 
 class PreconditionRequired(DomainError):
     status, slug, title = 428, "precondition-required", "If-Match is required"
-
-
-def problem(pointer: str, detail: str, expected: Any = None, got: Any = None) -> ProblemItem:
-    return ProblemItem(pointer=pointer, detail=detail, expected=expected, got=got)
 
 
 def problem_response(

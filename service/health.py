@@ -32,6 +32,6 @@ def readyz(request: Request) -> dict[str, str]:
     if at != migrate.heads():
         raise NotReady(
             f"the database is at migration {', '.join(sorted(at)) or 'none'}, this code expects "
-            f"{', '.join(sorted(migrate.heads()))}; run `cellprov init`"
+            f"{', '.join(sorted(migrate.heads()))}; run `cellprov-server init`"
         )
     return {"status": "ok"}

@@ -1,7 +1,7 @@
 """How the service is served: uvicorn with the edges set from Settings (header and keep-alive timeouts,
 which proxies to believe), one process or several.
 
-Run as `python -m service.serving --port N` (what tests and `cellprov serve` start)."""
+Run as `python -m service.serving --port N` (what tests and `cellprov-server serve` start)."""
 
 import argparse
 import asyncio
@@ -83,7 +83,9 @@ def serve(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve cellprov (no set-up: see `cellprov serve` for that).")
+    parser = argparse.ArgumentParser(
+        description="Serve cellprov (no set-up; `cellprov-server serve` does that)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)

@@ -17,6 +17,7 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/healthz"): PUBLIC,
     ("GET", "/api/v1/readyz"): PUBLIC,
     ("POST", "/api/v1/tokens"): PUBLIC,
+    ("GET", "/api/v1/tokens"): ALL,
     ("POST", "/api/v1/tokens/{token_id}/revoke"): ALL,
     ("POST", "/api/v1/users"): ADMINS,
     ("GET", "/api/v1/me"): ALL,

@@ -1,4 +1,4 @@
-"""The `cellprov` command line against a real server: `cellprov serve` in a subprocess, fresh SQLite file."""
+"""The `cellprov` command line against a real server (`cellprov-server serve` in a subprocess, new SQLite)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from clients import cli
+from clients.cli import output
+from service import commands
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT = 120.0
@@ -30,6 +32,8 @@ class Server:
     token: str
     first_cell: str
     log: Path
+    password: str = ""
+    banner: str = ""  # what `cellprov-server serve` printed up to the worked example's hint
 
 
 def _free_port() -> int:
@@ -53,13 +57,13 @@ def _server_env(tmp: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`cellprov serve` on an empty database: it creates the admin, prints the token and loads the example."""
+    """`cellprov-server serve` on an empty database: makes the admin, prints the token, loads the example."""
     tmp = tmp_path_factory.mktemp("cli-server")
     port = _free_port()
     log = tmp / "server.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "clients.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "service.commands", "serve", "--port", str(port)],
             cwd=tmp,
             env=_server_env(tmp),
             stdout=subprocess.PIPE,
@@ -81,15 +85,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             try:
                 line = lines.get(timeout=STARTUP_TIMEOUT)
             except queue.Empty:
-                pytest.fail(f"no example hint from `cellprov serve`:\n{''.join(seen)}\n{log.read_text()}")
+                pytest.fail(
+                    f"no example hint from `cellprov-server serve`:\n{''.join(seen)}\n{log.read_text()}"
+                )
             if not line:
-                pytest.fail(f"`cellprov serve` ended early:\n{''.join(seen)}\n{log.read_text()}")
+                pytest.fail(f"`cellprov-server serve` ended early:\n{''.join(seen)}\n{log.read_text()}")
             seen.append(line)
             if hint := re.search(r"try: cellprov trace (\S+)", line):
                 break
-        token = re.search(r"export CELLPROV_TOKEN=(\S+)", "".join(seen))
-        assert token, "the admin token was not printed:\n" + "".join(seen)
-        yield Server(url=f"http://127.0.0.1:{port}", token=token.group(1), first_cell=hint.group(1), log=log)
+        banner = "".join(seen)
+        token = re.search(r"export CELLPROV_TOKEN=(\S+)", banner)
+        assert token, "the admin token was not printed:\n" + banner
+        password = re.search(r"password: (\S+)", banner)
+        assert password, "the admin password was not printed:\n" + banner
+        yield Server(
+            url=f"http://127.0.0.1:{port}",
+            token=token.group(1),
+            first_cell=hint.group(1),
+            log=log,
+            password=password.group(1),
+            banner=banner,
+        )
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -98,8 +114,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(autouse=True)
 def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tables and trees wrap at the terminal width; make it wide so an item code is never split in two.
-    monkeypatch.setattr(cli, "console", Console(width=200, color_system=None))
-    monkeypatch.setattr(cli, "err_console", Console(width=200, color_system=None, stderr=True))
+    monkeypatch.setattr(output, "console", Console(width=200, color_system=None))
+    monkeypatch.setattr(output, "err_console", Console(width=200, color_system=None, stderr=True))
     for key in ("CELLPROV_URL", "CELLPROV_TOKEN"):
         monkeypatch.delenv(key, raising=False)
 
@@ -121,6 +137,15 @@ def cells_by_anode(server: Server) -> dict[str, set[str]]:
         anode = re.sub(r"^LFP\|\|(.*) #\d+$", r"\1", item["name"])
         grouped.setdefault(anode, set()).add(item["code"])
     return grouped
+
+
+def test_the_start_banner_says_where_the_server_is_and_how_to_log_in(server: Server) -> None:
+    banner = server.banner
+    assert f"cellprov serves {server.url}" in banner
+    assert "source .venv/bin/activate" in banner
+    assert f"cellprov login --url {server.url}" in banner
+    assert f"{server.url}/ui" in banner
+    assert "password logs into the browser" in banner
 
 
 def test_serve_loads_the_worked_example_and_trace_reaches_the_fecl3_lot(server: Server) -> None:
@@ -177,7 +202,7 @@ def test_receive_a_lot_log_a_step_and_read_the_history(server: Server) -> None:
     thf = code.group(1)
 
     shown = ok(cellprov(server, "items", "show", thf))
-    assert "250 mL" in shown and "Sigma-Aldrich" in shown and "SHBX1234" in shown and "99.9 percent" in shown
+    assert "250 mL" in shown and "Sigma-Aldrich" in shown and "SHBX1234" in shown and "99.9 %" in shown
 
     step = f"""
 protocol: coating-solution@1
@@ -226,7 +251,7 @@ def test_server_problems_are_listed_and_exit_1(server: Server) -> None:
 def test_without_a_token_the_cli_says_how_to_get_one(server: Server) -> None:
     result = cellprov(server, "items", "list", token=False)
     assert result.exit_code == 1
-    assert "401" in result.stderr and "CELLPROV_TOKEN" in result.stderr
+    assert "401" in result.stderr and "cellprov login" in result.stderr
 
 
 def test_connection_refused_names_the_url_and_how_to_start_a_server() -> None:
@@ -239,10 +264,10 @@ def test_connection_refused_names_the_url_and_how_to_start_a_server() -> None:
 def test_init_creates_the_admin_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CELLPROV_DATABASE_URL", f"sqlite:///{tmp_path / 'init.db'}")
     monkeypatch.setenv("CELLPROV_FILES_DIR", str(tmp_path / "files"))
-    first = CliRunner().invoke(cli.app, ["init"])
+    first = CliRunner().invoke(commands.app, ["init"])
     assert first.exit_code == 0, first.output
     assert "export CELLPROV_TOKEN=" in first.stdout
-    second = CliRunner().invoke(cli.app, ["init"])
+    second = CliRunner().invoke(commands.app, ["init"])
     assert second.exit_code == 0, second.output
     assert "already exists" in second.stdout and "CELLPROV_TOKEN=" not in second.stdout
 

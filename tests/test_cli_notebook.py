@@ -1,4 +1,4 @@
-"""`cellprov note add` and `cellprov search` against a real `cellprov serve` (the worked example loaded)."""
+"""`cellprov note add` and `cellprov search` against a real `cellprov-server serve` (example loaded)."""
 
 import json
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 from tests import test_cli
 from tests.test_cli import Server, cellprov, ok
 
-# The same `cellprov serve` fixture as the other CLI tests (one server per module).
+# The same `cellprov-server serve` fixture as the other CLI tests (one server per module).
 server = test_cli.server
 wide_console = test_cli.wide_console
 

@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from typer.testing import CliRunner
 
-from clients import cli, cli_tests
+from clients import cli
+from clients.cli import connect, output
 from clients.client import Client
 from clients.cycler_model import lfp_cycling
 from schemas import Role
@@ -86,7 +87,7 @@ def test_cli_voids_a_test_run(api, app, monkeypatch):
     run = upload(api, cell, lfp_cycling(cycles=5)).json()
     # The command talks to the in-process app with the scientist's token instead of to a real server.
     http = TestClient(app, base_url="http://testserver", headers=dict(api.headers))
-    monkeypatch.setattr(cli_tests, "Client", lambda url, token: Client(http=http))
+    monkeypatch.setattr(connect, "Client", lambda url, token: Client(http=http))
     runner = CliRunner()
     server = ["--url", "http://testserver", "--token", "t"]
     result = runner.invoke(cli.app, [*server, "--json", "test", "void", str(run["id"]), "-r", "noisy"])
@@ -100,8 +101,8 @@ def test_cli_check_lists_the_warnings_and_conventions(api, app, monkeypatch):
     cell = make_cells(api, {"bare Li": 1})["bare Li"][0]
     run = upload(api, cell, lfp_cycling(cycles=5, coulombic_efficiency_pct=104)).json()
     http = TestClient(app, base_url="http://testserver", headers=dict(api.headers))
-    monkeypatch.setattr(cli_tests, "Client", lambda url, token: Client(http=http))
-    monkeypatch.setattr(cli_tests, "console", Console(width=250, color_system=None))
+    monkeypatch.setattr(connect, "Client", lambda url, token: Client(http=http))
+    monkeypatch.setattr(output, "console", Console(width=250, color_system=None))
     result = CliRunner().invoke(
         cli.app, ["--url", "http://testserver", "--token", "t", "test", "check", str(run["id"])]
     )

@@ -249,7 +249,7 @@ def test_redirects_never_follow_the_host_header(app, settings):
 
 @pytest.fixture
 def server_with(app, settings, tmp_path: Path):
-    """Start a real server (as `cellprov serve` does) on the test's database with extra settings."""
+    """Start a real server (as `cellprov-server serve` does) on the test's database with extra settings."""
     started: list[Server] = []
 
     def start(**env: str) -> Server:

@@ -19,6 +19,7 @@ from prov.model import ProvDocument, ProvElement, ProvRelation, QualifiedName
 from typer.testing import CliRunner
 
 from clients import cli
+from clients.cli import connect
 from clients.client import CellprovError, Client
 from clients.example import WorkedExample, load_worked_example
 from schemas import ItemKind, ItemOut, ItemStatus, Role
@@ -353,7 +354,7 @@ def test_cellprov_export_writes_the_file_and_says_where(
 ) -> None:
     token = people[Role.auditor].token  # an auditor, read-only, may export
     monkeypatch.setattr(
-        cli,
+        connect,
         "Client",
         lambda url, token: Client(token=token, http=TestClient(app, raise_server_exceptions=False)),
     )

@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from clients import cli
 from schemas import Role
-from service import migrate
+from service import commands, migrate
 from service.app import create_app
 from service.config import Settings
 from service.db import make_engine
@@ -35,7 +34,7 @@ def test_readyz_needs_the_database_at_the_migrations_head(anonymous, app):
         (at,) = connection.execute(text("SELECT version_num FROM alembic_version")).one()
         connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     body = problem_of(anonymous.get("/readyz"), 503)
-    assert "0001" in body["detail"] and "cellprov init" in body["detail"]
+    assert "0001" in body["detail"] and "cellprov-server init" in body["detail"]
     assert anonymous.get("/healthz").status_code == 200  # alive, just not ready
     with app.state.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = :at"), {"at": at})
@@ -178,7 +177,7 @@ def test_backup_and_restore_round_trip_with_the_chain_verifying(settings, api, a
     runner = CliRunner()
     source = ["--database-url", settings.database_url, "--files-dir", str(settings.files_dir)]
     source += ["--audit-key-file", str(settings.audit_key_file)]
-    made = runner.invoke(cli.app, ["backup", str(tmp_path / "backup"), *source])
+    made = runner.invoke(commands.app, ["backup", str(tmp_path / "backup"), *source])
     assert made.exit_code == 0, made.output
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
     assert manifest["audit"]["size"] == before["size"] and manifest["audit"]["ok"]
@@ -188,7 +187,7 @@ def test_backup_and_restore_round_trip_with_the_chain_verifying(settings, api, a
         if not settings.is_sqlite:
             migrate.upgrade(url)  # an existing, migrated but empty lab database: --force replaces it
         restored = runner.invoke(
-            cli.app,
+            commands.app,
             [
                 "restore",
                 str(tmp_path / "backup"),
@@ -232,10 +231,10 @@ def test_a_damaged_backup_is_refused(settings, api, tmp_path):
     runner = CliRunner()
     source = ["--database-url", settings.database_url, "--files-dir", str(settings.files_dir)]
     source += ["--audit-key-file", str(settings.audit_key_file)]
-    assert runner.invoke(cli.app, ["backup", str(tmp_path / "backup"), *source]).exit_code == 0
+    assert runner.invoke(commands.app, ["backup", str(tmp_path / "backup"), *source]).exit_code == 0
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
     damaged = tmp_path / "backup" / manifest["database_file"]
     damaged.write_bytes(damaged.read_bytes()[:-100])
     url = f"sqlite:///{tmp_path / 'never.db'}" if settings.is_sqlite else settings.database_url
-    refused = runner.invoke(cli.app, ["restore", str(tmp_path / "backup"), "--database-url", url])
+    refused = runner.invoke(commands.app, ["restore", str(tmp_path / "backup"), "--database-url", url])
     assert refused.exit_code == 1 and "damaged" in refused.output

@@ -1,6 +1,6 @@
 # ruff: noqa: F811  (the fixtures of tests/test_cli.py are imported and used by name)
 """`cellprov template …`, `cellprov step new` and the violation table of `cellprov step log`, against a real
-`cellprov serve` (its worked example is loaded, so MOF-0001 and THF-0001 exist)."""
+`cellprov-server serve` (its worked example is loaded, so MOF-0001 and THF-0001 exist)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """The import contracts `make lint` checks, with grimp (the graph library import-linter is built on):
 
 1. the folders and modules directly under service/ import each other without cycles;
-2. schemas/ (the API's models) and clients/ (the client and its command line) import nothing from service/.
+2. schemas/ (the API's models), clients/ (the client and its command line) and labrules/ (the rules both
+   apply: units, the template validator) import nothing from service/, so the client installs without the
+   server; labrules/ imports nothing from clients/ either.
 
 (import-linter itself needs rich>=14, which roc-validator, used by the .eln tests, does not allow yet.)
 Prints each broken contract with the imports that break it, and exits 1 if there is one.
@@ -13,8 +15,12 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[1]
-# Contract 2 holds for these now; clients/ joins once its command line no longer runs the server too.
-STANDALONE = ("schemas",)
+# Contract 2: each package and what it must not import.
+STANDALONE = {
+    "schemas": ("service", "clients", "labrules"),
+    "clients": ("service",),
+    "labrules": ("service", "clients"),
+}
 
 
 def _children(graph: grimp.ImportGraph, package: str) -> list[str]:
@@ -66,7 +72,7 @@ def cycles(graph: grimp.ImportGraph, package: str) -> list[list[str]]:
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
-    graph = grimp.build_graph("service", "schemas", "clients", cache_dir=None)
+    graph = grimp.build_graph("service", "schemas", "clients", "labrules", cache_dir=None)
     broken = 0
     for group in cycles(graph, "service"):
         broken += 1
@@ -76,15 +82,20 @@ def main() -> int:
                 if importer != imported:
                     for line in _depends(graph, importer, imported)[:3]:
                         print(f"  {line}")
-    for package in STANDALONE:
-        found = _depends(graph, package, "service")
-        if found:
-            broken += 1
-            print(f"{package}/ imports service/:")
-            for line in found:
-                print(f"  {line}")
+    for package, forbidden in STANDALONE.items():
+        for other in forbidden:
+            found = _depends(graph, package, other)
+            if found:
+                broken += 1
+                print(f"{package}/ imports {other}/:")
+                for line in found:
+                    print(f"  {line}")
     if not broken:
-        print(f"import contracts kept: no cycle under service/; {', '.join(STANDALONE)} import no service/")
+        kept = "; ".join(
+            f"{package}/ imports no {', '.join(f'{o}/' for o in forbidden)}"
+            for package, forbidden in STANDALONE.items()
+        )
+        print(f"import contracts kept: no cycle under service/; {kept}")
     return 1 if broken else 0
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from labrules.units import check_quantity, convert
 from schemas import Quantity
 from schemas.analyses import (
     AnalysisFileOut,
@@ -27,7 +28,6 @@ from service.errors import Conflict, Invalid, NotFound, problem
 from service.files.tables import StoredFile
 from service.items.logic import get_item
 from service.items.tables import Item
-from service.units import check_quantity, convert
 from service.work import note_event
 
 

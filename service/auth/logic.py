@@ -101,6 +101,12 @@ def role_of(user: User) -> Role:
     return Role(user.role)
 
 
+def tokens_of(session: Session, user: User) -> list[Token]:
+    """A user's tokens, newest first, revoked and expired ones included (so they can be told apart)."""
+    query = select(Token).where(Token.user_id == user.id).order_by(Token.id.desc())  # type: ignore[union-attr]
+    return list(session.exec(query))
+
+
 def revoke_token(session: Session, actor: User, token_id: int) -> tuple[Token, User]:
     """Revoke a token of `actor`'s own, or anyone's when `actor` is an admin. Revoking twice changes nothing.
     Somebody else's token is "not found", not "forbidden": its existence is none of the caller's business."""

@@ -7,7 +7,7 @@ from service.auth import logic
 from service.auth.deps import Reader, UserManager
 from service.auth.login import with_password_limit
 from service.auth.tables import Token, User
-from service.db import RowId, WriteSession
+from service.db import ReadSession, RowId, WriteSession
 from service.writes import commit_as, commit_once
 
 router = APIRouter(tags=["users and tokens"])
@@ -64,6 +64,12 @@ def token_info(token: Token, user: User) -> TokenInfo:
         expires_at=token.expires_at,
         revoked_at=token.revoked_at,
     )
+
+
+@router.get("/tokens")
+def list_tokens(session: ReadSession, user: Reader) -> list[TokenInfo]:
+    """Your tokens, newest first: which are live, expired or revoked (never their secrets)."""
+    return [token_info(token, user) for token in logic.tokens_of(session, user)]
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenInfo)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, text
 from sqlmodel import Session, col, select
 
+from labrules.units import UnitProblem, convert
 from schemas import Quantity
 from schemas.cycling import (
     CompareGroup,
@@ -48,7 +49,6 @@ from service.items.tables import Item
 from service.lineage.queries import reachable_items
 from service.templates.logic import usable_template
 from service.templates.tables import Template
-from service.units import UnitProblem, convert
 from service.work import note_event
 
 MASS_PROPERTIES = ("active_mass", "active_material_mass")

@@ -2,14 +2,14 @@
 
 from collections.abc import Collection
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
-import yaml
 from pint import DimensionalityError
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from labrules import units
+from labrules.item_types import builtin_types
 from schemas import (
     ItemKind,
     ItemOut,
@@ -23,7 +23,7 @@ from schemas import (
 from schemas import (
     ItemVersion as ItemVersionOut,
 )
-from service import units, versions
+from service import versions
 from service.auth.tables import User
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
@@ -42,10 +42,9 @@ _LOT_FIELDS = ("supplier", "catalog_number", "supplier_lot", "received_on", "exp
 
 def load_builtin_types(session: Session) -> int:
     """Add the built-in item types that are missing; returns how many were added."""
-    text = resources.files("service.items").joinpath("builtin_types.yaml").read_text(encoding="utf-8")
     existing = set(session.exec(select(ItemType.name)).all())
     added = 0
-    for entry in yaml.safe_load(text):
+    for entry in builtin_types():
         body = ItemTypeIn.model_validate(entry)
         if body.name not in existing:
             session.add(

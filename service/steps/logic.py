@@ -8,8 +8,9 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from labrules import units
+from labrules.validator import Verdict
 from schemas import Deviation, ItemKind, ItemStatus, ProblemItem, Quantity, StepIn, StepInputOut, StepOut
-from service import units
 from service.auth.tables import User
 from service.db import insert_new, utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
@@ -21,7 +22,6 @@ from service.steps import queries
 from service.steps.tables import ItemLink, Step, StepInput
 from service.templates import logic as templates
 from service.templates.tables import Template
-from service.templates.validator import Verdict
 from service.work import insert_later, insert_queued, note_event, work_of
 
 _UNUSABLE = {

@@ -6,6 +6,7 @@ from typing import Any
 import yaml
 from sqlmodel import Session, col, select
 
+from labrules.validator import Verdict, check_step, template_problems
 from schemas import (
     ProblemItem,
     StepIn,
@@ -25,7 +26,6 @@ from service.errors import Conflict, Invalid, NotFound, problem
 from service.items import logic as items
 from service.items.tables import Item, ItemType
 from service.templates.tables import Template
-from service.templates.validator import Verdict, check_step, template_problems
 from service.work import note_event, work_of
 
 BUILT_IN = "cellprov"  # shown as the author of the library templates loaded at first start

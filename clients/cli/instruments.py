@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated
 
-import httpx
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from clients.client import CellprovError, Client
-from clients.config import ConfigError, resolve
+from clients.cli import output
+from clients.cli.connect import connected, wants_json
 from schemas.instruments import (
     CalibrationIn,
     ChannelStatus,
@@ -27,46 +22,12 @@ from schemas.instruments import (
     UnloadIn,
 )
 
-instrument_app = typer.Typer(
-    help="Instruments: cyclers and their channels, gloveboxes, balances, calibrations."
-)
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(1)
-
-
-@contextmanager
-def _connected(ctx: typer.Context) -> Iterator[Client]:
-    # The global --url/--token live on the root command's object; read by name so this module need not
-    # import clients.cli (which imports it).
-    root = ctx.find_root().obj
-    try:
-        config = resolve(getattr(root, "url", None), getattr(root, "token", None))
-    except ConfigError as exc:
-        _fail(str(exc))
-    try:
-        with Client(config.url, config.token) as client:
-            yield client
-    except CellprovError as exc:
-        problem = exc.problem
-        lines = [f"{exc.status} {problem.title}" + (f": {problem.detail}" if problem.detail else "")]
-        lines += [f"  • {item.pointer or '(request)'}: {item.detail}" for item in problem.errors]
-        _fail("\n".join(lines))
-    except httpx.TransportError as exc:
-        _fail(f"cannot reach the cellprov server at {config.url} ({type(exc).__name__}: {exc})")
-
-
-def _json_wanted(ctx: typer.Context) -> bool:
-    return bool(getattr(ctx.find_root().obj, "json", False))
+app = typer.Typer(help="Instruments: cyclers and their channels, gloveboxes, balances, calibrations.")
 
 
 def _show(ctx: typer.Context, instruments: list[InstrumentOut]) -> None:
-    if _json_wanted(ctx):
-        console.print_json(data=[i.model_dump(mode="json") for i in instruments])
+    if wants_json(ctx):
+        output.console.print_json(data=[i.model_dump(mode="json") for i in instruments])
         return
     table = Table("code", "kind", "make / model", "serial", "location", "calibration", "due", "channels")
     for i in instruments:
@@ -81,10 +42,10 @@ def _show(ctx: typer.Context, instruments: list[InstrumentOut]) -> None:
             str(i.calibration_due_on or ""),
             channels,
         )
-    console.print(table)
+    output.console.print(table)
 
 
-@instrument_app.command("add")
+@app.command("add")
 def add_instrument(
     ctx: typer.Context,
     code: Annotated[str, typer.Argument(help="e.g. NW1 (its channels become NW1-1 .. NW1-n) or GB-1")],
@@ -101,31 +62,33 @@ def add_instrument(
             code=code, kind=kind, channels=channels, make=make, model=model, serial=serial, location=location
         )
     except ValidationError as exc:
-        _fail("; ".join(error["msg"] for error in exc.errors()))
-    with _connected(ctx) as client:
+        output.fail("; ".join(error["msg"] for error in exc.errors()))
+    with connected(ctx) as client:
         _show(ctx, [client.register_instrument(body)])
 
 
-@instrument_app.command("list")
+@app.command("list")
 def list_instruments(
     ctx: typer.Context,
     kind: Annotated[InstrumentKind | None, typer.Option()] = None,
     location: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """The lab's instruments with their calibration state today."""
-    with _connected(ctx) as client:
+    with connected(ctx) as client:
         _show(ctx, client.instruments(kind=kind.value if kind else None, location=location))
 
 
-@instrument_app.command("show")
+@app.command("show")
 def show_instrument(ctx: typer.Context, code: str) -> None:
     """One instrument and its calibrations."""
-    with _connected(ctx) as client:
+    with connected(ctx) as client:
         instrument = client.instrument(code)
         calibrations = client.calibrations(code)
-    if _json_wanted(ctx):
+    if wants_json(ctx):
         data = instrument.model_dump(mode="json")
-        console.print_json(data={**data, "calibrations": [c.model_dump(mode="json") for c in calibrations]})
+        output.console.print_json(
+            data={**data, "calibrations": [c.model_dump(mode="json") for c in calibrations]}
+        )
         return
     _show(ctx, [instrument])
     table = Table("id", "calibrated", "due", "by", "certificate", "voided")
@@ -138,10 +101,10 @@ def show_instrument(ctx: typer.Context, code: str) -> None:
             (c.certificate or "")[:12],
             c.void_reason or "",
         )
-    console.print(table)
+    output.console.print(table)
 
 
-@instrument_app.command("calibrate")
+@app.command("calibrate")
 def calibrate(
     ctx: typer.Context,
     code: str,
@@ -163,13 +126,13 @@ def calibrate(
             note=note,
         )
     except ValueError as exc:
-        _fail(str(exc))
-    with _connected(ctx) as client:
+        output.fail(str(exc))
+    with connected(ctx) as client:
         recorded = client.record_calibration(code, body)
-    console.print(f"Recorded calibration {recorded.id} of {code}: due {recorded.due_on}")
+    output.console.print(f"Recorded calibration {recorded.id} of {code}: due {recorded.due_on}")
 
 
-@instrument_app.command("void-calibration")
+@app.command("void-calibration")
 def void_calibration(
     ctx: typer.Context,
     code: str,
@@ -177,9 +140,9 @@ def void_calibration(
     reason: Annotated[str, typer.Option(help="Why it was a mistake")],
 ) -> None:
     """Void a calibration recorded by mistake."""
-    with _connected(ctx) as client:
+    with connected(ctx) as client:
         client.void_calibration(code, calibration_id, reason)
-    console.print(f"Voided calibration {calibration_id} of {code}")
+    output.console.print(f"Voided calibration {calibration_id} of {code}")
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -189,15 +152,15 @@ def _moment(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        _fail(f"not an ISO date and time: {text}")
+        output.fail(f"not an ISO date and time: {text}")
     if moment.tzinfo is None:
-        _fail(f"{text} has no time zone; add one, e.g. {text}+00:00")
+        output.fail(f"{text} has no time zone; add one, e.g. {text}+00:00")
     return moment
 
 
 def _show_loads(ctx: typer.Context, loads: list[LoadOut]) -> None:
-    if _json_wanted(ctx):
-        console.print_json(data=[load.model_dump(mode="json") for load in loads])
+    if wants_json(ctx):
+        output.console.print_json(data=[load.model_dump(mode="json") for load in loads])
         return
     table = Table("channel", "cell", "protocol", "loaded", "by", "unloaded", "by")
     for load in loads:
@@ -210,19 +173,19 @@ def _show_loads(ctx: typer.Context, loads: list[LoadOut]) -> None:
             f"{load.unloaded_at:%Y-%m-%d %H:%M}" if load.unloaded_at else "(on it)",
             load.unloaded_by or "",
         )
-    console.print(table)
+    output.console.print(table)
 
 
-@instrument_app.command("board")
+@app.command("board")
 def board(
     ctx: typer.Context,
     status: Annotated[ChannelStatus | None, typer.Option(help="busy or free")] = None,
 ) -> None:
     """Every channel of every cycler: the cell on it, since when, and the cycler's calibration today."""
-    with _connected(ctx) as client:
+    with connected(ctx) as client:
         channels = client.channels(status=status.value if status else None)
-    if _json_wanted(ctx):
-        console.print_json(data=[c.model_dump(mode="json") for c in channels])
+    if wants_json(ctx):
+        output.console.print_json(data=[c.model_dump(mode="json") for c in channels])
         return
     table = Table("channel", "cell", "protocol", "since", "calibration", "due")
     for c in channels:
@@ -234,10 +197,10 @@ def board(
             c.calibration_state.value,
             str(c.calibration_due_on or ""),
         )
-    console.print(table)
+    output.console.print(table)
 
 
-@instrument_app.command("load")
+@app.command("load")
 def load(
     ctx: typer.Context,
     channel: Annotated[str, typer.Argument(help="e.g. NW1-3")],
@@ -250,23 +213,23 @@ def load(
     try:
         body = LoadIn(cell=cell, protocol=protocol, at=_moment(at), note=note)
     except ValidationError as exc:
-        _fail("; ".join(error["msg"] for error in exc.errors()))
-    with _connected(ctx) as client:
+        output.fail("; ".join(error["msg"] for error in exc.errors()))
+    with connected(ctx) as client:
         _show_loads(ctx, [client.load_channel(channel, body)])
 
 
-@instrument_app.command("unload")
+@app.command("unload")
 def unload(
     ctx: typer.Context,
     channel: Annotated[str, typer.Argument(help="e.g. NW1-3")],
     at: Annotated[str | None, typer.Option(help="when, ISO with zone; default now")] = None,
 ) -> None:
     """Take the cell off a channel."""
-    with _connected(ctx) as client:
+    with connected(ctx) as client:
         _show_loads(ctx, [client.unload_channel(channel, UnloadIn(at=_moment(at)))])
 
 
-@instrument_app.command("history")
+@app.command("history")
 def history(
     ctx: typer.Context,
     channel: Annotated[str | None, typer.Argument(help="a channel, e.g. NW1-3")] = None,
@@ -274,7 +237,7 @@ def history(
 ) -> None:
     """Which cells were on a channel, or which channels a cell was on, from when to when."""
     if (channel is None) == (cell is None):
-        _fail("name a channel or --cell, not both")
-    with _connected(ctx) as client:
+        output.fail("name a channel or --cell, not both")
+    with connected(ctx) as client:
         loads = client.channel_history(channel) if channel else client.channels_of(cell or "")
     _show_loads(ctx, loads)

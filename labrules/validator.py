@@ -12,6 +12,9 @@ from typing import Any
 import pint
 from pydantic import ValidationError
 
+from labrules import units
+from labrules.evaluator import NAMESPACES, ExpressionError, Missing, compile_expression, evaluate
+from labrules.problems import problem
 from schemas import (
     Deviation,
     DeviationIn,
@@ -23,9 +26,6 @@ from schemas import (
     TemplateIn,
 )
 from schemas.templates import AmountSpec, CheckSpec, DerivedSpec, Limits
-from service import units
-from service.errors import problem
-from service.templates.evaluator import NAMESPACES, ExpressionError, Missing, compile_expression, evaluate
 
 DIMENSIONLESS = "dimensionless"
 

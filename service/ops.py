@@ -1,5 +1,5 @@
-"""`cellprov backup` and `cellprov restore`: a database and its file store, copied consistently, run on the
-server's machine (they talk to the database, not to the API).
+"""`cellprov-server backup` and `cellprov-server restore`: a database and its file store, copied
+consistently, run on the server's machine (they talk to the database, not to the API).
 
 A backup is a folder: the database (SQLite's online backup API, or `pg_dump --format=custom`), the file
 store, and manifest.json with the audit chain's head at the time. Restoring checks the chain again and
@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-ops_app = typer.Typer()
+app = typer.Typer()
 console = Console()
 err_console = Console(stderr=True)
 
@@ -102,7 +102,7 @@ def _run(command: list[str]) -> None:
         raise typer.Exit(1)
 
 
-@ops_app.command()
+@app.command()
 def backup(
     destination: Annotated[Path, typer.Argument(help="A new folder to write the backup into.")],
     database_url: DatabaseOption = None,
@@ -154,9 +154,9 @@ def backup(
     )
 
 
-@ops_app.command()
+@app.command()
 def restore(
-    source: Annotated[Path, typer.Argument(help="A folder written by `cellprov backup`.", exists=True)],
+    source: Annotated[Path, typer.Argument(help="A folder made by `cellprov-server backup`.", exists=True)],
     database_url: DatabaseOption = None,
     files_dir: FilesOption = None,
     audit_key_file: KeyOption = None,

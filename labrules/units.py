@@ -5,8 +5,8 @@ from functools import lru_cache
 
 import pint
 
+from labrules.problems import problem
 from schemas import ProblemItem, Quantity
-from service.errors import problem
 
 ureg: pint.UnitRegistry = pint.UnitRegistry()
 ureg.formatter.default_format = "~P"

@@ -28,7 +28,7 @@ from clients.harvest import (
 )
 from schemas.common import Quantity
 
-harvest_app = typer.Typer()
+app = typer.Typer()
 
 # sysexits.h EX_TEMPFAIL: cron (and people) can tell "the server was away, try later" from a mistake.
 EXIT_SERVER_AWAY = 75
@@ -75,7 +75,7 @@ def _rules(
     return [make_rule(pattern, protocol, options=chosen) for pattern in patterns]
 
 
-@harvest_app.command("harvest")
+@app.command("harvest")
 def harvest(
     ctx: typer.Context,
     folder: Annotated[

@@ -1,0 +1,245 @@
+"""`cellprov test upload|show|cycles|plot|void|check`: a cell's test runs, their cycles and metrics."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from clients.cli import output
+from clients.cli.connect import JsonFlag, connected, wants_json
+from schemas import (
+    Quantity,
+)
+from schemas.cycling import CycleOut, TestOptions, TestRunOut
+
+app = typer.Typer(help="Test runs: upload a cell's cycler file, show its cycles and metrics.")
+
+
+class _Progress:
+    """A file whose reads advance a rich progress bar (httpx streams the upload by reading it)."""
+
+    def __init__(self, handle: Any, progress: Progress, task: TaskID) -> None:
+        self.handle, self.progress, self.task = handle, progress, task
+
+    def read(self, size: int = -1) -> bytes:
+        chunk: bytes = self.handle.read(size)
+        self.progress.advance(self.task, len(chunk))
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        # A retried upload starts again from the top.
+        if offset == 0 and whence == 0:
+            self.progress.reset(self.task)
+        position: int = self.handle.seek(offset, whence)
+        return position
+
+    def tell(self) -> int:
+        position: int = self.handle.tell()
+        return position
+
+
+def _parse_options(text: str | None) -> TestOptions:
+    try:
+        return TestOptions.model_validate_json(text or "{}")
+    except ValidationError as exc:
+        output.fail_with_validation(exc)
+        raise
+
+
+@app.command("upload")
+def test_upload(
+    ctx: typer.Context,
+    cell: Annotated[str, typer.Argument(help="Code of the cell tested, e.g. CC-0001.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The raw cycler file.")],
+    protocol: Annotated[str, typer.Option("--protocol", "-p", help="Test protocol, name@version.")],
+    active_mass: Annotated[
+        str | None, typer.Option(help="Active material mass for mAh/g, e.g. '12.5 mg'.")
+    ] = None,
+    options: Annotated[
+        str | None, typer.Option(help='More options as JSON, e.g. \'{"cycle_by": "hardware"}\'.')
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Upload a cycler file for a cell; the format is detected by the server from the content."""
+    chosen = _parse_options(options)
+    if active_mass is not None:
+        try:
+            chosen.active_mass = Quantity.model_validate(active_mass)
+        except ValidationError as exc:
+            output.fail_with_validation(exc)
+    with connected(ctx) as client, file.open("rb") as handle:
+        columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn()]
+        with Progress(*columns, console=output.err_console, transient=True) as progress:
+            task = progress.add_task(f"uploading {file.name}", total=file.stat().st_size)
+            run = client.upload_test(cell, file.name, _Progress(handle, progress, task), protocol, chosen)  # type: ignore[arg-type]
+    if wants_json(ctx, json_output):
+        output.print_json(run)
+        return
+    output.console.print(
+        f"[green]Test run {run.id}[/] of {escape(run.cell)}: {escape(run.format)} read by "
+        f"{escape(run.parser)} {escape(run.parser_version)}, "
+        f"{run.record_count} records, {run.cycle_count} cycles"
+    )
+    output.console.print(_metrics_table(run))
+
+
+def _metrics_table(run: TestRunOut) -> Table:
+    table = Table(title=f"metrics of test {run.id} ({run.kind})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    table.add_column("note", style="dim")
+    for metric in run.metrics:
+        table.add_row(
+            metric.name,
+            output.number(metric.value, digits=4),
+            escape(output.unit_text(metric.unit)) if metric.unit else "",
+            output.text(metric.note),
+        )
+    return table
+
+
+def _cycles_table(run: TestRunOut, per_cycle: list[CycleOut]) -> Table:
+    table = Table(title=f"{output.count(len(per_cycle), 'cycle')} of test {run.id}")
+    for name in ("cycle", "hw", "charge mAh", "discharge mAh", "CE %", "mAh/g", "note"):
+        table.add_column(name, justify="right" if name != "note" else "left")
+    returned = "discharge" if run.leading == "charge" else "charge"
+    for c in per_cycle:
+        table.add_row(
+            str(c.cycle),
+            output.text(c.hw_cycle),
+            output.number(c.charge_mAh, digits=4),
+            output.number(c.discharge_mAh, digits=4),
+            output.number(c.ce_pct, digits=4),
+            output.number(getattr(c, f"{returned}_mAh_g"), digits=4),
+            output.text(c.flag or ("" if c.complete else "incomplete")),
+        )
+    return table
+
+
+@app.command("cycles")
+def test_cycles(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    as_csv: Annotated[
+        bool,
+        typer.Option("--csv", help="Print every per-cycle column as CSV (for a spreadsheet)."),
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """A test run's per-cycle table: capacities, coulombic efficiency, specific capacity."""
+    with connected(ctx) as client:
+        if as_csv:
+            sys.stdout.write(client.cycles_csv(test_id))
+            return
+        run = client.test_run(test_id)
+        per_cycle = client.cycles(test_id)
+    if wants_json(ctx, json_output):
+        output.print_json(per_cycle)
+        return
+    output.console.print(_cycles_table(run, per_cycle))
+
+
+@app.command("plot")
+def test_plot(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write: .png or .svg.")],
+    from_zero: Annotated[bool, typer.Option("--from-zero", help="Start the capacity axis at zero.")] = False,
+) -> None:
+    """Save a test run's capacity and coulombic efficiency plot."""
+    with connected(ctx) as client:
+        content = client.plot(test_id, "svg" if out.suffix.lower() == ".svg" else "png", from_zero=from_zero)
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        output.fail(f"cannot write {out}: {exc}")
+    output.console.print(f"Plot of test {test_id} saved to {escape(str(out))} ({len(content):,} bytes).")
+
+
+@app.command("show")
+def test_show(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    plot: Annotated[Path | None, typer.Option(help="Also save the capacity/CE plot (.png or .svg).")] = None,
+    cycles: Annotated[bool, typer.Option("--cycles", help="Also list the per-cycle table.")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Show a test run: its file, parser and metrics (and per-cycle data with --cycles)."""
+    with connected(ctx) as client:
+        run = client.test_run(test_id)
+        per_cycle = client.cycles(test_id) if cycles else []
+        if plot is not None:
+            plot.write_bytes(client.plot(test_id, "svg" if plot.suffix.lower() == ".svg" else "png"))
+    if wants_json(ctx, json_output):
+        output.print_json(run)
+        return
+    output.console.print(
+        f"[bold]Test {run.id}[/] of {escape(run.cell)} under {escape(run.protocol)}: {escape(run.file.name)} "
+        f"({escape(run.format)}, {escape(run.parser)} {escape(run.parser_version)}), "
+        f"{output.count(run.cycle_count, 'cycle')} in {run.duration_h:.1f} h"
+    )
+    output.console.print(_metrics_table(run))
+    if per_cycle:
+        output.console.print(_cycles_table(run, per_cycle))
+    if plot is not None:
+        output.console.print(f"plot saved to {escape(str(plot))}")
+
+
+@app.command("check")
+def test_check(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    json_output: JsonFlag = False,
+) -> None:
+    """A test run's plausibility warnings and the convention behind each metric; exit 2 on an error."""
+    with connected(ctx) as client:
+        run = client.test_run(test_id)
+    if wants_json(ctx, json_output):
+        output.print_json(run)
+    else:
+        status = f" [yellow]voided: {escape(run.void_reason or '')}[/]" if run.status == "voided" else ""
+        output.console.print(f"Test run {run.id} of {escape(run.cell)} ({escape(run.protocol)}){status}")
+        for warning in run.warnings:
+            colour = "red" if warning.level == "error" else "yellow"
+            output.console.print(
+                f"  [{colour}]{warning.level}[/] {escape(warning.check)}: {escape(warning.message)}"
+            )
+        if not run.warnings:
+            output.console.print("  [green]no plausibility warnings[/]")
+        table = Table("metric", "value", "unit", "convention")
+        for metric in run.metrics:
+            table.add_row(
+                metric.name,
+                output.number(metric.value, digits=4),
+                output.unit_text(metric.unit),
+                metric.convention,
+            )
+        output.console.print(table)
+    if any(w.level == "error" for w in run.warnings):
+        raise typer.Exit(2)
+
+
+@app.command("void")
+def test_void(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why the run is voided (kept in the audit).")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Void a test run recorded by mistake: it stays readable, marked voided, and leaves comparisons."""
+    with connected(ctx) as client:
+        run = client.void_test(test_id, reason)
+    if wants_json(ctx, json_output):
+        output.print_json(run)
+        return
+    output.console.print(
+        f"[yellow]Test run {run.id}[/] of {escape(run.cell)} voided: {escape(run.void_reason or '')}"
+    )
