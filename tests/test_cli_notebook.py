@@ -32,7 +32,7 @@ def test_note_add_with_text_link_tag_and_file_then_search_finds_it(server: Serve
             "The PTFE liner turned *ochre* after run 3.",
         )
     )
-    assert "Wrote entry" in out and f"item:{server.first_cell}" in out and "1 file(s) attached" in out
+    assert "Wrote entry" in out and f"item:{server.first_cell}" in out and "1 file attached" in out
     found = json.loads(ok(cellprov(server, "--json", "search", "ochre", "liner")))
     assert [hit["title"] for hit in found["hits"]] == ["Liner discoloured"]
     table = ok(cellprov(server, "search", "MKCR4471"))
