@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # A file holding the database URL (e.g. a Docker or Kubernetes secret); wins over database_url.
     database_url_file: Path | None = None
     files_dir: Path = Path("./var/files")
+    # Where stored files live: unset (the folder files_dir), or s3://BUCKET/PREFIX for an S3-compatible
+    # object store shared by several servers (endpoint and credentials: the standard AWS_* variables).
+    files_url: str | None = None
     env: str = "development"
     default_page_size: int = 50
     max_page_size: int = 500

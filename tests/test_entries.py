@@ -6,7 +6,11 @@ import json
 from fastapi.testclient import TestClient
 
 from schemas import Role
+from tests.conftest import S3_TOO
 from tests.lab import problem_of, receive
+from tests.objectstore import stored_names
+
+pytestmark = S3_TOO
 
 
 def write(api: TestClient, **fields) -> dict:
@@ -165,7 +169,7 @@ def test_files_uploaded_with_the_entry_are_stored_by_sha256(api, settings):
         "size": len(photo),
     }
     assert entry["attachments"][1]["name"] == "notes.txt"
-    assert (settings.files_dir / sha[:2] / sha).read_bytes() == photo
+    assert f"{sha[:2]}/{sha[2:4]}/{sha}" in stored_names(settings)
     download = api.get(f"/entries/{entry['id']}/attachments/{sha}")
     assert download.status_code == 200 and download.content == photo
     assert "liner.png" in download.headers["content-disposition"]
