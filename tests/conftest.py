@@ -235,9 +235,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept, dropped = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        (dropped if params.get("file_store") == "s3" and params.get("database_url") == "sqlite" else kept).append(
-            item
-        )
+        (
+            dropped if params.get("file_store") == "s3" and params.get("database_url") == "sqlite" else kept
+        ).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
