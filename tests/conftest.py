@@ -221,12 +221,15 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
 
 @pytest.fixture
 def file_store(request: pytest.FixtureRequest) -> str:
-    """Where the test's files live: "local" (the folder), or "s3" in the modules that ask for both with
-    `pytestmark = S3_TOO` (the file, cycling upload, attachment and export tests)."""
+    """Where the test's files live: "local" (the folder), or also "s3" in the modules that name both in
+    `FILE_STORES = ("local", "s3")` (the file, cycling upload, attachment and export tests)."""
     return getattr(request, "param", "local")
 
 
-S3_TOO = pytest.mark.parametrize("file_store", ["local", "s3"], indirect=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    stores = getattr(metafunc.module, "FILE_STORES", None)
+    if stores and "file_store" in metafunc.fixturenames:
+        metafunc.parametrize("file_store", stores, indirect=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -5,12 +5,11 @@ import json
 import pytest
 
 from clients.cycler_model import lfp_cycling, li_cu_plating, li_li_symmetric
-from tests.conftest import S3_TOO
 from tests.cycler_files import fixture
 from tests.lab import ASSEMBLY, COATING, publish_bench
 from tests.objectstore import stored_names
 
-pytestmark = S3_TOO
+FILE_STORES = ("local", "s3")  # these tests run on the folder and on a real S3 store
 
 LFP = lfp_cycling(cycles=30)
 

@@ -6,11 +6,10 @@ import json
 from fastapi.testclient import TestClient
 
 from schemas import Role
-from tests.conftest import S3_TOO
 from tests.lab import problem_of, receive
 from tests.objectstore import stored_names
 
-pytestmark = S3_TOO
+FILE_STORES = ("local", "s3")  # these tests run on the folder and on a real S3 store
 
 
 def write(api: TestClient, **fields) -> dict:

@@ -4,10 +4,9 @@ import hashlib
 import json
 
 from service.config import Settings
-from tests.conftest import S3_TOO
 from tests.objectstore import stored_names
 
-pytestmark = S3_TOO
+FILE_STORES = ("local", "s3")  # these tests run on the folder and on a real S3 store
 
 
 def test_upload_and_fetch_back(api):
