@@ -172,3 +172,15 @@ def stored_names(settings: Settings) -> list[str]:
     found = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()] if root.exists() else []
     # The folder holds other things too (the audit signing key): only the store's own layout counts.
     return sorted(name for name in found if name.startswith(".staging/") or name[:3].rstrip("/").isalnum())
+
+
+def lose(settings: Settings, sha256: str) -> None:
+    """Delete a stored file's bytes behind the service's back, as a lost disk or a bad restore would."""
+    key = f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    if settings.files_url:
+        bucket, _, prefix = settings.files_url.removeprefix("s3://").partition("/")
+        boto3.client("s3", config=Config(s3={"addressing_style": "path"})).delete_object(
+            Bucket=bucket, Key=f"{prefix}/{key}"
+        )
+    else:
+        (settings.files_dir / key).unlink()

@@ -4,7 +4,7 @@ import hashlib
 import json
 
 from service.config import Settings
-from tests.objectstore import stored_names
+from tests.objectstore import lose, stored_names
 
 FILE_STORES = ("local", "s3")  # these tests run on the folder and on a real S3 store
 
@@ -90,3 +90,15 @@ def test_an_entry_refused_leaves_its_attachments_out_of_the_store(api, settings)
     )
     assert refused.status_code == 422, refused.text
     assert stored_names(settings) == []
+
+
+def test_a_file_whose_bytes_are_lost_is_a_404_that_says_so(api, admin, settings):
+    sha = api.post("/files", files={"file": ("lost.csv", b"a,b\n1,2\n3,4\n")}).json()["sha256"]
+    lose(settings, sha)
+    missing = api.get(f"/files/{sha}")
+    assert missing.status_code == 404 and "restore it from backup" in missing.json()["detail"]
+    assert api.get(f"/files/{sha}/meta").status_code == 200  # the record stays
+    recorded = admin.post(
+        "/import", json=[{"op": "record_test", "test": {"cell": "CC-0001", "protocol": "x@1", "file": sha}}]
+    )
+    assert 400 <= recorded.status_code < 500 and "missing from the store" in recorded.text, recorded.text

@@ -18,10 +18,10 @@ from service.db import ReadSession, WriteSession
 from service.entries import logic, queries
 from service.entries.attachments import Upload, receive
 from service.entries.signing import entry_record
-from service.errors import Invalid, NotFound, problem
+from service.errors import Invalid, problem
 from service.files import logic as files
 from service.files.intake import Intake
-from service.files.store import FileStore
+from service.files.store import FileStore, Missing
 from service.items import logic as items
 from service.pagination import decode_cursor, page_of
 from service.signatures import logic as signatures
@@ -252,7 +252,7 @@ def attachment_response(session: Any, store: FileStore, entry_id: int, sha256: s
     row = logic.attachment_of(session, logic.get_entry(session, entry_id), sha256)
     size = store.size(row.sha256)
     if size is None:
-        raise NotFound(f"the file {row.sha256} is missing from the store")
+        raise Missing(row.sha256)
     # Served as a download, never rendered inline in our origin: an attached .html or .svg cannot run.
     return StreamingResponse(
         files.chunks_of(store, row.sha256),

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from service.files.store import Hashing, Stored, checked, digest_key
+from service.files.store import Hashing, Missing, Stored, checked, digest_key
 
 STAGING = ".staging"
 
@@ -74,8 +74,11 @@ class LocalStore:
         # The folder is already local: the parser reads the stored file itself (and must not change it).
         if isinstance(stored, Stored) and stored.staged:
             yield self._staged(stored)
-        else:
-            yield self._path(checked(stored if isinstance(stored, str) else stored.sha256))
+            return
+        sha256 = checked(stored if isinstance(stored, str) else stored.sha256)
+        if not self._path(sha256).is_file():
+            raise Missing(sha256)
+        yield self._path(sha256)
 
     def move_old_attachments(self) -> int:
         """Attachments stored before there was one store, as root/ab/<sha256>: moved into root/ab/cd/<sha256>.

@@ -10,8 +10,8 @@ from schemas.files import FileOut
 from service.auth.deps import Reader, Recorder
 from service.config import Settings
 from service.db import ReadSession, open_writer
-from service.errors import NotFound
 from service.files import logic
+from service.files.store import Missing
 from service.writes import commit_once
 
 router = APIRouter(tags=["files"])
@@ -77,7 +77,7 @@ def download_file(sha256: str, request: Request, session: ReadSession, _: Reader
     store = logic.store_for(request.app.state.settings)
     size = store.size(row.sha256)
     if size is None:
-        raise NotFound(f"the content of file {row.sha256} is missing from the store; restore it from backup")
+        raise Missing(row.sha256)
     headers = {
         "ETag": f'"{row.sha256}"',
         "Cache-Control": "private, max-age=31536000, immutable",

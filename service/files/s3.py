@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from service.files.store import Hashing, Stored, checked, digest_key
+from service.files.store import Hashing, Missing, Stored, checked, digest_key
 
 STAGING = ".staging/"
 
@@ -83,7 +83,7 @@ class S3Store:
         try:
             return cast(dict[str, Any], self.client.head_object(Bucket=self.bucket, Key=key))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _status(exc) == 404:
                 return None
             raise
 
@@ -104,14 +104,21 @@ class S3Store:
 
     @contextmanager
     def local_copy(self, stored: Stored | str) -> Iterator[Path]:
-        if isinstance(stored, Stored) and stored.staged:
-            key = self._staged(stored)
-        else:
-            key = self._key(checked(stored if isinstance(stored, str) else stored.sha256))
+        sha256 = checked(stored if isinstance(stored, str) else stored.sha256)
+        key = self._staged(stored) if isinstance(stored, Stored) and stored.staged else self._key(sha256)
         handle, name = tempfile.mkstemp(prefix="cellprov-")
         try:
             with os.fdopen(handle, "wb") as out:
-                self.client.download_fileobj(self.bucket, key, out)
+                try:
+                    self.client.download_fileobj(self.bucket, key, out)
+                except ClientError as exc:
+                    if _status(exc) == 404:
+                        raise Missing(sha256) from None
+                    raise
             yield Path(name)
         finally:
             os.unlink(name)
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))

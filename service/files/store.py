@@ -4,7 +4,8 @@ Every byte the service keeps (uploads, entry attachments, cycler files, calibrat
 through a `FileStore`, named by its SHA-256. Bytes arrive in two moves: `stage` streams them into a
 temporary object while hashing (never the whole file in memory), and `promote` moves that object under its
 digest once the request's transaction has committed, so a refused request leaves nothing behind
-(`files.intake.Intake` does this for a request). Nothing hands out a path into the store: a parser that
+(`files.intake.Intake` does this for a request; a file that is never refused is staged and promoted at
+once). Nothing hands out a path into the store: a parser that
 needs a file on disk asks for `local_copy`.
 """
 
@@ -16,9 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from service.errors import NotFound
+
 CHUNK = 1024 * 1024
 HEAD = 4096
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Missing(NotFound):
+    """A file the database names whose bytes are not in the store (lost, or not restored from a backup)."""
+
+    def __init__(self, sha256: str):
+        super().__init__(f"the content of file {sha256} is missing from the store; restore it from backup")
 
 
 class TooLarge(Exception):
@@ -95,10 +105,3 @@ class Hashing:
 
     def stored(self, staged: str) -> Stored:
         return Stored(sha256=self.digest.hexdigest(), size=self.size, head=self.head, staged=staged)
-
-
-def put(store: FileStore, stream: BinaryIO, max_bytes: int) -> Stored:
-    """Stage and promote at once, for bytes no transaction can refuse."""
-    stored = store.stage(stream, max_bytes)
-    store.promote(stored)
-    return stored

@@ -49,8 +49,8 @@ def write_entry(
     form = {"title": title, "body": body, "tags": tags, "links": links}
     store = store_for(request.app.state.settings)
     with Intake(store) as arriving:
-        uploads = _uploads(arriving, files)
         try:
+            uploads = _uploads(arriving, files)
             submitted = EntryIn(title=title, body=body, tags=_split(tags), links=_links(links))
             with open_writer(request) as session:
                 entry = entries.create_entry(session, user, submitted, store, uploads)
@@ -92,8 +92,8 @@ def edit_entry(
     form = {"title": title, "body": body, "tags": tags, "links": links, "version": version, "reason": reason}
     store = store_for(request.app.state.settings)
     with Intake(store) as arriving:
-        uploads = _uploads(arriving, files)
         try:
+            uploads = _uploads(arriving, files)
             patch = EntryPatch(reason=reason, title=title, body=body, tags=_split(tags), links=_links(links))
             with open_writer(request) as session:
                 entries.correct_entry(session, user, entry_id, patch, f'"{version}"', store, uploads)
