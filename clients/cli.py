@@ -188,7 +188,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, help="Server processes on this port (they share the database and file store).")
+        int, typer.Option(min=1, help="Server processes on this port (sharing database and file store).")
     ] = 1,
     no_example: Annotated[
         bool, typer.Option("--no-example", help="Do not load the worked example into an empty database.")
