@@ -252,7 +252,10 @@ def settings(database_url: str, tmp_path: Path, file_store: str, request: pytest
     if file_store == "s3":
         store: ObjectStore = request.getfixturevalue("object_store")
         files_url = store.url(f"test-{uuid.uuid4().hex[:12]}")  # a fresh prefix: each test starts empty
-    return Settings(database_url=database_url, files_dir=tmp_path / "files", files_url=files_url)
+    key = tmp_path / "keys" / "audit.pem"
+    return Settings(
+        database_url=database_url, files_dir=tmp_path / "files", files_url=files_url, audit_key_file=key
+    )
 
 
 @pytest.fixture
@@ -326,6 +329,7 @@ def live_server(settings: Settings, people: dict[Role, Person]) -> Iterator[str]
         "CELLPROV_DATABASE_URL": settings.database_url,
         "CELLPROV_FILES_DIR": str(settings.files_dir),
         **({"CELLPROV_FILES_URL": settings.files_url} if settings.files_url else {}),
+        "CELLPROV_AUDIT_KEY_FILE": str(settings.audit_key_file),
     }
     process = subprocess.Popen(
         [

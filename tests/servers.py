@@ -32,6 +32,7 @@ class Server:
             "CELLPROV_DATABASE_URL": settings.database_url,
             "CELLPROV_FILES_DIR": str(settings.files_dir),
             **({"CELLPROV_FILES_URL": settings.files_url} if settings.files_url else {}),
+            "CELLPROV_AUDIT_KEY_FILE": str(settings.audit_key_file),
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
