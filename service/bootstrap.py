@@ -15,6 +15,7 @@ from service.auth.logic import create_user, issue_token
 from service.auth.tables import User
 from service.config import Settings
 from service.db import make_engine, open_session
+from service.files.logic import move_old_attachments
 from service.items.logic import load_builtin_types
 from service.items.tables import Item
 from service.search.tables import SearchDocument
@@ -37,6 +38,8 @@ def prepare(settings: Settings) -> Prepared:
     """Bring a database to a usable state; safe to run at every start."""
     engine = make_engine(settings)  # first, as it creates the SQLite folder
     migrate.upgrade(settings.sqlalchemy_url)
+    # Not a migration: a revision knows the database, not the folder this server keeps its files in.
+    move_old_attachments(settings)
     if adopt_key_from_file_store(settings.files_dir, settings.audit_key_file):
         log.warning("moved the audit signing key out of the file store to %s", settings.audit_key_file)
     try:

@@ -39,6 +39,9 @@ app.add_typer(ops.app)  # backup, restore
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes on this port (sharing database and file store).")
+    ] = 1,
     no_example: Annotated[
         bool, typer.Option("--no-example", help="Do not load the worked example into an empty database.")
     ] = False,
@@ -69,7 +72,7 @@ def serve(
                 "[yellow]The database is empty but no admin token is at hand to load the worked example; "
                 "run `cellprov example load` once the server is up and you are logged in.[/]"
             )
-    serving.serve(host, port)
+    serving.serve(host, port, workers)
 
 
 @app.command()

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     # A file holding the database URL (e.g. a Docker or Kubernetes secret); wins over database_url.
     database_url_file: Path | None = None
     files_dir: Path = Path("./var/files")
+    # Where stored files live: unset (the folder files_dir), or s3://BUCKET/PREFIX for an S3-compatible
+    # object store shared by several servers (endpoint and credentials: the standard AWS_* variables).
+    files_url: str | None = None
     # The Ed25519 key audit checkpoints are signed with (created on first use, mode 0600). Outside the file
     # store: it is a secret, and several servers must sign with the one key (mount the same file on each).
     audit_key_file: Path = Path("./var/keys/audit-checkpoint-ed25519.pem")

@@ -7,6 +7,9 @@ import pytest
 from clients.cycler_model import lfp_cycling, li_cu_plating, li_li_symmetric
 from tests.cycler_files import fixture
 from tests.lab import ASSEMBLY, COATING, publish_bench
+from tests.objectstore import stored_names
+
+FILE_STORES = ("local", "s3")  # these tests run on the folder and on a real S3 store
 
 LFP = lfp_cycling(cycles=30)
 
@@ -94,6 +97,9 @@ def test_upload_a_cycling_file_and_read_it_back(api):
     assert svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
     assert api.get(run["file"]["url"]).content == LFP
     assert [t["id"] for t in api.get(f"/items/{cell}/tests").json()] == [run["id"]]
+    # Read again from the store (a local copy for the parser), wherever the store is.
+    profiles = api.get(f"/tests/{run['id']}/profiles", params={"cycles": "1"})
+    assert profiles.status_code == 200 and profiles.json()["profiles"]
 
 
 def test_a_vendor_binary_goes_through_http(api):
@@ -106,7 +112,7 @@ def test_a_vendor_binary_goes_through_http(api):
     assert cycle["charge_mAh_g"] is None
 
 
-def test_unreadable_files_get_a_422_naming_the_format_and_nothing_is_recorded(api):
+def test_unreadable_files_get_a_422_naming_the_format_and_nothing_is_recorded(api, settings):
     cell = make_cells(api, {"bare Li": 1})["bare Li"][0]
     refused = upload(api, cell, b"NEWARE but not really", name="x.nda")
     assert refused.status_code == 422
@@ -122,6 +128,8 @@ def test_unreadable_files_get_a_422_naming_the_format_and_nothing_is_recorded(ap
     assert wrong_mass.status_code == 422
     assert api.get(f"/items/{cell}/tests").json() == []
     assert upload(api, "NOPE-0001", LFP).status_code == 404
+    # Refused, read or not: none of these uploads left a byte in the store, staged or kept.
+    assert stored_names(settings) == []
 
 
 def test_li_cu_and_symmetric_metrics(api):

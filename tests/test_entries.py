@@ -7,6 +7,9 @@ from fastapi.testclient import TestClient
 
 from schemas import Role
 from tests.lab import problem_of, receive
+from tests.objectstore import stored_names
+
+FILE_STORES = ("local", "s3")  # these tests run on the folder and on a real S3 store
 
 
 def write(api: TestClient, **fields) -> dict:
@@ -165,7 +168,7 @@ def test_files_uploaded_with_the_entry_are_stored_by_sha256(api, settings):
         "size": len(photo),
     }
     assert entry["attachments"][1]["name"] == "notes.txt"
-    assert (settings.files_dir / sha[:2] / sha).read_bytes() == photo
+    assert f"{sha[:2]}/{sha[2:4]}/{sha}" in stored_names(settings)
     download = api.get(f"/entries/{entry['id']}/attachments/{sha}")
     assert download.status_code == 200 and download.content == photo
     assert "liner.png" in download.headers["content-disposition"]

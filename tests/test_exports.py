@@ -30,6 +30,7 @@ from tests.conftest import IN_CI, Person
 
 SHARED_TOOLS = Path(__file__).resolve().parents[2] / "shared" / "tools"
 CELLPROV = "urn:cellprov:"
+FILE_STORES = ("local", "s3")  # these tests run on the folder and on a real S3 store
 
 
 @pytest.fixture
@@ -231,7 +232,11 @@ def test_eln_of_a_lot_a_batch_and_a_cell_up_and_down_passes_every_consortium_che
 
 
 def test_eln_of_a_cell_passes_the_validator_and_the_consortium_rules(
-    client: Client, example: WorkedExample, tmp_path: Path, validate_eln: Callable[..., list[Any]]
+    client: Client,
+    api: TestClient,
+    example: WorkedExample,
+    tmp_path: Path,
+    validate_eln: Callable[..., list[Any]],
 ) -> None:
     cell = example.cells["MOF@CoPc/Li"][0]
     archive = client.export(cell, "eln")
@@ -256,14 +261,21 @@ def test_eln_of_a_cell_passes_the_validator_and_the_consortium_rules(
     # The root lists every item folder, plus the audit excerpt about them.
     assert set(refs(root["hasPart"])) == {node["@id"] for node in datasets} | {"audit-excerpt.jsonl"}
     assert {node["identifier"] for node in datasets} >= {cell, example.fecl3_lot, example.mof_copc}
+    raw_files = []
     for dataset in datasets:
         assert dataset["name"] and nodes[dataset["author"]["@id"]]["@type"] == "Person"
-        (record,) = refs(dataset["hasPart"])
-        content = zipped.read(f"{top}/{record}")
-        assert nodes[record]["@type"] == "File"
-        assert nodes[record]["sha256"] == hashlib.sha256(content).hexdigest()
-        assert nodes[record]["contentSize"] == str(len(content))
-        assert json.loads(content)["code"] == dataset["identifier"]
+        record, *tested = refs(dataset["hasPart"])
+        for part in [record, *tested]:
+            content = zipped.read(f"{top}/{part}")
+            assert nodes[part]["@type"] == "File"
+            assert nodes[part]["sha256"] == hashlib.sha256(content).hexdigest()
+            assert nodes[part]["contentSize"] == str(len(content))
+        assert json.loads(zipped.read(f"{top}/{record}"))["code"] == dataset["identifier"]
+        raw_files += [(dataset["identifier"], part) for part in tested]
+    # The cell's test run brings its raw cycler file, the very bytes the file store keeps.
+    (run,) = api.get(f"/items/{cell}/tests").json()
+    assert raw_files == [(cell, f"items/{cell}/tests/{run['id']}/{run['file']['name']}")]
+    assert nodes[raw_files[0][1]]["sha256"] == run["file"]["sha256"]
 
     lot = nodes[f"items/{example.fecl3_lot}/"]
     properties = {nodes[ref]["propertyID"]: nodes[ref] for ref in refs(lot["variableMeasured"])}

@@ -66,25 +66,29 @@ def upload_test(
     """
     settings: Settings = request.app.state.settings
     chosen = logic.parse_options(options)
-    store = files.store_for(settings)
-    stored = files.receive(store, file.file, settings.max_file_bytes)
-    records, summary = logic.read_and_summarise(store.path(stored.sha256), chosen, protocol)
-    # The write transaction starts only now: on SQLite it holds the write lock, which must not wait on
-    # parsing.
-    with open_writer(request) as session:
+    with files.Intake(files.store_for(settings)) as arriving:
+        stored = arriving.put(file.file, settings.max_file_bytes)
+        with arriving.local_copy(stored) as path:
+            records, summary = logic.read_and_summarise(path, chosen, protocol)
+        sniffed = files.media_type(arriving, stored)
+        # The write transaction starts only now: on SQLite it holds the write lock, which must not wait on
+        # parsing.
+        with open_writer(request) as session:
 
-        def produce() -> TestRunOut:
-            row = files.record(session, store, user, stored, file.filename)
-            run = logic.record_test(session, user, code, protocol, chosen, row, records, summary)
-            return logic.run_out(session, run)
+            def produce() -> TestRunOut:
+                row = files.record(session, user, stored, file.filename, sniffed)
+                run = logic.record_test(session, user, code, protocol, chosen, row, records, summary)
+                return logic.run_out(session, run)
 
-        return commit_once(
-            request,
-            session,
-            user,
-            _TestUpload(code=code, protocol=protocol, options=chosen, sha256=stored.sha256),
-            produce,
-        )
+            answer = commit_once(
+                request,
+                session,
+                user,
+                _TestUpload(code=code, protocol=protocol, options=chosen, sha256=stored.sha256),
+                produce,
+            )
+        arriving.keep()  # only a recorded run keeps its file: an unreadable one leaves no bytes behind
+    return answer
 
 
 @router.get("/items/{code}/tests")
@@ -186,8 +190,8 @@ def test_dqdv(
     run = logic.get_test(session, test_id)
     chosen = logic.chosen_cycles(session, run, cycles)
     store = files.store_for(request.app.state.settings)
-    path = store.path(logic.stored_file_of(session, run).sha256)
-    answer = logic.differential(session, path, run, chosen, resolution_mV / 1000, smoothing)
+    with store.local_copy(logic.stored_file_of(session, run).sha256) as path:
+        answer = logic.differential(session, path, run, chosen, resolution_mV / 1000, smoothing)
     if format == "csv":
         return _csv(logic.differential_csv(answer), f"test-{test_id}-dqdv.csv")
     return answer
@@ -209,8 +213,9 @@ def test_profiles(
     """Voltage against capacity for chosen cycles, each half cycle apart."""
     run = logic.get_test(session, test_id)
     chosen = logic.chosen_cycles(session, run, cycles)
-    path = files.store_for(request.app.state.settings).path(logic.stored_file_of(session, run).sha256)
-    answer = logic.profiles(session, path, run, chosen)
+    store = files.store_for(request.app.state.settings)
+    with store.local_copy(logic.stored_file_of(session, run).sha256) as path:
+        answer = logic.profiles(session, path, run, chosen)
     if format == "csv":
         return _csv(logic.profiles_csv(answer), f"test-{test_id}-profiles.csv")
     return answer

@@ -1,16 +1,16 @@
-"""Attachment blobs on local disk, addressed by SHA-256: settings.files_dir/<sha256[:2]>/<sha256>.
+"""Files attached to entries: received into the one file store (service.files) by SHA-256, under a name.
 
-A minimal content-addressed store for entry attachments until the shared file store (POST /files) lands;
-it uses the same layout, so the two can be merged without moving any file.
+An upload is staged in the request's `Intake` and kept only when the entry's transaction commits, so a
+refused entry leaves no bytes behind.
 """
 
-import hashlib
 import mimetypes
-import os
 import re
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
+
+from service.files.intake import Intake
+from service.files.store import Stored
 
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -18,38 +18,18 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 @dataclass(frozen=True)
 class Upload:
-    """A file that came with a request, before it is stored."""
+    """A file that came with a request, staged in the store and not yet kept."""
 
     name: str
     media_type: str
-    content: bytes
+    stored: Stored
 
 
-def blob_path(files_dir: Path, sha256: str) -> Path:
-    return files_dir / sha256[:2] / sha256
-
-
-def store(files_dir: Path, content: bytes) -> str:
-    """Keep `content` (once, however often it is uploaded) and return its SHA-256.
-
-    Written to a temporary file and renamed into place, so a reader never sees half a file. A blob whose entry
-    then fails to commit stays on disk unreferenced: harmless, and reused if the same file comes again.
-    """
-    sha256 = hashlib.sha256(content).hexdigest()
-    target = blob_path(files_dir, sha256)
-    if target.exists():
-        return sha256
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    with os.fdopen(handle, "wb") as file:
-        file.write(content)
-    os.replace(temporary, target)
-    return sha256
-
-
-def stored_size(files_dir: Path, sha256: str) -> int | None:
-    path = blob_path(files_dir, sha256)
-    return path.stat().st_size if path.is_file() else None
+def receive(arriving: Intake, stream: BinaryIO, filename: str | None, content_type: str | None) -> Upload:
+    """Stage one uploaded part (at most MAX_ATTACHMENT_BYTES, else 413), named as it is safe to show."""
+    stored = arriving.put(stream, MAX_ATTACHMENT_BYTES, "/files")
+    name = clean_name(filename)
+    return Upload(name, media_type_of(name, content_type), stored)
 
 
 def clean_name(name: str | None) -> str:

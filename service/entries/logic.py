@@ -1,7 +1,6 @@
 """The rules for notebook entries: links must name real records, corrections need a reason, voids keep all."""
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, delete, select
@@ -14,7 +13,7 @@ from service.analyses.logic import get_analysis
 from service.auth.tables import User
 from service.cycling.logic import get_test
 from service.db import utcnow
-from service.entries.attachments import Upload, store, stored_size
+from service.entries.attachments import Upload
 from service.entries.tables import Entry, EntryAttachment, EntryLink, EntryTag, EntryVersion
 from service.errors import (
     Conflict,
@@ -23,6 +22,7 @@ from service.errors import (
     NotFound,
     problem,
 )
+from service.files.store import FileStore
 from service.items import logic as items
 from service.steps import logic as steps
 from service.versions import diff
@@ -166,12 +166,12 @@ def _check_links(session: Session, links: list[str]) -> list[ProblemItem]:
 
 
 def _attachments(
-    files_dir: Path, refs: list[AttachmentRef], uploads: list[Upload]
+    store: FileStore, refs: list[AttachmentRef], uploads: list[Upload]
 ) -> tuple[list[Attachment], list[ProblemItem]]:
-    """The attachments as stored: referenced blobs must be in the store; uploads are stored now."""
+    """The attachments as stored: referenced files must be in the store; uploads are staged in it already."""
     found, problems = [], []
     for n, ref in enumerate(refs):
-        size = stored_size(files_dir, ref.sha256)
+        size = store.size(ref.sha256)
         if size is None:
             problems.append(problem(f"/attachments/{n}/sha256", "no file with this SHA-256", got=ref.sha256))
         else:
@@ -179,11 +179,9 @@ def _attachments(
     if problems:
         return [], problems
     for upload in uploads:
-        sha256 = store(files_dir, upload.content)
+        stored = upload.stored
         found.append(
-            Attachment(
-                sha256=sha256, name=upload.name, media_type=upload.media_type, size=len(upload.content)
-            )
+            Attachment(sha256=stored.sha256, name=upload.name, media_type=upload.media_type, size=stored.size)
         )
     return found, []
 
@@ -214,14 +212,14 @@ def _write_parts(
 
 
 def create_entry(
-    session: Session, user: User, body: EntryIn, files_dir: Path, uploads: Sequence[Upload] = ()
+    session: Session, user: User, body: EntryIn, store: FileStore, uploads: Sequence[Upload] = ()
 ) -> Entry:
     problems = _check_links(session, body.links)
-    attached, missing = _attachments(files_dir, body.attachments, []) if not problems else ([], [])
+    attached, missing = _attachments(store, body.attachments, []) if not problems else ([], [])
     problems += missing
     if problems:
         raise Invalid("the entry cannot be written", problems)
-    attached += _attachments(files_dir, [], list(uploads))[0]
+    attached += _attachments(store, [], list(uploads))[0]
     assert user.id is not None
     now = utcnow()
     entry = Entry(
@@ -254,7 +252,7 @@ def correct_entry(
     entry_id: int,
     patch: EntryPatch,
     if_match: str | None,
-    files_dir: Path,
+    store: FileStore,
     uploads: list[Upload] = (),  # type: ignore[assignment]
 ) -> Entry:
     """A new version of the entry with a reason; uploads are added to its attachments."""
@@ -271,7 +269,7 @@ def correct_entry(
     attached: list[Attachment] | None = None
     if "attachments" in given or uploads:
         if patch.attachments is not None:
-            attached, missing = _attachments(files_dir, patch.attachments, [])
+            attached, missing = _attachments(store, patch.attachments, [])
             problems += missing
         else:
             attached = list(current.attachments)
@@ -279,7 +277,7 @@ def correct_entry(
         raise Invalid(f"the correction of entry {entry_id} is not valid", problems)
     if uploads:
         assert attached is not None
-        attached += _attachments(files_dir, [], list(uploads))[0]
+        attached += _attachments(store, [], list(uploads))[0]
     if patch.title is not None:
         entry.title = patch.title
     if patch.body is not None:

@@ -1,25 +1,27 @@
 """HTTP routes for notebook entries, their history, attachments, and the entries of an item."""
 
-import hashlib
 import json
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from schemas import Page, VoidIn
 from schemas.entries import EntryIn, EntryOut, EntryPatch, EntryVersion, LinkRef, Tag
 from service.auth.deps import Reader, Recorder
-from service.config import Settings
 from service.db import ReadSession, WriteSession
 from service.entries import logic, queries
-from service.entries.attachments import MAX_ATTACHMENT_BYTES, Upload, blob_path, clean_name, media_type_of
+from service.entries.attachments import Upload, receive
 from service.entries.signing import entry_record
-from service.errors import Invalid, NotFound, problem
+from service.errors import Invalid, problem
+from service.files import logic as files
+from service.files.intake import Intake
+from service.files.store import FileStore, Missing
 from service.items import logic as items
 from service.pagination import decode_cursor, page_of
 from service.signatures import logic as signatures
@@ -35,6 +37,8 @@ class Submitted(BaseModel, Generic[Body]):
 
     body: Body
     uploads: list[Upload]
+    arriving: Intake
+    """The uploads' staging in the file store: kept when the entry commits, else discarded."""
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -42,7 +46,7 @@ class Submitted(BaseModel, Generic[Body]):
         """What an Idempotency-Key is bound to: the body and the SHA-256 of every file sent with it."""
         return _Sent(
             body=self.body.model_dump(mode="json", exclude_unset=True),
-            files=[hashlib.sha256(u.content).hexdigest() + " " + u.name for u in self.uploads],
+            files=[u.stored.sha256 + " " + u.name for u in self.uploads],
         )
 
 
@@ -81,7 +85,7 @@ def _invalid(exc: ValidationError) -> RequestValidationError:
 
 async def _read(request: Request, model: type[Body]) -> Submitted[Body]:
     content_type = request.headers.get("content-type", "")
-    uploads: list[Upload] = []
+    parts: list[UploadFile] = []
     if content_type.startswith("multipart/form-data"):
         form = await request.form(max_files=50, max_fields=10)
         raw = form.get("entry")
@@ -90,13 +94,7 @@ async def _read(request: Request, model: type[Body]) -> Submitted[Body]:
         for part in form.getlist("files"):
             if not isinstance(part, UploadFile):
                 raise Invalid("`files` must be file parts", [problem("/files", "not a file")])
-            content = await part.read(MAX_ATTACHMENT_BYTES + 1)
-            if len(content) > MAX_ATTACHMENT_BYTES:
-                raise Invalid(
-                    "the file is too large", [problem("/files", f"at most {MAX_ATTACHMENT_BYTES} bytes")]
-                )
-            name = clean_name(part.filename)
-            uploads.append(Upload(name, media_type_of(name, part.content_type), content))
+            parts.append(part)
     else:
         raw = (await request.body()).decode("utf-8", "replace")
     try:
@@ -104,9 +102,19 @@ async def _read(request: Request, model: type[Body]) -> Submitted[Body]:
     except json.JSONDecodeError as exc:
         raise Invalid("the body is not JSON", [problem("/", str(exc))]) from exc
     try:
-        return Submitted[model](body=model.model_validate(data), uploads=uploads)  # type: ignore[valid-type]
+        body = model.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from exc
+    arriving = Intake(files.store_for(request.app.state.settings))
+    try:
+        uploads = [
+            await run_in_threadpool(receive, arriving, part.file, part.filename, part.content_type)
+            for part in parts
+        ]
+    except BaseException:
+        arriving.discard()
+        raise
+    return Submitted[model](body=body, uploads=uploads, arriving=arriving)  # type: ignore[valid-type]
 
 
 async def _new_entry(request: Request) -> Submitted[EntryIn]:
@@ -117,9 +125,8 @@ async def _entry_patch(request: Request) -> Submitted[EntryPatch]:
     return await _read(request, EntryPatch)
 
 
-def _files_dir(request: Request) -> Any:
-    settings: Settings = request.app.state.settings
-    return settings.files_dir
+def _store(request: Request) -> FileStore:
+    return files.store_for(request.app.state.settings)
 
 
 @router.post("/entries", status_code=201, response_model=EntryOut, openapi_extra=_multipart_schema(EntryIn))
@@ -130,17 +137,19 @@ def write_entry(
     submitted: Annotated[Submitted[EntryIn], Depends(_new_entry)],
 ) -> Response:
     """Write a notebook entry (Markdown), linked to records, with files attached by SHA-256 or uploaded."""
-    return commit_once(
-        request,
-        session,
-        user,
-        submitted.fingerprint(),
-        lambda: logic.entry_out(
+    with submitted.arriving:
+        answer = commit_once(
+            request,
             session,
-            logic.create_entry(session, user, submitted.body, _files_dir(request), submitted.uploads),
-        ),
-        etag=logic.etag_of,
-    )
+            user,
+            submitted.fingerprint(),
+            lambda: logic.entry_out(
+                session, logic.create_entry(session, user, submitted.body, _store(request), submitted.uploads)
+            ),
+            etag=logic.etag_of,
+        )
+        submitted.arriving.keep()
+    return answer
 
 
 @router.get("/entries")
@@ -183,20 +192,23 @@ def correct_entry(
     if_match: Annotated[str | None, Header(description='the ETag you read, e.g. "3"')] = None,
 ) -> Response:
     """Correct an entry: a new version with a reason; needs If-Match. Uploaded files are added."""
-    return commit_once(
-        request,
-        session,
-        user,
-        submitted.fingerprint(),
-        lambda: logic.entry_out(
+    with submitted.arriving:
+        answer = commit_once(
+            request,
             session,
-            logic.correct_entry(
-                session, user, entry_id, submitted.body, if_match, _files_dir(request), submitted.uploads
+            user,
+            submitted.fingerprint(),
+            lambda: logic.entry_out(
+                session,
+                logic.correct_entry(
+                    session, user, entry_id, submitted.body, if_match, _store(request), submitted.uploads
+                ),
             ),
-        ),
-        status_code=200,
-        etag=logic.etag_of,
-    )
+            status_code=200,
+            etag=logic.etag_of,
+        )
+        submitted.arriving.keep()
+    return answer
 
 
 @router.post("/entries/{entry_id}/void", response_model=EntryOut)
@@ -226,27 +238,31 @@ def entry_history(entry_id: int, session: ReadSession, _: Reader) -> list[EntryV
 
 @router.get(
     "/entries/{entry_id}/attachments/{sha256}",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def download_attachment(
     entry_id: int, sha256: str, request: Request, session: ReadSession, _: Reader
-) -> FileResponse:
+) -> StreamingResponse:
     """One attached file, under its attached name."""
-    return attachment_response(session, _files_dir(request), entry_id, sha256)
+    return attachment_response(session, _store(request), entry_id, sha256)
 
 
-def attachment_response(session: Any, files_dir: Any, entry_id: int, sha256: str) -> FileResponse:
+def attachment_response(session: Any, store: FileStore, entry_id: int, sha256: str) -> StreamingResponse:
     row = logic.attachment_of(session, logic.get_entry(session, entry_id), sha256)
-    path = blob_path(files_dir, row.sha256)
-    if not path.is_file():
-        raise NotFound(f"the file {row.sha256} is missing from the store")
+    size = store.size(row.sha256)
+    if size is None:
+        raise Missing(row.sha256)
     # Served as a download, never rendered inline in our origin: an attached .html or .svg cannot run.
-    return FileResponse(
-        path,
+    return StreamingResponse(
+        files.chunks_of(store, row.sha256),
         media_type=row.media_type,
-        filename=row.name,
-        headers={"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"},
+        headers={
+            "Content-Length": str(size),
+            "Content-Disposition": files.disposition(row.name),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+        },
     )
 
 

@@ -7,6 +7,7 @@ Layout, for an export of CC-0001:
 
     CC-0001/ro-crate-metadata.json
     CC-0001/items/<code>/item.json      one Dataset per item, with its record as JSON
+    CC-0001/items/<code>/tests/<run>/<name>   the raw cycler file of each of its test runs (from the store)
     CC-0001/audit-excerpt.jsonl         when there are audit events
     CC-0001/signatures.json             when there are signatures
 
@@ -17,14 +18,17 @@ outputs; agent: the operator), people are `Person`s, protocols are `HowTo`s: con
 import hashlib
 import io
 import json
+import shutil
 import zipfile
-from typing import Any
+from contextlib import closing
+from typing import IO, Any
 
 from rocrate.model.contextentity import ContextEntity
 from rocrate.rocrate import ROCrate
 
 from schemas import ItemOut, Quantity, StepOut
-from service.exports.logic import Person, Provenance
+from service.exports.logic import Person, Provenance, RawFile
+from service.files.store import CHUNK, FileStore
 
 ELN_SPEC_VERSION = "1.0"
 MEDIA_TYPE = "application/vnd.eln+zip"
@@ -96,6 +100,8 @@ class _Archive:
     def __init__(self, provenance: Provenance, license_url: str):
         self.provenance = provenance
         self.files: dict[str, bytes] = {}
+        self.stored: dict[str, str] = {}
+        """Files whose bytes come from the file store at zipping time, by path: their SHA-256."""
         self.crate = ROCrate(version="1.1")
         self.license_url = license_url
 
@@ -116,6 +122,22 @@ class _Archive:
                 "sha256": hashlib.sha256(content).hexdigest(),
             },
         )
+
+    def add_stored(self, raw: RawFile) -> str:
+        """A test run's raw file, described now and streamed from the store into the zip later."""
+        path = f"{_item_dir(raw.item)}tests/{raw.test_run}/{raw.name}"
+        self.stored[path] = raw.sha256
+        self.crate.add_file(
+            dest_path=path,
+            properties={
+                "name": raw.name,
+                "description": f"The cycler file of test run {raw.test_run} ({raw.protocol}) of {raw.item}",
+                "encodingFormat": raw.media_type,
+                "contentSize": str(raw.size),
+                "sha256": raw.sha256,
+            },
+        )
+        return path
 
     def describe_publisher(self) -> None:
         """The metadata descriptor names this cellprov server as publisher and the .eln spec version."""
@@ -175,7 +197,12 @@ class _Archive:
                     "author": {"@id": _person_id(item.created_by)},
                     "dateCreated": item.created_at.isoformat(),
                     "dateModified": item.updated_at.isoformat(),
-                    "hasPart": [{"@id": record}],
+                    "hasPart": [{"@id": record}]
+                    + [
+                        {"@id": self.add_stored(raw)}
+                        for raw in self.provenance.raw_files
+                        if raw.item == item.code
+                    ],
                     "variableMeasured": properties,
                 },
             )
@@ -253,14 +280,18 @@ class _Archive:
                 "The e-signatures on the exported records",
             )
 
-    def zipped(self, top: str) -> bytes:
+    def zip_into(self, out: IO[bytes], top: str, store: FileStore | None) -> None:
         metadata = self.crate.metadata.generate()
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(f"{top}/ro-crate-metadata.json", _json_bytes(metadata))
             for path, content in self.files.items():
                 archive.writestr(f"{top}/{path}", content)
-        return buffer.getvalue()
+            for path, sha256 in self.stored.items():
+                if store is None:
+                    raise ValueError("an archive with stored files needs the file store")
+                # Streamed part by part: a cycler file never sits whole in memory.
+                with closing(store.open(sha256)) as source, archive.open(f"{top}/{path}", "w") as target:
+                    shutil.copyfileobj(source, target, CHUNK)
 
 
 def _person_node(person: Person) -> dict[str, Any]:
@@ -273,8 +304,11 @@ def _person_node(person: Person) -> dict[str, Any]:
     }
 
 
-def to_eln(provenance: Provenance, license_url: str) -> bytes:
-    """The .eln archive of an export; its top folder is named after the exported item."""
+def write_eln(
+    provenance: Provenance, license_url: str, out: IO[bytes], store: FileStore | None = None
+) -> None:
+    """The .eln archive of an export, written to `out`; its top folder is named after the exported item.
+    The raw files of test runs are read from `store`."""
     archive = _Archive(provenance, license_url)
     archive.describe_publisher()
     archive.describe_root()
@@ -287,4 +321,11 @@ def to_eln(provenance: Provenance, license_url: str) -> bytes:
     top_files = [path for path in archive.files if "/" not in path]
     # hasPart is always a list, even of one: the consortium's metadata checker crashes on a single object.
     archive.crate.root_dataset["hasPart"] = [{"@id": path} for path in datasets + top_files]
-    return archive.zipped(provenance.root)
+    archive.zip_into(out, provenance.root, store)
+
+
+def to_eln(provenance: Provenance, license_url: str, store: FileStore | None = None) -> bytes:
+    """The archive as bytes (small exports and tests; the route writes to a temporary file instead)."""
+    out = io.BytesIO()
+    write_eln(provenance, license_url, out, store)
+    return out.getvalue()

@@ -14,7 +14,9 @@ from schemas import ItemOut, LineageEdge, StepOut
 from service.audit.logic import event_of
 from service.audit.queries import events_about
 from service.auth.tables import User
+from service.cycling.tables import TestRun
 from service.db import utcnow
+from service.files.tables import StoredFile
 from service.items.logic import item_out
 from service.items.tables import Item
 from service.lineage.logic import trace
@@ -31,6 +33,19 @@ class Person:
     username: str
     full_name: str
     role: str
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A cycler file of an exported item's test run: its bytes go into the archive from the file store."""
+
+    item: str
+    test_run: int
+    protocol: str
+    sha256: str
+    name: str
+    media_type: str
+    size: int
 
 
 @dataclass
@@ -51,6 +66,7 @@ class Provenance:
     """Step operators and item creators, by username."""
     audit: list[dict[str, Any]] = field(default_factory=list)
     signatures: list[dict[str, Any]] = field(default_factory=list)
+    raw_files: list[RawFile] = field(default_factory=list)
 
     @property
     def codes(self) -> set[str]:
@@ -70,6 +86,23 @@ def _signatures(session: Session, codes: list[str], steps: list[StepOut]) -> lis
         signature.model_dump(mode="json")
         for ref in refs
         for signature in signatures_of(session, load_record(session, ref, SIGNABLE))
+    ]
+
+
+def _raw_files(session: Session, items: list[Item]) -> list[RawFile]:
+    """The cycler files of the exported items' test runs (voided runs too: the archive is the record)."""
+    codes = {item.id: item.code for item in items}
+    rows = session.exec(
+        select(TestRun, StoredFile)
+        .join(StoredFile, col(StoredFile.id) == col(TestRun.file_id))
+        .where(col(TestRun.item_id).in_(list(codes)))
+        .order_by(col(TestRun.id))
+    ).all()
+    return [
+        RawFile(
+            codes[run.item_id], run.id or 0, run.protocol, file.sha256, file.name, file.media_type, file.size
+        )
+        for run, file in rows
     ]
 
 
@@ -123,4 +156,5 @@ def gather(
         people={user.username: Person(user.username, user.full_name, user.role) for user in users},
         audit=_audit_excerpt(session, codes, steps),
         signatures=_signatures(session, codes, steps),
+        raw_files=_raw_files(session, rows),
     )

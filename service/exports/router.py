@@ -1,15 +1,19 @@
 """HTTP route for provenance exports of one item."""
 
-from typing import Annotated, Literal
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from service.audit import logic as audit
 from service.auth.deps import Reader
 from service.config import Settings
 from service.db import ReadSession
 from service.exports import eln, logic, prov
+from service.files import logic as files
+from service.files.store import CHUNK
 from service.writes import request_id
 
 router = APIRouter(tags=["exports"])
@@ -50,10 +54,32 @@ def export_item(
         },
     )
     if format == "eln":
-        settings: Settings = request.app.state.settings
-        body = eln.to_eln(provenance, settings.export_license)
-        return _attachment(body, eln.MEDIA_TYPE, f"{code}.eln")
+        return _eln_response(provenance, request.app.state.settings, f"{code}.eln")
     return _attachment(prov.to_prov_json(provenance).encode("utf-8"), "application/json", f"{code}.prov.json")
+
+
+def _eln_response(provenance: logic.Provenance, settings: Settings, filename: str) -> StreamingResponse:
+    """The archive built in a temporary file (in memory while small; the raw cycler files may be large)
+    and streamed from it, which is closed (and deleted) once sent."""
+    out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 (closed by _drained)
+    try:
+        eln.write_eln(provenance, settings.export_license, out, files.store_for(settings))
+    except BaseException:
+        out.close()
+        raise
+    size = out.tell()
+    out.seek(0)
+    return StreamingResponse(
+        _drained(out),
+        media_type=eln.MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Length": str(size)},
+    )
+
+
+def _drained(out: IO[bytes]) -> Iterator[bytes]:
+    with out:
+        while chunk := out.read(CHUNK):
+            yield chunk
 
 
 def _attachment(body: bytes, media_type: str, filename: str) -> Response:

@@ -1,7 +1,10 @@
-"""Storing uploads: the bytes go to the blob store, one row per distinct content goes to the database."""
+"""Storing uploads: the bytes go to the file store, one row per distinct content goes to the database."""
 
+from collections.abc import Iterator
+from contextlib import closing
+from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from urllib.parse import quote
 
 from sqlmodel import Session, select
 
@@ -10,29 +13,44 @@ from service.auth.tables import User
 from service.config import Settings
 from service.db import utcnow
 from service.errors import Invalid, NotFound, problem
-from service.files.sniff import sniff_media_type
-from service.files.store import SHA256_HEX, BlobStore, LocalStore, Stored, TooLarge
+from service.files.intake import FileTooLarge, Intake
+from service.files.local import LocalStore
+from service.files.s3 import S3Store
+from service.files.sniff import looks_zipped, sniff_media_type
+from service.files.store import CHUNK, SHA256_HEX, FileStore, Stored
 from service.files.tables import StoredFile
 from service.work import note_event
 
-
-class FileTooLarge(Invalid):
-    status, slug, title = 413, "too-large", "The file is too large"
+__all__ = ["FileTooLarge", "Intake"]  # what routes need to take uploads in
 
 
-def store_for(settings: Settings) -> BlobStore:
-    return LocalStore(settings.files_dir)
+def store_for(settings: Settings) -> FileStore:
+    """The store the settings name: CELLPROV_FILES_URL=s3://bucket/prefix, else the folder files_dir."""
+    url = settings.files_url
+    if url and url.startswith("s3://"):
+        return _s3(url)
+    return LocalStore(Path(url.removeprefix("file://")) if url else settings.files_dir)
 
 
-def receive(store: BlobStore, stream: BinaryIO, max_bytes: int, pointer: str = "/file") -> Stored:
-    """Write an upload to the blob store (outside any transaction: a blob with no row is harmless)."""
-    try:
-        return store.put(stream, max_bytes)
-    except TooLarge as exc:
-        raise FileTooLarge(
-            f"files are limited to {exc.limit} bytes",
-            [problem(pointer, "the upload is larger than the limit", expected=f"<= {exc.limit} bytes")],
-        ) from None
+@lru_cache
+def _s3(url: str) -> FileStore:
+    # One client per process and bucket: making a boto3 client costs tens of milliseconds.
+    return S3Store.from_url(url)
+
+
+def move_old_attachments(settings: Settings) -> int:
+    """Installs from before the one store kept entry attachments as files_dir/ab/<sha256>: moved into the
+    store's layout at start (service.bootstrap). An S3 store never had them; returns how many moved."""
+    store = store_for(settings)
+    return store.move_old_attachments() if isinstance(store, LocalStore) else 0
+
+
+def media_type(arriving: Intake, stored: Stored) -> str:
+    """Sniffed from the first bytes; a zip is opened (from a local copy) to tell a workbook from an .ndax."""
+    if not looks_zipped(stored.head):
+        return sniff_media_type(stored.head, None)
+    with arriving.local_copy(stored) as path:
+        return sniff_media_type(stored.head, path)
 
 
 def safe_name(name: str | None) -> str:
@@ -41,7 +59,21 @@ def safe_name(name: str | None) -> str:
     return base[:255] or "upload"
 
 
-def record(session: Session, store: BlobStore, user: User, stored: Stored, name: str | None) -> StoredFile:
+def chunks_of(store: FileStore, sha256: str, start: int = 0, length: int | None = None) -> Iterator[bytes]:
+    """A stored file (or `length` bytes of it from `start`) as a download's body, a chunk at a time."""
+    with closing(store.open(sha256, start, length)) as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def disposition(name: str) -> str:
+    """Content-Disposition of a download: always an attachment (never rendered in our origin), its name kept
+    whatever characters it has (RFC 6266 filename*, as Starlette's FileResponse writes it)."""
+    quoted = quote(name)
+    return f'attachment; filename="{name}"' if quoted == name else f"attachment; filename*=utf-8''{quoted}"
+
+
+def record(session: Session, user: User, stored: Stored, name: str | None, media_type: str) -> StoredFile:
     """The file row for these bytes, made the first time they arrive."""
     existing = session.exec(select(StoredFile).where(StoredFile.sha256 == stored.sha256)).first()
     if existing is not None:
@@ -50,7 +82,7 @@ def record(session: Session, store: BlobStore, user: User, stored: Stored, name:
     row = StoredFile(
         sha256=stored.sha256,
         size=stored.size,
-        media_type=sniff_media_type(stored.head, store.path(stored.sha256)),
+        media_type=media_type,
         name=safe_name(name),
         created_at=utcnow(),
         created_by_id=user.id,

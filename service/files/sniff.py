@@ -17,7 +17,13 @@ _MAGIC: list[tuple[bytes, str]] = [
 ]
 
 
-def _zip_type(path: Path) -> str:
+def looks_zipped(head: bytes) -> bool:
+    return head.startswith(b"PK\x03\x04")
+
+
+def _zip_type(path: Path | None) -> str:
+    if path is None:
+        return "application/zip"
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
@@ -44,11 +50,12 @@ def _looks_textual(head: bytes) -> bool:
     return False
 
 
-def sniff_media_type(head: bytes, path: Path) -> str:
+def sniff_media_type(head: bytes, path: Path | None) -> str:
+    """`path`: the whole content on disk, needed (and given) only when the head is a zip's."""
     for magic, media_type in _MAGIC:
         if head.startswith(magic):
             return media_type
-    if head.startswith(b"PK\x03\x04"):
+    if looks_zipped(head):
         return _zip_type(path)
     if _looks_textual(head):
         lines = [line for line in head.split(b"\n")[:6] if line.strip()][:5]

@@ -25,7 +25,7 @@ from service.cycling.readers import Records
 from service.cycling.summary import Summary
 from service.errors import DomainError, Invalid, NotFound, problem
 from service.files import logic as files
-from service.files.store import BlobStore
+from service.files.store import FileStore
 from service.items import logic as items
 from service.steps import logic as steps
 from service.work import note_event
@@ -96,7 +96,7 @@ def parse(body: bytes, content_type: str) -> ImportIn:
 def _record_test(
     session: Session,
     user: User,
-    store: BlobStore,
+    store: FileStore,
     test: TestRunIn,
     read: dict[tuple[str, str], tuple[Records, Summary]],
 ) -> None:
@@ -111,12 +111,13 @@ def _record_test(
         ) from None
     key = (test.file, test.options.model_dump_json())
     if key not in read:
-        read[key] = cycling.read_and_summarise(store.path(test.file), test.options, test.protocol)
+        with store.local_copy(stored.sha256) as path:
+            read[key] = cycling.read_and_summarise(path, test.options, test.protocol)
     records, summary = read[key]
     cycling.record_test(session, user, test.cell, test.protocol, test.options, stored, records, summary)
 
 
-def apply(session: Session, user: User, body: ImportIn, store: BlobStore, *, max_outputs: int) -> ImportOut:
+def apply(session: Session, user: User, body: ImportIn, store: FileStore, *, max_outputs: int) -> ImportOut:
     """Run each operation as its own request would (template check, inventory, closure, audit events), in the
     caller's transaction. The first refusal stops the import; the caller's rollback undoes the rest."""
     counts = {"lots": 0, "steps": 0, "items_made": 0, "test_runs": 0, "analyses": 0}

@@ -9,8 +9,10 @@ from pydantic import ValidationError
 from schemas.entries import EntryIn, EntryPatch
 from service.db import open_writer, reading
 from service.entries import logic as entries
-from service.entries.attachments import MAX_ATTACHMENT_BYTES, Upload, clean_name, media_type_of
-from service.errors import DomainError, Invalid, NotFound, problem
+from service.entries.attachments import Upload, receive
+from service.errors import DomainError, NotFound
+from service.files.intake import Intake
+from service.files.logic import store_for
 from service.ui.pages import ReadSession, Recorder, check_csrf, engine_of, page, problems_of, ui_router
 from service.writes import commit_as
 
@@ -26,19 +28,10 @@ def _links(text: str) -> list[str]:
     return [part if ":" in part else f"item:{part}" for part in _split(text)]
 
 
-def _uploads(files: list[UploadFile] | None) -> list[Upload]:
-    found = []
-    for part in files or []:
-        if not part.filename:
-            continue  # the browser sends an empty part when no file was chosen
-        content = part.file.read(MAX_ATTACHMENT_BYTES + 1)
-        if len(content) > MAX_ATTACHMENT_BYTES:
-            raise Invalid(
-                "the file is too large", [problem("/files", f"at most {MAX_ATTACHMENT_BYTES} bytes")]
-            )
-        name = clean_name(part.filename)
-        found.append(Upload(name, media_type_of(name, part.content_type), content))
-    return found
+def _uploads(arriving: Intake, parts: list[UploadFile] | None) -> list[Upload]:
+    """The chosen files, staged in the store until the entry commits."""
+    # The browser sends an empty part when no file was chosen.
+    return [receive(arriving, p.file, p.filename, p.content_type) for p in parts or [] if p.filename]
 
 
 @router.post("/entries")
@@ -54,16 +47,17 @@ def write_entry(
 ) -> Response:
     check_csrf(request, csrf)
     form = {"title": title, "body": body, "tags": tags, "links": links}
-    uploads = _uploads(files)
-    try:
-        submitted = EntryIn(title=title, body=body, tags=_split(tags), links=_links(links))
-        with open_writer(request) as session:
-            entry = entries.create_entry(
-                session, user, submitted, request.app.state.settings.files_dir, uploads
-            )
-            commit_as(session, user, request)
-    except (DomainError, ValidationError) as refused:
-        return page(request, "entry_form.html", 422, entry=None, form=form, problems=problems_of(refused))
+    store = store_for(request.app.state.settings)
+    with Intake(store) as arriving:
+        try:
+            uploads = _uploads(arriving, files)
+            submitted = EntryIn(title=title, body=body, tags=_split(tags), links=_links(links))
+            with open_writer(request) as session:
+                entry = entries.create_entry(session, user, submitted, store, uploads)
+                commit_as(session, user, request)
+        except (DomainError, ValidationError) as refused:
+            return page(request, "entry_form.html", 422, entry=None, form=form, problems=problems_of(refused))
+        arriving.keep()
     return RedirectResponse(f"/ui/entries/{entry.id}", status_code=303)
 
 
@@ -96,18 +90,21 @@ def edit_entry(
 ) -> Response:
     check_csrf(request, csrf)
     form = {"title": title, "body": body, "tags": tags, "links": links, "version": version, "reason": reason}
-    uploads = _uploads(files)
-    try:
-        patch = EntryPatch(reason=reason, title=title, body=body, tags=_split(tags), links=_links(links))
-        with open_writer(request) as session:
-            entries.correct_entry(
-                session, user, entry_id, patch, f'"{version}"', request.app.state.settings.files_dir, uploads
+    store = store_for(request.app.state.settings)
+    with Intake(store) as arriving:
+        try:
+            uploads = _uploads(arriving, files)
+            patch = EntryPatch(reason=reason, title=title, body=body, tags=_split(tags), links=_links(links))
+            with open_writer(request) as session:
+                entries.correct_entry(session, user, entry_id, patch, f'"{version}"', store, uploads)
+                commit_as(session, user, request)
+        except (DomainError, ValidationError) as refused:
+            if isinstance(refused, NotFound):
+                raise
+            with reading(engine_of(request)) as session:
+                shown = entries.entry_out(session, entries.get_entry(session, entry_id))
+            return page(
+                request, "entry_form.html", 422, entry=shown, form=form, problems=problems_of(refused)
             )
-            commit_as(session, user, request)
-    except (DomainError, ValidationError) as refused:
-        if isinstance(refused, NotFound):
-            raise
-        with reading(engine_of(request)) as session:
-            shown = entries.entry_out(session, entries.get_entry(session, entry_id))
-        return page(request, "entry_form.html", 422, entry=shown, form=form, problems=problems_of(refused))
+        arriving.keep()
     return RedirectResponse(f"/ui/entries/{entry_id}", status_code=303)

@@ -5,7 +5,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from schemas import ItemKind, Lineage, Role
@@ -17,6 +17,7 @@ from service.entries import logic as entries
 from service.entries import queries as entry_queries
 from service.entries.router import attachment_response
 from service.entries.signing import entry_record
+from service.files.logic import store_for
 from service.items import logic as items
 from service.items import queries as items_queries
 from service.items.signing import item_record
@@ -179,8 +180,8 @@ def entrypage(entry_id: int, request: Request, session: ReadSession, user: Viewe
 @router.get("/entries/{entry_id}/files/{sha256}")
 def entry_file(
     entry_id: int, sha256: str, request: Request, session: ReadSession, user: Viewer
-) -> FileResponse:
-    return attachment_response(session, request.app.state.settings.files_dir, entry_id, sha256)
+) -> StreamingResponse:
+    return attachment_response(session, store_for(request.app.state.settings), entry_id, sha256)
 
 
 @router.get("/audit/{entity_type}/{entity_id}")

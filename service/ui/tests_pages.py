@@ -7,7 +7,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Form, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from schemas.analyses import TECHNIQUES, AnalysisFileIn, AnalysisIn, ResultIn
@@ -19,6 +19,7 @@ from service.cycling import logic as cycling
 from service.db import open_writer, reading
 from service.errors import DomainError, Invalid, NotFound, problem
 from service.files import logic as files
+from service.files.store import Missing
 from service.items import logic as items
 from service.templates import logic as templates
 from service.ui.pages import (
@@ -69,14 +70,17 @@ def upload_test(
             "cycles as a whole number",
             [problem("/options", str(refused).splitlines()[0])],
         ) from None
-    store = files.store_for(settings)
-    stored = files.receive(store, file.file, settings.max_file_bytes)
-    records, summary = cycling.read_and_summarise(store.path(stored.sha256), options, protocol)
-    with open_writer(request) as session:
-        row = files.record(session, store, user, stored, file.filename)
-        run = cycling.record_test(session, user, code, protocol, options, row, records, summary)
-        commit_as(session, user, request)
-        run_id = run.id
+    with files.Intake(files.store_for(settings)) as arriving:
+        stored = arriving.put(file.file, settings.max_file_bytes)
+        with arriving.local_copy(stored) as path:
+            records, summary = cycling.read_and_summarise(path, options, protocol)
+        sniffed = files.media_type(arriving, stored)
+        with open_writer(request) as session:
+            row = files.record(session, user, stored, file.filename, sniffed)
+            run = cycling.record_test(session, user, code, protocol, options, row, records, summary)
+            commit_as(session, user, request)
+            run_id = run.id
+        arriving.keep()  # as the API route: an unreadable or refused file leaves no bytes behind
     return RedirectResponse(f"/ui/tests/{run_id}", status_code=303)
 
 
@@ -109,13 +113,17 @@ def test_cycles_csv(test_id: int, session: ReadSession, user: Viewer) -> PlainTe
 
 
 @router.get("/tests/{test_id}/file")
-def test_file(test_id: int, request: Request, session: ReadSession, user: Viewer) -> FileResponse:
-    """The raw cycler file as it was uploaded."""
+def test_file(test_id: int, request: Request, session: ReadSession, user: Viewer) -> StreamingResponse:
+    """The raw cycler file as it was uploaded, streamed from the file store."""
     row = cycling.stored_file_of(session, cycling.get_test(session, test_id))
     store = files.store_for(request.app.state.settings)
     if not store.exists(row.sha256):
-        raise NotFound(f"the content of file {row.sha256} is missing from the store; restore it from backup")
-    return FileResponse(store.path(row.sha256), media_type=row.media_type, filename=row.name)
+        raise Missing(row.sha256)
+    return StreamingResponse(
+        files.chunks_of(store, row.sha256),
+        media_type=row.media_type,
+        headers={"Content-Disposition": files.disposition(row.name)},
+    )
 
 
 # "name = value unit", one result a line: e.g. "LiF fraction = 41.7 %".
@@ -165,40 +173,44 @@ def record_analysis(
         "results": results,
         "notes": notes,
     }
-    store = files.store_for(settings)
-    try:
-        body = AnalysisIn.model_validate(
-            {
-                "technique": technique,
-                "subjects": [code],
-                "instrument": instrument,
-                "title": title,
-                "results": _results(results),
-                "notes": notes,
-            }
-        )
-        uploads = [
-            (upload.filename, files.receive(store, upload.file, settings.max_file_bytes, "/files"))
-            for upload in files_ or []
-            if upload.filename
-        ]
-        with open_writer(request) as session:
-            rows = [files.record(session, store, user, stored, name) for name, stored in uploads]
-            attached = [AnalysisFileIn(sha256=row.sha256, label=row.name) for row in rows]
-            analyses.record_analysis(session, user, body.model_copy(update={"files": attached}))
-            commit_as(session, user, request)
-    except (DomainError, ValidationError) as refused:
-        with reading(engine_of(request)) as session:
-            item = items.item_out(session, items.get_item(session, code))
-        return page(
-            request,
-            "analysis_form.html",
-            422,
-            item=item,
-            techniques=TECHNIQUES,
-            form=form,
-            problems=problems_of(refused),
-        )
+    with files.Intake(files.store_for(settings)) as arriving:
+        try:
+            body = AnalysisIn.model_validate(
+                {
+                    "technique": technique,
+                    "subjects": [code],
+                    "instrument": instrument,
+                    "title": title,
+                    "results": _results(results),
+                    "notes": notes,
+                }
+            )
+            uploads = [
+                (upload.filename, arriving.put(upload.file, settings.max_file_bytes, "/files"))
+                for upload in files_ or []
+                if upload.filename
+            ]
+            with open_writer(request) as session:
+                rows = [
+                    files.record(session, user, stored, name, files.media_type(arriving, stored))
+                    for name, stored in uploads
+                ]
+                attached = [AnalysisFileIn(sha256=row.sha256, label=row.name) for row in rows]
+                analyses.record_analysis(session, user, body.model_copy(update={"files": attached}))
+                commit_as(session, user, request)
+            arriving.keep()
+        except (DomainError, ValidationError) as refused:
+            with reading(engine_of(request)) as session:
+                item = items.item_out(session, items.get_item(session, code))
+            return page(
+                request,
+                "analysis_form.html",
+                422,
+                item=item,
+                techniques=TECHNIQUES,
+                form=form,
+                problems=problems_of(refused),
+            )
     return RedirectResponse(f"/ui/items/{code}#analyses", status_code=303)
 
 
