@@ -1,5 +1,6 @@
 """The rules for templates: publishing and retiring versions, the library, checking steps, quality release."""
 
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
@@ -25,7 +26,7 @@ from service.errors import Conflict, Invalid, NotFound, problem
 from service.items import logic as items
 from service.items.tables import Item, ItemType
 from service.templates.tables import Template
-from service.templates.validator import Verdict, check_step, template_problems
+from service.templates.validator import InstrumentFacts, Verdict, check_step, template_problems
 from service.work import note_event, work_of
 
 BUILT_IN = "cellprov"  # shown as the author of the library templates loaded at first start
@@ -48,6 +49,17 @@ def definition_of(row: Template) -> TemplateIn:
             _DEFINITIONS.clear()
         parsed = _DEFINITIONS[key] = TemplateIn.model_validate({**row.definition, "version": row.version})
     return parsed
+
+
+# Fields added after templates were first stored: left out while unused, so the definitions (and the audit
+# events) of templates that do not use them stay what they always were.
+_LATER_FIELDS = ("instruments", "requires_calibrated_equipment")
+
+
+def stored_definition(body: TemplateIn) -> dict[str, Any]:
+    """The definition as stored and chained: everything but the version, and later fields only when set."""
+    unset = {name for name in _LATER_FIELDS if not getattr(body, name)}
+    return body.model_dump(mode="json", exclude={"version", *unset})
 
 
 def template_out(session: Session, row: Template) -> TemplateOut:
@@ -147,7 +159,7 @@ def publish(
                 )
             ],
         )
-    definition = body.model_dump(mode="json", exclude={"version"})
+    definition = stored_definition(body)
     if latest is not None and latest.definition == definition:
         raise Conflict(
             f"nothing changed since {body.name}@{latest.version}",
@@ -321,19 +333,23 @@ _JUDGED_FIELDS: Any = {
     "deviations": True,
     "inputs": {"__all__": {"role", "amount"}},
     "outputs": {"__all__": {"type", "count", "quantity", "properties"}},
+    "instruments": True,
 }
 _VERDICTS: dict[tuple[Any, ...], Verdict] = {}
 
 
 def judge_step(
-    session: Session, body: StepIn, input_types: list[str | None]
+    session: Session,
+    body: StepIn,
+    input_types: list[str | None],
+    instrument_facts: Sequence[InstrumentFacts | None] = (),
 ) -> tuple[Template | None, Verdict]:
     """The template's verdict on a step (the caller merges its problems with its own)."""
     row, problems = usable_template(session, body.protocol, for_step=True)
     if row is None or problems:
         return row, Verdict(problems=problems)
     judged = body.model_dump_json(include=_JUDGED_FIELDS)
-    key = (row.id, row.name, row.version, row.created_at, judged, *input_types)
+    key = (row.id, row.name, row.version, row.created_at, judged, *input_types, *instrument_facts)
     known = _VERDICTS.get(key)
     if known is not None:
         # A fresh Verdict: the caller must not be able to change the kept one.
@@ -350,6 +366,8 @@ def judge_step(
         input_types=input_types,
         outputs=body.outputs,
         deviations=body.deviations,
+        instruments=body.instruments,
+        instrument_facts=instrument_facts,
     )
     # Only a verdict without problems is kept: problems name the items, which the key leaves out.
     if not verdict.problems:
