@@ -1,5 +1,5 @@
-"""Steps and test runs bound to their instruments: roles in templates, the calibration state kept, refusals on
-templates that demand calibrated equipment unless a deviation is written, lineage and PROV, the impact query."""
+"""Steps and test runs bound to their instruments: roles in templates, the calibration state kept, refusals
+on templates that demand calibrated equipment unless a deviation is written, lineage and PROV, the impact."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +35,7 @@ def _assembly_template(admin, *, demands: bool, version: int = 1) -> dict[str, A
 
 
 def _publish_calibrated_cycling(admin) -> None:
-    """lfp-li-cycling@2: the library's protocol, now demanding calibrated cyclers (a new version, as always)."""
+    """lfp-li-cycling@2: the library's protocol, now demanding calibrated cyclers (a new version)."""
     first = admin.get("/templates/lfp-li-cycling/versions/1").json()
     body = {field: first[field] for field in (*TEMPLATE_FIELDS, "derived", "checks")}
     body |= {"version": 2, "requires_calibrated_equipment": True}
@@ -183,7 +183,7 @@ def test_an_overdue_glovebox_on_a_template_demanding_calibration_needs_a_deviati
         }
     ]
     assert api.get("/steps", params={"deviating": "true"}).json()["items"][0]["id"] == step["id"]
-    # In calibration, the same template takes the step as it is; a deviation with nothing to excuse is refused.
+    # In calibration, the template takes the step as it is; a deviation with nothing to excuse is refused.
     fine = _assemble(api, lab["lot"], ref, [{"role": "glovebox", "instrument": "GB-1"}])
     assert fine.status_code == 201, fine.text
     needless = _assemble(
