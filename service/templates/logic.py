@@ -217,18 +217,26 @@ def retire(session: Session, user: User, name: str, version: int, reason: str) -
 def load_library(session: Session) -> int:
     """Publish the built-in templates (service/templates/library/*.yaml) that are missing; returns how many.
 
-    Runs at every start: a name that is already stored is left alone, so the versions a lab published
-    since are never touched.
+    Runs at every start. A library file names its version (1 when it does not say): a version the database
+    has is left alone, and a later library version is published only as the next version of the library's
+    own, so the versions a lab published since are never touched and never overtaken.
     """
     library = resources.files("service.templates").joinpath("library")
+    bodies = [
+        TemplateIn.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
+        for entry in library.iterdir()
+        if entry.name.endswith(".yaml")
+    ]
     added = 0
-    for entry in sorted(library.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
+    for body in sorted(bodies, key=lambda b: (b.name, b.version or 1)):
+        version = body.version or 1
+        stored = _versions(session, body.name)
+        latest = stored[-1] if stored else None
+        if (latest.version if latest else 0) != version - 1:
             continue
-        body = TemplateIn.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
-        if _versions(session, body.name):
-            continue
-        publish(session, None, body.model_copy(update={"version": 1}))
+        if latest is not None and latest.created_by_id is not None:
+            continue  # the lab's own version: the library does not build on it
+        publish(session, None, body.model_copy(update={"version": version}))
         added += 1
     return added
 
