@@ -6,8 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from clients.cycler_model import lfp_cycling
+from service.audit import logic as audit
+from service.db import open_session
+from service.templates.logic import load_library
 from tests.lab import ASSEMBLY, pointers, problem_of, publish_bench, used
 from tests.test_instruments import GLOVEBOX, NEWARE, _calibration
 
@@ -351,3 +355,32 @@ def test_the_impact_of_an_instrument_lists_what_used_it_while_not_in_calibration
     assert "query:from" in pointers(
         problem_of(api.get("/instruments/NW1/impact", params={"from": "May"}), 422)
     )
+
+
+def test_the_library_brings_the_glovebox_assembly_to_a_database_that_has_only_its_first_version(app, admin):
+    """A database from before cr2025-assembly@2 gets it at the next start; a lab's own @2 is not overtaken."""
+
+    def start() -> int:  # what every start of the service does (service.bootstrap.prepare)
+        with open_session(app.state.engine, write=True) as session:
+            added = load_library(session)
+            audit.append_pending(session)
+            session.commit()
+            return added
+
+    def drop_second() -> None:
+        with app.state.engine.begin() as connection:
+            connection.execute(text("DELETE FROM templates WHERE name = 'cr2025-assembly' AND version = 2"))
+
+    drop_second()
+    assert admin.get("/templates/cr2025-assembly").json()["ref"] == "cr2025-assembly@1"
+    assert start() == 1
+    second = admin.get("/templates/cr2025-assembly").json()
+    assert (second["ref"], second["created_by"]) == ("cr2025-assembly@2", "cellprov")
+    assert start() == 0
+
+    drop_second()
+    first = admin.get("/templates/cr2025-assembly/versions/1").json()
+    body = {field: first[field] for field in (*TEMPLATE_FIELDS, "checks")} | {"title": "Our own coin cells"}
+    assert admin.post("/templates", json=body).status_code == 201
+    assert start() == 0
+    assert admin.get("/templates/cr2025-assembly").json()["title"] == "Our own coin cells"
