@@ -7,6 +7,7 @@ import mimetypes
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, BinaryIO, Literal, TypeVar
@@ -57,6 +58,7 @@ from schemas.instruments import (
     CalibrationIn,
     CalibrationOut,
     ChannelOut,
+    ImpactOut,
     InstrumentIn,
     InstrumentOut,
     LoadIn,
@@ -696,6 +698,18 @@ class Client:
     def channels_of(self, cell: str) -> list[LoadOut]:
         """Every channel `cell` was on, from when to when."""
         return _LOADS.validate_python(self.request("GET", f"/items/{_segment(cell)}/channels").json())
+
+    def impact(
+        self, code: str, *, since: date | None = None, until: date | None = None, due: bool = True
+    ) -> ImpactOut:
+        """The test runs and steps that used an instrument (or a channel) while it was not in calibration."""
+        params: dict[str, Any] = {"due": str(due).lower()}
+        if since is not None:
+            params["from"] = since.isoformat()
+        if until is not None:
+            params["to"] = until.isoformat()
+        response = self.request("GET", f"/instruments/{_segment(code)}/impact", params=params)
+        return ImpactOut.model_validate(response.json())
 
 
 def _media_type(path: Path) -> str:

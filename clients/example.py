@@ -1,7 +1,9 @@
 """The worked example: the reference workflow from reagent lots to CR2025 coin cells, entered via the client.
 
 Every step follows a built-in protocol template (service/templates/library) with no deviation, except one
-deliberate exploratory batch at 120 °C, logged with its justification so it shows as deviating.
+deliberate exploratory batch at 120 °C, logged with its justification so it shows as deviating. The coin
+cells are assembled in the glovebox GB-1 (named by each assembly step, with its calibration), then put on
+channels of the Neware cycler NW1, where their test runs find them.
 
 Everything goes through the public API, exactly as a lab member would enter it, so loading the example is
 also an end-to-end check of the service. On an empty database it makes the same codes every time.
@@ -14,11 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from clients.client import Client
+from clients.client import CellprovError, Client
 from clients.cycler_model import lfp_cycling
 from schemas import DeviationIn, LotIn, Quantity, StepIn, StepInputIn, StepOut, StepOutputIn
 from schemas.analyses import AnalysisIn, ArrheniusIn, ArrheniusPoint, ResultIn
 from schemas.cycling import TestOptions
+from schemas.instruments import CalibrationIn, InstrumentIn, InstrumentKind, LoadIn
+from schemas.steps import StepInstrumentIn
 
 ANODE_KINDS = ("MOF@CoPc/Li", "MOF/Li", "bare Li")
 CELLS_PER_ANODE_KIND = 2
@@ -47,6 +51,8 @@ class WorkedExample:
     exploratory_mof: str = ""
     tests: dict[str, int] = field(default_factory=dict)
     """Test run id by cell code."""
+    channels: dict[str, str] = field(default_factory=dict)
+    """The cycler channel each cell was put on for its test, by cell code."""
     analyses: list[int] = field(default_factory=list)
 
     @property
@@ -97,6 +103,49 @@ LOTS: list[tuple[str, Quantity, str, str, str, str, date, date | None]] = [
 ]  # fmt: skip
 
 
+CYCLER = InstrumentIn(
+    code="NW1",
+    kind=InstrumentKind.cycler,
+    make="Neware",
+    model="BTS 4000",
+    serial="BTS4000-2219",
+    location="Lab 2.14",
+    channels=8,
+)
+GLOVEBOX = InstrumentIn(
+    code="GB-1",
+    kind=InstrumentKind.glovebox,
+    make="MBraun",
+    model="UNIlab Pro",
+    serial="MB-UL-10432",
+    location="Lab 2.14",
+)
+# Yearly service visits, the first just before the example's week in the lab.
+CALIBRATIONS = {
+    "NW1": [(date(2025, 1, 15), date(2026, 1, 15)), (date(2026, 1, 12), date(2027, 1, 12))],
+    "GB-1": [(date(2025, 1, 10), date(2026, 1, 10)), (date(2026, 1, 8), date(2027, 1, 8))],
+}
+CALIBRATED_BY = {"NW1": "Neware service", "GB-1": "MBraun service"}
+ASSEMBLY = "cr2025-assembly@2"  # the version that names its glovebox
+
+
+def _instruments(client: Client) -> None:
+    """The cycler and the glovebox with their calibrations; a second copy of the example finds them."""
+    for instrument in (CYCLER, GLOVEBOX):
+        try:
+            client.instrument(instrument.code)
+            continue
+        except CellprovError as exc:
+            if exc.status != 404:
+                raise
+        client.register_instrument(instrument)
+        for done, due in CALIBRATIONS[instrument.code]:
+            client.record_calibration(
+                instrument.code,
+                CalibrationIn(calibrated_on=done, due_on=due, by=CALIBRATED_BY[instrument.code]),
+            )
+
+
 def load_worked_example(client: Client) -> WorkedExample:
     """Receive the lots of the reference workflow and log every step from FeCl3·6H2O to coin cells."""
     made = WorkedExample()
@@ -115,6 +164,7 @@ def load_worked_example(client: Client) -> WorkedExample:
         )
         made.lots[type_name] = lot.code
     lots = made.lots
+    _instruments(client)
     clock = _LabClock(datetime(2025, 2, 3, 9, 0, tzinfo=UTC))
 
     def log(protocol: str, hours: float, **body: Any) -> StepOut:
@@ -244,7 +294,7 @@ def load_worked_example(client: Client) -> WorkedExample:
                     role="anode", item=made.anodes[anode_kind][number - 1], amount=q(1, "count")
                 )
             assembly = log(
-                "cr2025-assembly@1",
+                ASSEMBLY,
                 hours=0.5,
                 parameters={
                     "o2_ppm": q(0.05, "ppm"),
@@ -261,6 +311,7 @@ def load_worked_example(client: Client) -> WorkedExample:
                     StepInputIn(role="case", item=lots["CR2025 case"], amount=q(1, "count")),
                 ],
                 outputs=[StepOutputIn(type="CR2025 coin cell", name=f"LFP||{anode_kind} #{number}")],
+                instruments=[StepInstrumentIn(role="glovebox", instrument=GLOVEBOX.code)],
             )
             made.cells[anode_kind].append(assembly.outputs[0].code)
 
@@ -289,7 +340,7 @@ def load_worked_example(client: Client) -> WorkedExample:
     made.deviating_step = exploratory.id
     made.exploratory_mof = exploratory.outputs[0].code
 
-    _test_and_analyse(client, made)
+    _test_and_analyse(client, made, clock)
     return made
 
 
@@ -299,11 +350,28 @@ FADE_PER_CYCLE = {"MOF@CoPc/Li": 0.008, "MOF/Li": 0.05, "bare Li": 0.25}
 EXAMPLE_CYCLES = 100
 
 
-def _test_and_analyse(client: Client, made: WorkedExample) -> None:
-    """Cycle every cell (files generated from a fade model, see cycler_model) and characterise the anodes."""
+def _on_channel(client: Client, channel: str, cell: str, at: datetime) -> bool:
+    """Put the cell on the channel for its test. A second copy of the example finds the channels holding the
+    first copy's cells: its cells then run on no recorded channel rather than pushing those off."""
+    try:
+        client.load_channel(channel, LoadIn(cell=cell, protocol="lfp-li-cycling@1", at=at))
+    except CellprovError as exc:
+        if exc.status in (409, 422):
+            return False
+        raise
+    return True
+
+
+def _test_and_analyse(client: Client, made: WorkedExample, clock: _LabClock) -> None:
+    """Put every cell on a channel of NW1 and cycle it there (files generated from a fade model, see
+    cycler_model; each run finds its channel from the load history), and characterise the anodes."""
     active_mass = Quantity(value=round(11.05 * CATHODE_DISC_AREA.value, 2), unit="mg")
     for anode_kind in ANODE_KINDS:
         for number, cell in enumerate(made.cells[anode_kind], start=1):
+            loaded_at, began = clock.run(0.1)
+            channel = f"{CYCLER.code}-{len(made.channels) + 1}"
+            if _on_channel(client, channel, cell, loaded_at):
+                made.channels[cell] = channel
             content = lfp_cycling(
                 cycles=EXAMPLE_CYCLES,
                 active_mass_mg=active_mass.value,
@@ -315,7 +383,7 @@ def _test_and_analyse(client: Client, made: WorkedExample) -> None:
                 f"{cell}_lfp_1C.csv",
                 content,
                 "lfp-li-cycling@1",
-                TestOptions(active_mass=active_mass),
+                TestOptions(active_mass=active_mass, started_at=began),
             )
             made.tests[cell] = run.id
     coated = made.anodes["MOF@CoPc/Li"][-1]

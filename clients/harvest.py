@@ -1,5 +1,6 @@
 """The harvester for the cycler PC: watch a folder, and upload each cycler file once it has stopped growing
-as a test run of the cell its name (or folder) names.
+as a test run of the cell its name (or folder) names, or of the cell that was on the channel its name (or
+folder) names when the file was written.
 
 A file is uploaded when its size and modification time have stayed the same across the settle interval, so
 a file the cycler is still writing is left alone. What was uploaded (by SHA-256, per cell) is kept in a state
@@ -71,27 +72,29 @@ def is_cycler_file(name: str) -> bool:
 # -- which cell, which protocol ---------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")
-# An item code is [A-Za-z0-9._-]; shortest first, so "{cell}_*.nda" takes CC-0001 from CC-0001_run_2.nda.
-_CELL_CODE = r"(?P<cell>[A-Za-z0-9][A-Za-z0-9._-]*?)"
+# An item or channel code is [A-Za-z0-9._-]; shortest first, so "{cell}_*.nda" takes CC-0001 from
+# CC-0001_run_2.nda (and "{channel}_*.nda" NW1-3 from NW1-3_20260105.nda).
+_CODES = {name: rf"(?P<{name}>[A-Za-z0-9][A-Za-z0-9._-]*?)" for name in ("cell", "channel")}
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """A glob with a `{cell}` placeholder as a regular expression: `*` is any part of one name, `**` any
-    folders, `?` one character. Matching ignores case (Windows names do)."""
+    """A glob with a `{cell}` or `{channel}` placeholder as a regular expression: `*` is any part of one
+    name, `**` any folders, `?` one character. Matching ignores case (Windows names do)."""
     names = _PLACEHOLDER.findall(pattern)
-    unknown = sorted({name for name in names if name != "cell"})
+    unknown = sorted({name for name in names if name not in _CODES})
     if unknown:
         raise MappingError(
-            f"pattern {pattern!r}: unknown placeholder {{{unknown[0]}}} (only {{cell}} is known)"
+            f"pattern {pattern!r}: unknown placeholder {{{unknown[0]}}} (known: {{cell}}, {{channel}})"
         )
-    if names.count("cell") > 1:
-        raise MappingError(f"pattern {pattern!r}: {{cell}} may appear once")
+    if len(names) > 1:
+        raise MappingError(f"pattern {pattern!r}: one placeholder, once ({{cell}} or {{channel}})")
     parts: list[str] = []
     index = 0
     while index < len(pattern):
-        if pattern.startswith("{cell}", index):
-            parts.append(_CELL_CODE)
-            index += len("{cell}")
+        placeholder = next((name for name in _CODES if pattern.startswith(f"{{{name}}}", index)), None)
+        if placeholder is not None:
+            parts.append(_CODES[placeholder])
+            index += len(placeholder) + 2
         elif pattern.startswith("**/", index):
             parts.append(r"(?:.*/)?")
             index += 3
@@ -112,7 +115,8 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class Rule:
-    """Files matching `pattern` are tests of the cell it names (or of `cell`) under `protocol`."""
+    """Files matching `pattern` are tests of the cell it names (or of `cell`, or of the cell on the channel
+    it names when the file was written) under `protocol`."""
 
     pattern: str
     protocol: str
@@ -120,10 +124,11 @@ class Rule:
     options: TestOptions = field(default_factory=TestOptions)
 
     def __post_init__(self) -> None:
-        if ("cell" in self.regex.groupindex) == (self.cell is not None):
+        named = "cell" in self.regex.groupindex or "channel" in self.regex.groupindex
+        if named == (self.cell is not None):
             raise MappingError(
-                f"pattern {self.pattern!r}: name the cell either with {{cell}} in the pattern or with a cell "
-                "code, not both and not neither"
+                f"pattern {self.pattern!r}: name the cell either with {{cell}} (or {{channel}}) in the "
+                "pattern or with a cell code, not both and not neither"
             )
         if "@" not in self.protocol:
             raise MappingError(f"pattern {self.pattern!r}: protocol {self.protocol!r} is not name@version")
@@ -132,14 +137,21 @@ class Rule:
     def regex(self) -> re.Pattern[str]:
         return compile_pattern(self.pattern)
 
-    def cell_of(self, relative: str) -> str | None:
-        """The cell this file belongs to, or None. A pattern with a / is matched against the path below the
-        watched folder, one without against the file name alone."""
+    def target_of(self, relative: str) -> tuple[str | None, str | None] | None:
+        """(cell, None) or (None, channel) for this file, or None when it does not match. A pattern with a /
+        is matched against the path below the watched folder, one without against the file name alone."""
         subject = relative if "/" in self.pattern else relative.rsplit("/", 1)[-1]
         found = self.regex.fullmatch(subject)
         if found is None:
             return None
-        return self.cell or found.group("cell")
+        if "channel" in self.regex.groupindex:
+            return None, found.group("channel")
+        return self.cell or found.group("cell"), None
+
+    def cell_of(self, relative: str) -> str | None:
+        """The cell this file's name (or folder, or the rule) gives, or None."""
+        target = self.target_of(relative)
+        return target[0] if target else None
 
     @property
     def options_json(self) -> str:
@@ -228,12 +240,22 @@ def _csv_rows(text: str, path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def match(rules: list[Rule], relative: str) -> tuple[Rule, str] | None:
+def match(rules: list[Rule], relative: str) -> tuple[Rule, str | None, str | None] | None:
+    """The first rule the file matches, with the cell or the channel it names."""
     for candidate in rules:
-        cell = candidate.cell_of(relative)
-        if cell is not None:
-            return candidate, cell
+        target = candidate.target_of(relative)
+        if target is not None:
+            return candidate, *target
     return None
+
+
+def records_began(stat: os.stat_result) -> datetime:
+    """When the cycler began writing the file: its creation time where the file system keeps one (Windows,
+    macOS), else its last change, the latest moment the cell was certainly on the channel."""
+    born = getattr(stat, "st_birthtime", None)
+    if born:
+        return datetime.fromtimestamp(born, UTC)
+    return datetime.fromtimestamp(stat.st_mtime_ns / 1e9, UTC)
 
 
 # -- what the harvester remembers ----------------------------------------------------------------------------
@@ -428,7 +450,7 @@ class Harvester:
             self._told.add((relative, "unmatched"))
             patterns = ", ".join(r.pattern for r in self.rules)
             return Outcome("unmatched", relative, f"no pattern gives its cell ({patterns}); not uploaded")
-        chosen, cell = found
+        chosen, cell, channel = found
         try:
             stat = path.stat()
         except OSError:
@@ -451,13 +473,47 @@ class Harvester:
             self.pending[relative] = seen.seen_at + self.settle
             return None
         try:
-            return self._harvest(relative, path, seen, chosen, cell)
+            if channel is not None:
+                return self._harvest_by_channel(relative, path, seen, chosen, channel, records_began(stat))
+            assert cell is not None
+            return self._harvest(relative, path, seen, chosen.protocol, chosen.options, cell)
         except PermissionError:
             # Windows: the cycler still holds the file open. Try again next time round.
             self.pending[relative] = now + self.settle
             return None
 
-    def _harvest(self, relative: str, path: Path, seen: Sighting, chosen: Rule, cell: str) -> Outcome:
+    def _harvest_by_channel(
+        self, relative: str, path: Path, seen: Sighting, chosen: Rule, channel: str, began: datetime
+    ) -> Outcome | None:
+        """The cell on `channel` when the file's records began is the cell of the test run; a file whose
+        channel held no cell then is reported (once) and left, never guessed: a load recorded later (back-
+        dated) lets a later scan upload it."""
+        try:
+            stays = self._call(lambda: self.client.channel_history(channel))
+        except CellprovError as exc:
+            return self._settle(
+                seen, Outcome("refused", relative, f"channel {channel}: {_one_line(exc)}", None)
+            )
+        stay = next(
+            (s for s in stays if s.loaded_at <= began and (s.unloaded_at is None or began <= s.unloaded_at)),
+            None,
+        )
+        if stay is None:
+            if (relative, "no cell") in self._told:
+                return None
+            self._told.add((relative, "no cell"))
+            return Outcome(
+                "unmatched",
+                relative,
+                f"no cell was on channel {channel} at {began:%Y-%m-%dT%H:%M:%SZ}; not uploaded "
+                "(record the load, back-dated, and it will be)",
+            )
+        options = chosen.options.model_copy(update={"channel": stay.channel, "started_at": began})
+        return self._harvest(relative, path, seen, chosen.protocol, options, stay.cell)
+
+    def _harvest(
+        self, relative: str, path: Path, seen: Sighting, protocol: str, options: TestOptions, cell: str
+    ) -> Outcome:
         sha = seen.sha256 = sha256_of(path)
         done = self.state.uploaded.get(f"{sha} {cell}")
         if done is not None:
@@ -472,7 +528,7 @@ class Harvester:
                     sha,
                 ),
             )
-        request = json.dumps([sha, cell, chosen.protocol, chosen.options_json])
+        request = json.dumps([sha, cell, protocol, options.model_dump_json(exclude_unset=True)])
         refusal = self.state.refused.get(request)
         if refusal is not None:
             return self._settle(
@@ -498,15 +554,13 @@ class Harvester:
             with path.open("rb") as handle:
                 run = self._call(
                     lambda: self.client.upload_test(
-                        cell, path.name, handle, chosen.protocol, chosen.options, idempotency_key=key
+                        cell, path.name, handle, protocol, options, idempotency_key=key
                     )
                 )
         except CellprovError as exc:
             detail = _one_line(exc)
             self.state.refused[request] = {"file": relative, "detail": detail, "at": _now_text()}
-            return self._settle(
-                seen, Outcome("refused", relative, f"{cell} ({chosen.protocol}): {detail}", cell)
-            )
+            return self._settle(seen, Outcome("refused", relative, f"{cell} ({protocol}): {detail}", cell))
         changed = "" if run.file.sha256 == sha else " (the file changed while it was sent)"
         self._remember_upload(run.file.sha256, cell, run.id, relative)
         seen.sha256 = run.file.sha256

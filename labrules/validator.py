@@ -7,6 +7,7 @@ step that breaks its protocol in five places gets five answers at once.
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pint
@@ -25,6 +26,7 @@ from schemas import (
     StepOutputIn,
     TemplateIn,
 )
+from schemas.steps import StepInstrumentIn
 from schemas.templates import AmountSpec, CheckSpec, DerivedSpec, Limits
 
 DIMENSIONLESS = "dimensionless"
@@ -163,6 +165,30 @@ def _within(value: float, limits: Limits) -> bool:
     if low is not None and value < low - slack * max(1.0, abs(low)):
         return False
     return not (high is not None and value > high + slack * max(1.0, abs(high)))
+
+
+# Calibration states an instrument may not be used in, on a template that demands calibrated equipment.
+UNCALIBRATED = {"overdue": "overdue", "never": "never calibrated"}
+
+
+def calibration_warning(instrument: str, state: str, day: date, where: str | None = None) -> str | None:
+    """What a run or a step on an instrument overdue or never calibrated is told; None when it was fine."""
+    when = UNCALIBRATED.get(state)
+    if when is None:
+        return None
+    return f"{instrument} was {when} on {day.isoformat()}" + (f" ({where})" if where else "")
+
+
+@dataclass(frozen=True)
+class InstrumentFacts:
+    """What the caller read of an instrument a step names: its kind, whether it is voided, and its
+    calibration state on the step's day."""
+
+    code: str
+    kind: str
+    voided: bool
+    state: str
+    day: date
 
 
 class _Checker:
@@ -437,6 +463,55 @@ class _Checker:
             )
             return None
 
+    # -- instruments -----------------------------------------------------------------------------------
+
+    def instruments(self, given: Sequence[StepInstrumentIn], facts: Sequence[InstrumentFacts | None]) -> None:
+        roles = {spec.role: spec for spec in self.template.instruments}
+        named: set[str] = set()
+        for n, entry in enumerate(given):
+            where = f"/instruments/{n}"
+            spec = roles.get(entry.role)
+            if spec is None:
+                self.fail(
+                    f"{where}/role",
+                    f"{self.ref} has no instrument role {entry.role!r}",
+                    expected=sorted(roles) or "no instruments",
+                    got=entry.role,
+                )
+                continue
+            if entry.role in named:
+                self.fail(f"{where}/role", f"the {entry.role} role is named twice", got=entry.role)
+            named.add(entry.role)
+            fact = facts[n] if n < len(facts) else None
+            if fact is None:  # an unknown instrument: the caller reports it
+                continue
+            if fact.kind != spec.kind:
+                self.fail(
+                    f"{where}/instrument",
+                    f"{fact.code} is a {fact.kind}; the {entry.role} role takes a {spec.kind}",
+                    expected=spec.kind.value,
+                    got=fact.kind,
+                )
+            elif fact.voided:
+                self.fail(f"{where}/instrument", f"{fact.code} is voided", got=fact.code)
+            elif self.template.requires_calibrated_equipment and (
+                warning := calibration_warning(fact.code, fact.state, fact.day)
+            ):
+                self.out_of_range(
+                    where,
+                    f"{self.ref} demands calibrated equipment: {warning}",
+                    expected="in_calibration",
+                    got=fact.state,
+                )
+        for role, spec in roles.items():
+            if spec.required and role not in named:
+                self.fail(
+                    "/instruments",
+                    f"the {role} role needs an instrument (a {spec.kind})",
+                    expected=role,
+                    got=sorted(named),
+                )
+
     # -- deviations ------------------------------------------------------------------------------------
 
     def deviations(self, given: Sequence[DeviationIn]) -> None:
@@ -475,16 +550,27 @@ def check_step(
     input_types: Sequence[str | None],
     outputs: Sequence[StepOutputIn],
     deviations: Sequence[DeviationIn],
+    instruments: Sequence[StepInstrumentIn] = (),
+    instrument_facts: Sequence[InstrumentFacts | None] = (),
 ) -> Verdict:
     """Everything the template `ref` says about these values. `input_types[n]` is the item type of
-    `inputs[n]` (None when the item is unknown, which the caller reports)."""
+    `inputs[n]` and `instrument_facts[n]` what is known of `instruments[n]` (None when the item or the
+    instrument is unknown, which the caller reports)."""
     checker = _Checker(template, ref)
     checker.parameters(parameters)
     checker.inputs(inputs, input_types)
     checker.outputs(outputs)
     checker.computed()
+    checker.instruments(instruments, instrument_facts)
     checker.deviations(deviations)
     return checker.verdict
 
 
-__all__ = ["NAMESPACES", "Verdict", "check_step", "template_problems"]
+__all__ = [
+    "NAMESPACES",
+    "InstrumentFacts",
+    "Verdict",
+    "calibration_warning",
+    "check_step",
+    "template_problems",
+]

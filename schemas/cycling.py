@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from schemas.common import Contract, Quantity
+from schemas.steps import Deviation, DeviationIn
 
 CycleFormat = Literal[
     "neware_nda",
@@ -56,6 +57,9 @@ class TestOptions(Contract):
     """The cycler channel it ran on (e.g. NW1-3); default: the cell's channel at `started_at`."""
     started_at: AwareDatetime | None = None
     """When the file's records began; default: the upload."""
+    deviations: Annotated[list[DeviationIn], Field(max_length=10)] = []
+    """A written reason to record a run on a channel overdue or never calibrated under a protocol that
+    demands calibrated equipment: `{"field": "/options/channel", "justification": "..."}`."""
 
 
 class Metric(BaseModel):
@@ -112,6 +116,8 @@ class TestRunOut(BaseModel):
     """The cycler channel it ran on, given or found from the channel's load history."""
     calibration_state: str | None = None
     """The cycler's calibration when the run began: in_calibration, due, overdue or never."""
+    deviations: list[Deviation] = []
+    """The deviation written for an uncalibrated channel under a protocol demanding calibrated equipment."""
     created_at: datetime
     created_by: str
 

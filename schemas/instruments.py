@@ -4,18 +4,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from schemas.common import Contract
 from schemas.items import ItemCode
-from schemas.steps import ProtocolRef
+from schemas.steps import InstrumentCode, ProtocolRef
 
-InstrumentCode = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-    ),
-]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 MAX_CHANNELS = 512
@@ -151,3 +145,37 @@ class LoadOut(Contract):
     loaded_by: str
     unloaded_at: datetime | None
     unloaded_by: str | None
+
+
+class UseKind(StrEnum):
+    test_run = "test_run"
+    step = "step"
+
+
+class ImpactRow(Contract):
+    """A test run or step that used the instrument (or a channel of the cycler) while its calibration was
+    due, overdue or never done: when, on which channel or in which role, and the state it had then."""
+
+    kind: UseKind
+    id: int
+    protocol: str
+    status: str
+    """recorded, or voided (a run or step recorded by mistake still says what the instrument did)."""
+    at: datetime
+    calibration_state: CalibrationState
+    calibration_due_on: date | None
+    channel: str | None = None
+    role: str | None = None
+    cell: str | None = None
+    deviation: str | None = None
+    """The justification written when the template demanded calibrated equipment."""
+
+
+class ImpactOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    instrument: str
+    kind: InstrumentKind
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    uses: list[ImpactRow]

@@ -37,6 +37,16 @@ class LineageTest(BaseModel):
     status: str
 
 
+class LineageInstrument(BaseModel):
+    """An instrument a listed step was done with (the glovebox of an assembly), in its template's role."""
+
+    step: int
+    role: str
+    instrument: str
+    kind: str
+    calibration_state: str
+
+
 class LineageAnalysis(BaseModel):
     """An analysis describing one or more listed items (listed once per item)."""
 
@@ -60,6 +70,7 @@ class Lineage(BaseModel):
     edges: list[LineageEdge]
     tests: list[LineageTest] = []
     analyses: list[LineageAnalysis] = []
+    instruments: list[LineageInstrument] = []
     # Notebook entries linked to the listed items, by item code (items without entries are left out).
     entries: dict[str, list[EntryRef]] = {}
 

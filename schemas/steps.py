@@ -1,6 +1,6 @@
 """Steps: one performed process, its inputs (consumed items) and its outputs (created items)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
@@ -14,6 +14,12 @@ ProtocolRef = Annotated[
 ]
 Role = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 ParameterValue = Quantity | bool | float | Annotated[str, StringConstraints(max_length=2000)]
+InstrumentCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+    ),
+]
 
 
 class StepInputIn(Contract):
@@ -37,6 +43,13 @@ class StepOutputIn(Contract):
         if self.code is not None and self.count != 1:
             raise ValueError("a fixed code can only name one item; leave code out when count > 1")
         return self
+
+
+class StepInstrumentIn(Contract):
+    """An instrument the step was done with, in one of its template's instrument roles (e.g. glovebox)."""
+
+    role: Role
+    instrument: InstrumentCode
 
 
 class DeviationIn(Contract):
@@ -67,6 +80,7 @@ class StepIn(Contract):
     outputs: Annotated[list[StepOutputIn], Field(min_length=1, max_length=100)]
     notes: Annotated[str, StringConstraints(max_length=20000)] | None = None
     deviations: Annotated[list[DeviationIn], Field(max_length=100)] = []
+    instruments: Annotated[list[StepInstrumentIn], Field(max_length=20)] = []
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "StepIn":
@@ -79,6 +93,17 @@ class StepInputOut(BaseModel):
     role: str
     item: ItemRef
     amount: Quantity | None
+
+
+class StepInstrumentOut(BaseModel):
+    """An instrument a step used, with its calibration state on the step's day (kept as it was then)."""
+
+    role: str
+    instrument: str
+    kind: str
+    calibration_state: str
+    calibration_due_on: date | None = None
+    warning: str | None = None
 
 
 class StepOut(BaseModel):
@@ -103,6 +128,7 @@ class StepOut(BaseModel):
     computed: dict[str, Quantity] = Field(
         default={}, description="the template's checks and derived values, as computed for this step"
     )
+    instruments: list[StepInstrumentOut] = []
 
 
 __all__ = [

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from schemas.analyses import Technique
 from schemas.common import Contract, ProblemItem, Quantity, Reason
+from schemas.instruments import InstrumentKind
 from schemas.items import TypeName
 from schemas.steps import Deviation, DeviationIn, Role, StepInputIn, StepOutputIn
 
@@ -216,6 +217,15 @@ class DerivedSpec(Contract):
     unit: Unit | None = None
 
 
+class InstrumentRoleSpec(Contract):
+    """An instrument a step under this template is done with, e.g. the glovebox of an assembly."""
+
+    role: Identifier
+    kind: InstrumentKind
+    required: bool = True
+    description: Text = ""
+
+
 class TemplateKind(StrEnum):
     process = "process"  # logged as a step: inputs consumed, outputs made
     test = (
@@ -237,6 +247,16 @@ class TemplateIn(Contract):
     constants: dict[Identifier, Quantity] = {}
     derived: list[DerivedSpec] = []
     checks: list[CheckSpec] = []
+    instruments: list[InstrumentRoleSpec] = []
+    requires_calibrated_equipment: bool = False
+    """Steps (and test runs) on an instrument overdue or never calibrated are refused without a deviation."""
+
+    @model_validator(mode="after")
+    def _instrument_roles_unique(self) -> "TemplateIn":
+        roles = [spec.role for spec in self.instruments]
+        if len(roles) != len(set(roles)):
+            raise ValueError("each instrument role is named once")
+        return self
 
 
 class TemplateStatus(StrEnum):

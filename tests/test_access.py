@@ -90,6 +90,7 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/v1/instruments"): RECORDERS,
     ("GET", "/api/v1/instruments/{code}"): ALL,
     ("POST", "/api/v1/instruments/{code}/void"): RECORDERS,
+    ("GET", "/api/v1/instruments/{code}/impact"): ALL,
     ("GET", "/api/v1/instruments/{code}/calibrations"): ALL,
     ("POST", "/api/v1/instruments/{code}/calibrations"): RECORDERS,
     ("POST", "/api/v1/instruments/{code}/calibrations/{calibration_id}/void"): RECORDERS,

@@ -57,6 +57,8 @@ UI_POLICY = {
     ("POST", "/ui/entries/{entry_id}/edit"): RECORDERS,
     ("GET", "/ui/entries/{entry_id}/files/{sha256}"): ALL,
     ("GET", "/ui/audit/{entity_type}/{entity_id}"): AUDITORS,
+    ("GET", "/ui/channels"): ALL,
+    ("GET", "/ui/instruments/{code}"): ALL,
 }
 
 

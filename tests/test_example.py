@@ -96,7 +96,7 @@ def test_steps_keep_their_parameters_as_quantities(client: Client, example: Work
     roles = sorted((given.role, given.item.code) for given in synthesis.inputs)
     assert ("iron_source", example.fecl3_lot) in roles
     assert [role for role, _ in roles].count("wash_solvent") == 2
-    assembly = client.steps(protocol="cr2025-assembly@1", limit=100)
+    assembly = client.steps(protocol="cr2025-assembly@2", limit=100)
     assert len(assembly.items) == 6
 
 
@@ -169,3 +169,33 @@ def test_the_anodes_carry_analyses_and_they_show_in_lineage(client: Client, exam
     down = client.lineage(example.mof_copc, "down")
     assert {a.item for a in down.analyses} >= {coated}
     assert {t.item for t in down.tests} == set(example.cells["MOF@CoPc/Li"])
+
+
+def test_the_cells_were_assembled_in_the_glovebox_and_cycled_on_the_cyclers_channels(
+    client: Client, example: WorkedExample
+) -> None:
+    assembly = client.steps(protocol="cr2025-assembly@2", limit=100).items
+    assert {(i.role, i.instrument, i.calibration_state) for s in assembly for i in s.instruments} == {
+        ("glovebox", "GB-1", "in_calibration")
+    }
+    assert set(example.channels) == set(example.all_cells)
+    busy = client.channels(status="busy")
+    assert {c.cell: c.code for c in busy} == example.channels
+    for cell, channel in example.channels.items():
+        run = client.test_run(example.tests[cell])
+        assert (run.instrument, run.channel, run.calibration_state) == ("NW1", channel, "in_calibration")
+        assert "calibration" not in [w.check for w in run.warnings]
+    assert [c.calibrated_on.year for c in client.calibrations("GB-1")] == [2025, 2026]
+    assert client.impact("GB-1").uses == [] and client.impact("NW1").uses == []
+    cell = example.cells["MOF@CoPc/Li"][0]
+    lineage = client.lineage(cell, "up")
+    assert ("glovebox", "GB-1") in {(i.role, i.instrument) for i in lineage.instruments}
+
+
+def test_a_second_copy_of_the_example_finds_the_instruments_and_the_channels_taken(
+    client: Client, example: WorkedExample
+) -> None:
+    again = load_worked_example(client)
+    assert set(again.all_cells).isdisjoint(example.all_cells) and again.channels == {}
+    assert len(client.instruments()) == 2
+    assert {c.cell for c in client.channels(status="busy")} == set(example.all_cells)

@@ -91,3 +91,13 @@ def test_the_client_loads_a_cell_reads_the_board_and_unloads_it(client: Client, 
     assert client.channel("NW1-2").status.value == "free"
     assert [load.channel for load in client.channels_of(cell)] == ["NW1-2"]
     assert client.channel_history("NW1-2")[0].unloaded_by == "sam"
+
+
+def test_cellprov_instrument_impact_reads_the_days_and_answers_in_words(server: Server) -> None:
+    # The worked example keeps NW1 in calibration, so nothing it ran is suspect.
+    clean = ok(cellprov(server, "instrument", "impact", "NW1", "--from", "2020-01-01"))
+    assert "Nothing used NW1 while it was out of calibration." in clean
+    as_json = json.loads(ok(cellprov(server, "--json", "instrument", "impact", "GB-1")))
+    assert as_json["uses"] == []
+    refused = cellprov(server, "instrument", "impact", "NW1", "--to", "last week")
+    assert refused.exit_code == 1 and "a day is YYYY-MM-DD" in refused.output

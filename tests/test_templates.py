@@ -594,7 +594,11 @@ def _next_version(api: TestClient, name: str, **changes: Any) -> dict[str, Any]:
 def test_the_library_is_loaded_and_published(api: TestClient) -> None:
     listed = {t["name"]: t for t in api.get("/templates").json()}
     assert set(listed) == LIBRARY
-    assert all(t["published"] == [1] and t["retired"] == [] for t in listed.values())
+    # The library's versions: 1 of each, and a second coin-cell assembly that names its glovebox.
+    assert {name: t["published"] for name, t in listed.items() if t["published"] != [1]} == {
+        "cr2025-assembly": [1, 2]
+    }
+    assert all(t["retired"] == [] for t in listed.values())
     assert {t["name"] for t in api.get("/templates", params={"kind": "test"}).json()} == {
         "lfp-li-cycling",
         "ncm811-li-cycling",
@@ -602,8 +606,14 @@ def test_the_library_is_loaded_and_published(api: TestClient) -> None:
         "li-cu-coulombic-efficiency",
         "li-li-symmetric",
     }
-    template = api.get("/templates/cr2025-assembly").json()
+    template = api.get("/templates/cr2025-assembly/versions/1").json()
     assert template["ref"] == "cr2025-assembly@1" and template["created_by"] == "cellprov"
+    assert template["instruments"] == [] and template["requires_calibrated_equipment"] is False
+    second = api.get("/templates/cr2025-assembly").json()
+    assert second["ref"] == "cr2025-assembly@2" and second["created_by"] == "cellprov"
+    assert [(i["role"], i["kind"]) for i in second["instruments"]] == [("glovebox", "glovebox")]
+    assert second["requires_calibrated_equipment"] is True
+    assert second["parameters"] == template["parameters"] and second["inputs"] == template["inputs"]
     o2 = next(p for p in template["parameters"] if p["name"] == "o2_ppm")
     assert o2["max"] == 0.1 and o2["unit"] == "ppm"
     schema = api.get("/templates/schema").json()

@@ -89,7 +89,8 @@ def harvest(
         typer.Option(
             "--map",
             help="Which cell a file is, from its name: '{cell}_*.nda'; with a / from its path below DIR: "
-            "'{cell}/*.ndax'. Repeat for more; the first that matches wins.",
+            "'{cell}/*.ndax'; or by the channel it ran on, '{channel}_*.nda' or '{channel}/*.nda' (the cell "
+            "on that channel when the file was written). Repeat for more; the first that matches wins.",
         ),
     ] = None,
     mapping: Annotated[

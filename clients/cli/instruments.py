@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.table import Table
 
 from clients.cli import output
@@ -241,3 +242,39 @@ def history(
     with connected(ctx) as client:
         loads = client.channel_history(channel) if channel else client.channels_of(cell or "")
     _show_loads(ctx, loads)
+
+
+@app.command("impact")
+def impact(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="an instrument (NW1, GB-1) or one channel (NW1-3)")],
+    since: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="last day, YYYY-MM-DD")] = None,
+    due: Annotated[bool, typer.Option(help="also list what ran while the calibration was due")] = True,
+) -> None:
+    """Which test runs and steps used this instrument while its calibration was overdue, never done or due."""
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        output.fail(f"a day is YYYY-MM-DD ({exc})")
+    with connected(ctx) as client:
+        found = client.impact(code, since=first, until=last, due=due)
+    if wants_json(ctx):
+        output.console.print_json(data=found.model_dump(mode="json", by_alias=True))
+        return
+    table = Table("what", "when", "protocol", "channel / role", "cell", "calibration", "due on", "deviation")
+    for use in found.uses:
+        table.add_row(
+            f"{use.kind.value.replace('_', ' ')} {use.id}" + (" (voided)" if use.status == "voided" else ""),
+            f"{use.at:%Y-%m-%d %H:%M}",
+            use.protocol,
+            use.channel or use.role or "",
+            use.cell or "",
+            use.calibration_state.value,
+            str(use.calibration_due_on or ""),
+            use.deviation or "",
+        )
+    output.console.print(table)
+    if not found.uses:
+        output.console.print(f"Nothing used {escape(code)} while it was out of calibration.")

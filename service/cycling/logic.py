@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, text
 from sqlmodel import Session, col, select
 
 from labrules.units import UnitProblem, convert
-from schemas import Quantity
+from schemas import Deviation, Quantity
 from schemas.cycling import (
     CompareGroup,
     CompareRow,
@@ -47,7 +47,7 @@ from service.instruments import uses as instrument_uses
 from service.items.logic import get_item
 from service.items.tables import Item
 from service.lineage.queries import reachable_items
-from service.templates.logic import usable_template
+from service.templates.logic import definition_of, usable_template
 from service.templates.tables import Template
 from service.work import note_event
 
@@ -184,6 +184,12 @@ def record_test(
     )
     assert cell.id is not None and stored.id is not None and user.id is not None
     binding = instrument_uses.bind_run(session, cell.id, options.channel, options.started_at or utcnow())
+    deviation = instrument_uses.judge_run(
+        binding,
+        f"{template.name}@{template.version}",
+        definition_of(template).requires_calibrated_equipment,
+        options.deviations,
+    )
     if binding is not None and binding.warning:
         findings.append(plausibility.Finding("warning", "calibration", binding.warning))
     run = TestRun(
@@ -214,7 +220,7 @@ def record_test(
     assert run.id is not None
     _insert_cycles(session, run.id, summary.cycles)
     if binding is not None:
-        instrument_uses.record_use(session, binding, run.id, cell.id)
+        instrument_uses.record_use(session, binding, run.id, cell.id, deviation)
     note_event(
         session,
         "test_run.recorded",
@@ -389,6 +395,15 @@ def run_out(session: Session, run: TestRun) -> TestRunOut:
         instrument=ran_on.instrument if ran_on else None,
         channel=ran_on.channel if ran_on else None,
         calibration_state=ran_on.calibration_state if ran_on else None,
+        deviations=[
+            Deviation(
+                field=d["field"],
+                justification=d["justification"],
+                expected="in_calibration",
+                got=ran_on.calibration_state if ran_on else "no channel",
+            )
+            for d in run.options.get("deviations", [])
+        ],
         created_at=run.created_at,
         created_by=author.username if author else "?",
     )

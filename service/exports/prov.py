@@ -1,5 +1,6 @@
 """An item's lineage as W3C PROV-JSON: items as entities, steps as activities, protocols as plans,
-operators as agents, built with the `prov` package so the document is what PROV tools expect."""
+operators as agents, instruments as entities the steps used, built with the `prov` package so the document
+is what PROV tools expect."""
 
 import json
 from typing import Any
@@ -100,6 +101,7 @@ def to_prov_document(provenance: Provenance) -> ProvDocument:
     step_ns = document.add_namespace("step", f"{api}/steps/")
     user_ns = document.add_namespace("user", f"{api}/users/")
     protocol_ns = document.add_namespace("protocol", f"{api}/templates/")
+    instrument_ns = document.add_namespace("instrument", f"{api}/instruments/")
 
     signed = _signatures_by_record(provenance)
     for item in provenance.items:
@@ -120,6 +122,7 @@ def to_prov_document(provenance: Provenance) -> ProvDocument:
 
     listed = provenance.codes
     plans: set[str] = set()
+    instruments: set[str] = set()
     for step in provenance.steps:
         step_attributes = _step_attributes(step)
         if f"step:{step.id}" in signed:
@@ -136,6 +139,26 @@ def to_prov_document(provenance: Provenance) -> ProvDocument:
         document.wasAssociatedWith(
             activity, user_ns[step.operator], plan, other_attributes={PROV_ROLE: "operator"}
         )
+
+        # The glovebox of an assembly: an entity the step used (not consumed), in its template's role, with
+        # its calibration state on the step's day.
+        for tool in step.instruments:
+            if tool.instrument not in instruments:
+                instruments.add(tool.instrument)
+                document.entity(
+                    instrument_ns[tool.instrument],
+                    {
+                        PROV_TYPE: CELLPROV["Instrument"],
+                        PROV_LABEL: f"{tool.instrument} ({tool.kind})",
+                        CELLPROV["code"]: tool.instrument,
+                        CELLPROV["instrumentKind"]: tool.kind,
+                    },
+                )
+            document.used(
+                activity,
+                instrument_ns[tool.instrument],
+                other_attributes={PROV_ROLE: tool.role, CELLPROV["calibrationState"]: tool.calibration_state},
+            )
 
         inputs = [given for given in step.inputs if given.item.code in listed]
         outputs = [made for made in step.outputs if made.code in listed]

@@ -1,6 +1,6 @@
 """The rules for instruments: registering them (a cycler with its channels), calibrations, voids, states."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -8,9 +8,12 @@ from schemas.instruments import (
     CalibrationIn,
     CalibrationOut,
     CalibrationState,
+    ImpactOut,
+    ImpactRow,
     InstrumentIn,
     InstrumentKind,
     InstrumentOut,
+    UseKind,
 )
 from service.auth.tables import User
 from service.db import utcnow
@@ -204,3 +207,58 @@ def void_calibration(
     session.flush()
     note_event(session, "calibration.voided", "instrument", code, data={"id": calibration_id}, reason=reason)
     return calibration
+
+
+# What "used while not in calibration" means: due is listed too, for the lab to see what ran close to it.
+NOT_CALIBRATED = [CalibrationState.overdue.value, CalibrationState.never.value]
+AT_RISK = [*NOT_CALIBRATED, CalibrationState.due.value]
+
+
+def impact(
+    session: Session, code: str, day_from: date | None, day_to: date | None, *, with_due: bool = True
+) -> ImpactOut:
+    """Which test runs and steps used this instrument (or, for a cycler, any of its channels; or the one
+    channel named) while its calibration was overdue, never done, or due, from `day_from` to `day_to`
+    (both days included). The recall question, asked of an instrument."""
+    if day_from is not None and day_to is not None and day_to < day_from:
+        raise Invalid(
+            "the period ends before it begins",
+            [problem("query:to", "must not be before from", expected=f">= {day_from}", got=str(day_to))],
+        )
+    channel = queries.channel_by_code(session, code)
+    instrument = (
+        session.get(Instrument, channel.instrument_id)
+        if channel is not None
+        else get_instrument(session, code)
+    )
+    assert instrument is not None and instrument.id is not None
+    rows = queries.uses_in_states(
+        session,
+        instrument.id,
+        AT_RISK if with_due else NOT_CALIBRATED,
+        datetime.combine(day_from, time.min, UTC) if day_from else None,
+        datetime.combine(day_to + timedelta(days=1), time.min, UTC) if day_to else None,
+        channel.id if channel is not None else None,
+    )
+    return ImpactOut(
+        instrument=code,
+        kind=InstrumentKind(instrument.kind),
+        from_=day_from,
+        to=day_to,
+        uses=[
+            ImpactRow(
+                kind=UseKind(row.kind),
+                id=row.id,
+                protocol=row.protocol,
+                status=row.status,
+                at=row.at,
+                calibration_state=CalibrationState(row.state),
+                calibration_due_on=row.due_on,
+                channel=row.channel,
+                role=row.role,
+                cell=row.cell,
+                deviation=row.deviation,
+            )
+            for row in rows
+        ],
+    )

@@ -3,11 +3,18 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, column, func, table
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
-from service.instruments.tables import Calibration, Channel, ChannelLoad, Instrument
+from service.instruments.tables import (
+    Calibration,
+    Channel,
+    ChannelLoad,
+    Instrument,
+    InstrumentUse,
+    StepInstrument,
+)
 from service.items.tables import Item
 
 
@@ -134,3 +141,91 @@ def loaded_channels(session: Session, instrument_id: int) -> list[str]:
         .order_by(col(Channel.number))
     )
     return list(session.exec(query).all())
+
+
+# The protocol and status of the runs and steps an instrument was used in, read by name: the cycling and
+# steps domains use instruments, so instruments may not import them back.
+_TEST_RUNS = table("test_runs", column("id"), column("protocol"), column("status"))
+_STEPS = table("steps", column("id"), column("protocol"), column("status"))
+
+
+@dataclass(frozen=True)
+class UseRow:
+    kind: str
+    id: int
+    protocol: str
+    status: str
+    at: datetime
+    state: str
+    due_on: date | None
+    channel: str | None
+    role: str | None
+    cell: str | None
+    deviation: str | None
+
+
+def uses_in_states(
+    session: Session,
+    instrument_id: int,
+    states: list[str],
+    since: datetime | None,
+    until: datetime | None,
+    channel_id: int | None = None,
+) -> list[UseRow]:
+    """The test runs and steps that used the instrument (any channel of a cycler, or the one asked) while
+    its calibration was in one of `states`, from `since` up to `until` (excluded), oldest first."""
+    runs = (
+        select_columns(
+            _TEST_RUNS.c.id,
+            _TEST_RUNS.c.protocol,
+            _TEST_RUNS.c.status,
+            col(InstrumentUse.used_at),
+            col(InstrumentUse.calibration_state),
+            col(InstrumentUse.calibration_due_on),
+            col(Channel.code),
+            col(Item.code),
+            col(InstrumentUse.deviation),
+        )
+        .join(_TEST_RUNS, _TEST_RUNS.c.id == InstrumentUse.test_run_id)
+        .outerjoin(Channel, col(Channel.id) == InstrumentUse.channel_id)
+        .join(Item, col(Item.id) == InstrumentUse.item_id)
+        .where(
+            col(InstrumentUse.instrument_id) == instrument_id,
+            col(InstrumentUse.calibration_state).in_(states),
+        )
+    )
+    steps = (
+        select_columns(
+            _STEPS.c.id,
+            _STEPS.c.protocol,
+            _STEPS.c.status,
+            col(StepInstrument.used_at),
+            col(StepInstrument.calibration_state),
+            col(StepInstrument.calibration_due_on),
+            col(StepInstrument.role),
+            col(StepInstrument.deviation),
+        )
+        .join(_STEPS, _STEPS.c.id == StepInstrument.step_id)
+        .where(
+            col(StepInstrument.instrument_id) == instrument_id,
+            col(StepInstrument.calibration_state).in_(states),
+        )
+    )
+    if channel_id is not None:
+        runs = runs.where(col(InstrumentUse.channel_id) == channel_id)
+    if since is not None:
+        runs = runs.where(col(InstrumentUse.used_at) >= since)
+        steps = steps.where(col(StepInstrument.used_at) >= since)
+    if until is not None:
+        runs = runs.where(col(InstrumentUse.used_at) < until)
+        steps = steps.where(col(StepInstrument.used_at) < until)
+    found = [
+        UseRow("test_run", i, p, st, at, state, due, channel, None, cell, dev)
+        for i, p, st, at, state, due, channel, cell, dev in session.execute(runs).all()
+    ]
+    if channel_id is None:  # a channel's question is about test runs on it; steps use no channel
+        found += [
+            UseRow("step", i, p, st, at, state, due, None, role, None, dev)
+            for i, p, st, at, state, due, role, dev in session.execute(steps).all()
+        ]
+    return sorted(found, key=lambda row: (row.at, row.kind, row.id))

@@ -1,6 +1,9 @@
 """HTTP routes for instruments and their calibration records."""
 
-from fastapi import APIRouter, Request, Response
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from schemas import VoidIn
 from schemas.instruments import (
@@ -8,6 +11,7 @@ from schemas.instruments import (
     CalibrationOut,
     ChannelOut,
     ChannelStatus,
+    ImpactOut,
     InstrumentIn,
     InstrumentKind,
     InstrumentOut,
@@ -63,6 +67,20 @@ def void_instrument(
         lambda: logic.instrument_out(session, logic.void_instrument(session, user, code, body.reason)),
         status_code=200,
     )
+
+
+@router.get("/instruments/{code}/impact", response_model=ImpactOut)
+def instrument_impact(
+    code: str,
+    session: ReadSession,
+    _: Reader,
+    day_from: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    due: Annotated[bool, Query(description="also list uses while the calibration was due")] = True,
+) -> ImpactOut:
+    """Which test runs and steps used this instrument (any channel of a cycler, or the channel named) while
+    its calibration was overdue, never done or due, from `from` to `to` (days, both included)."""
+    return logic.impact(session, code, day_from, to, with_due=due)
 
 
 @router.get("/instruments/{code}/calibrations")

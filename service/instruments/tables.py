@@ -91,3 +91,21 @@ class InstrumentUse(SQLModel, table=True):
     used_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     calibration_state: str = Field(max_length=16)
     calibration_due_on: date | None = None
+    deviation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The written justification for running on an uncalibrated cycler under a protocol demanding one."""
+
+
+class StepInstrument(SQLModel, table=True):
+    """An instrument a step was done with, in a role of its template, with its calibration state that day."""
+
+    __tablename__ = "step_instruments"
+    __table_args__ = (UniqueConstraint("step_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    step_id: int = Field(foreign_key="steps.id", index=True)
+    instrument_id: int = Field(foreign_key="instruments.id", index=True)
+    role: str = Field(max_length=64)
+    used_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    calibration_state: str = Field(max_length=16)
+    calibration_due_on: date | None = None
+    deviation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

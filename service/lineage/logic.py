@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from schemas import ItemKind, ItemStatus, Lineage, LineageNode, LineageParts, Origin, OriginGroup
 from service.errors import NotFound
+from service.instruments.uses import instruments_of_steps
 from service.items.logic import get_item
 from service.lineage.queries import Direction, NodeRow, reachable_items, steps_between, trace_rows
 
@@ -94,6 +95,12 @@ def trace_document(
         "tests": tests,
         "analyses": analyses,
         "entries": entries,
+        "instruments": [
+            {"step": step, "role": role, "instrument": code, "kind": kind, "calibration_state": state}
+            for step, role, code, kind, state in instruments_of_steps(
+                session, sorted({e["step"] for e in edges})
+            )
+        ],
     }
 
 

@@ -11,9 +11,11 @@ from sqlmodel import Session, col, select
 from labrules import units
 from labrules.validator import Verdict
 from schemas import Deviation, ItemKind, ItemStatus, ProblemItem, Quantity, StepIn, StepInputOut, StepOut
+from schemas.steps import StepInstrumentOut
 from service.auth.tables import User
 from service.db import insert_new, utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
+from service.instruments import uses as instrument_uses
 from service.items import logic as items
 from service.items import queries as item_queries
 from service.items.tables import Item, ItemType
@@ -107,13 +109,18 @@ def _check_request(
 
 
 def _check_template(
-    session: Session, body: StepIn, inputs: dict[int, Item], problems: list[ProblemItem]
+    session: Session,
+    body: StepIn,
+    inputs: dict[int, Item],
+    problems: list[ProblemItem],
+    used: list[instrument_uses.StepUse | None],
 ) -> tuple[Template | None, Verdict]:
     """Add the template's verdict to the request's own problems, and refuse the step if any are left."""
     input_types = [
         items.item_ref(session, inputs[n]).type if n in inputs else None for n in range(len(body.inputs))
     ]
-    template, verdict = templates.judge_step(session, body, input_types)
+    facts = [use.facts if use else None for use in used]
+    template, verdict = templates.judge_step(session, body, input_types, facts)
     # The same unit problem is found by both passes; list it once.
     everything = list({p.model_dump_json(): p for p in [*problems, *verdict.problems]}.values())
     if everything:
@@ -194,7 +201,11 @@ def log_step(session: Session, user: User, body: StepIn, *, max_outputs: int) ->
             [problem("/outputs", "make fewer items per step", expected=f"<= {max_outputs}", got=asked)],
         )
     inputs, types, problems = _check_request(session, body)
-    template, verdict = _check_template(session, body, inputs, problems)
+    # The instruments' calibration on the step's day: when it began, else ended, else now.
+    used, unknown = instrument_uses.read_step_instruments(
+        session, body.instruments, body.started_at or body.ended_at or utcnow()
+    )
+    template, verdict = _check_template(session, body, inputs, [*problems, *unknown], used)
     amounts = _amounts(body, inputs)
     taken = _demand(amounts, inputs)
     _check_usable(body, inputs, taken)
@@ -218,6 +229,7 @@ def log_step(session: Session, user: User, body: StepIn, *, max_outputs: int) ->
     )
     insert_new(session, [step])
     assert step.id is not None
+    instruments = instrument_uses.record_step_uses(session, step.id, used, verdict.deviations)
 
     by_id = {item.id or 0: item for item in inputs.values()}
     # The versions and rows noted below are flushed together at the next flush, not one by one.
@@ -276,6 +288,7 @@ def log_step(session: Session, user: User, body: StepIn, *, max_outputs: int) ->
     parents = [item.id or 0 for item in inputs.values()]
     extend_ancestry(session, {child.id or 0: parents for child in made})
     shown = _shown(session, step, user, body, inputs, made)
+    shown.instruments = instruments
     work_of(session).steps_logged[step.id] = shown
     note_event(session, "step.logged", "step", step.id, data=shown.model_dump(mode="json"))
     return shown
@@ -387,6 +400,7 @@ def step_out(session: Session, step: Step) -> StepOut:
         items.username_of(session, step.operator_id),
         [(row.role, item, row.amount_value, row.amount_unit) for row, item in rows],
         list(outputs),
+        instrument_uses.instruments_of_step(session, step.id or 0),
     )
 
 
@@ -396,6 +410,7 @@ def _step_out(
     operator: str,
     used: list[tuple[str, Item, float | None, str | None]],
     outputs: list[Item],
+    instruments: list[StepInstrumentOut] | None = None,
 ) -> StepOut:
     return StepOut(
         id=step.id or 0,
@@ -421,4 +436,5 @@ def _step_out(
         deviations=[Deviation.model_validate(d) for d in step.deviations],
         normalized={k: Quantity.model_validate(v) for k, v in step.normalized.items()},
         computed={k: Quantity.model_validate(v) for k, v in step.computed.items()},
+        instruments=instruments or [],
     )

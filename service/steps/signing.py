@@ -8,5 +8,7 @@ from service.steps import logic as steps
 
 def step_record(session: Session, key: str) -> Record:
     step = steps.get_step(session, int(key) if key.isdigit() else -1)
-    state = steps.step_out(session, step).model_dump(mode="json")
+    shown = steps.step_out(session, step)
+    # Steps logged before instruments existed were signed without the field: an empty list is left out.
+    state = shown.model_dump(mode="json", exclude=None if shown.instruments else {"instruments"})
     return Record("step", str(step.id), None, step.operator_id, state)

@@ -1,12 +1,13 @@
 """The rules for templates: publishing and retiring versions, the library, checking steps, quality release."""
 
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
 import yaml
 from sqlmodel import Session, col, select
 
-from labrules.validator import Verdict, check_step, template_problems
+from labrules.validator import InstrumentFacts, Verdict, check_step, template_problems
 from schemas import (
     ProblemItem,
     StepIn,
@@ -48,6 +49,17 @@ def definition_of(row: Template) -> TemplateIn:
             _DEFINITIONS.clear()
         parsed = _DEFINITIONS[key] = TemplateIn.model_validate({**row.definition, "version": row.version})
     return parsed
+
+
+# Fields added after templates were first stored: left out while unused, so the definitions (and the audit
+# events) of templates that do not use them stay what they always were.
+_LATER_FIELDS = ("instruments", "requires_calibrated_equipment")
+
+
+def stored_definition(body: TemplateIn) -> dict[str, Any]:
+    """The definition as stored and chained: everything but the version, and later fields only when set."""
+    unset = {name for name in _LATER_FIELDS if not getattr(body, name)}
+    return body.model_dump(mode="json", exclude={"version", *unset})
 
 
 def template_out(session: Session, row: Template) -> TemplateOut:
@@ -147,7 +159,7 @@ def publish(
                 )
             ],
         )
-    definition = body.model_dump(mode="json", exclude={"version"})
+    definition = stored_definition(body)
     if latest is not None and latest.definition == definition:
         raise Conflict(
             f"nothing changed since {body.name}@{latest.version}",
@@ -205,18 +217,26 @@ def retire(session: Session, user: User, name: str, version: int, reason: str) -
 def load_library(session: Session) -> int:
     """Publish the built-in templates (service/templates/library/*.yaml) that are missing; returns how many.
 
-    Runs at every start: a name that is already stored is left alone, so the versions a lab published
-    since are never touched.
+    Runs at every start. A library file names its version (1 when it does not say): a version the database
+    has is left alone, and a later library version is published only as the next version of the library's
+    own, so the versions a lab published since are never touched and never overtaken.
     """
     library = resources.files("service.templates").joinpath("library")
+    bodies = [
+        TemplateIn.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
+        for entry in library.iterdir()
+        if entry.name.endswith(".yaml")
+    ]
     added = 0
-    for entry in sorted(library.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
+    for body in sorted(bodies, key=lambda b: (b.name, b.version or 1)):
+        version = body.version or 1
+        stored = _versions(session, body.name)
+        latest = stored[-1] if stored else None
+        if (latest.version if latest else 0) != version - 1:
             continue
-        body = TemplateIn.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
-        if _versions(session, body.name):
-            continue
-        publish(session, None, body.model_copy(update={"version": 1}))
+        if latest is not None and latest.created_by_id is not None:
+            continue  # the lab's own version: the library does not build on it
+        publish(session, None, body.model_copy(update={"version": version}))
         added += 1
     return added
 
@@ -321,19 +341,23 @@ _JUDGED_FIELDS: Any = {
     "deviations": True,
     "inputs": {"__all__": {"role", "amount"}},
     "outputs": {"__all__": {"type", "count", "quantity", "properties"}},
+    "instruments": True,
 }
 _VERDICTS: dict[tuple[Any, ...], Verdict] = {}
 
 
 def judge_step(
-    session: Session, body: StepIn, input_types: list[str | None]
+    session: Session,
+    body: StepIn,
+    input_types: list[str | None],
+    instrument_facts: Sequence[InstrumentFacts | None] = (),
 ) -> tuple[Template | None, Verdict]:
     """The template's verdict on a step (the caller merges its problems with its own)."""
     row, problems = usable_template(session, body.protocol, for_step=True)
     if row is None or problems:
         return row, Verdict(problems=problems)
     judged = body.model_dump_json(include=_JUDGED_FIELDS)
-    key = (row.id, row.name, row.version, row.created_at, judged, *input_types)
+    key = (row.id, row.name, row.version, row.created_at, judged, *input_types, *instrument_facts)
     known = _VERDICTS.get(key)
     if known is not None:
         # A fresh Verdict: the caller must not be able to change the kept one.
@@ -350,6 +374,8 @@ def judge_step(
         input_types=input_types,
         outputs=body.outputs,
         deviations=body.deviations,
+        instruments=body.instruments,
+        instrument_facts=instrument_facts,
     )
     # Only a verdict without problems is kept: problems name the items, which the key leaves out.
     if not verdict.problems:

@@ -25,7 +25,7 @@ from service.lineage import logic as lineage
 from service.signatures import logic as signatures
 from service.steps import logic as steps
 from service.steps.signing import step_record
-from service.ui import compare, entry_forms, graph, labels, lists, login, step_view, tests_pages
+from service.ui import compare, entry_forms, graph, instruments, labels, lists, login, step_view, tests_pages
 from service.ui.errors import install_error_pages
 from service.ui.markdown import render
 from service.ui.pages import (
@@ -203,6 +203,7 @@ PAGES = (
     tests_pages.router,
     router,
     entry_forms.router,
+    instruments.router,
 )
 
 
