@@ -24,7 +24,7 @@ from service.lineage import logic as lineage
 from service.signatures import logic as signatures
 from service.steps import logic as steps
 from service.steps.signing import step_record
-from service.ui import entry_forms, login
+from service.ui import entry_forms, login, lot_forms, record_forms, step_forms
 from service.ui.markdown import render
 from service.ui.pages import (
     HERE,
@@ -171,7 +171,7 @@ def auditpage(
 
 
 # Every module of /ui pages, each with its own router; a new module adds its router here.
-PAGES = (login.router, router, entry_forms.router)
+PAGES = (login.router, lot_forms.router, step_forms.router, router, entry_forms.router, record_forms.router)
 
 
 def install_ui(app: FastAPI) -> None:
