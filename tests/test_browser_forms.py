@@ -78,7 +78,11 @@ def fill_synthesis(page, fecl3: str, stock: dict[str, str], iron_amount: str, te
 
 
 def test_a_scientist_receives_a_lot_and_logs_the_synthesis_from_its_template(
-    chromium_page, live_server: str, people: dict[Role, Person], scientist_api: Client, stock: dict[str, str]
+    chromium_page,  # noqa: F811  (the fixture imported above)
+    live_server: str,
+    people: dict[Role, Person],
+    scientist_api: Client,
+    stock: dict[str, str],
 ) -> None:
     page = chromium_page
     base = live_server.removesuffix("/api/v1")
@@ -142,7 +146,11 @@ def test_a_scientist_receives_a_lot_and_logs_the_synthesis_from_its_template(
 
 
 def test_a_reviewer_releases_a_quarantined_batch_and_an_auditor_finds_no_write_form(
-    chromium_page, live_server: str, people: dict[Role, Person], scientist_api: Client, stock: dict[str, str]
+    chromium_page,  # noqa: F811  (the fixture imported above)
+    live_server: str,
+    people: dict[Role, Person],
+    scientist_api: Client,
+    stock: dict[str, str],
 ) -> None:
     page = chromium_page
     base = live_server.removesuffix("/api/v1")

@@ -356,6 +356,27 @@ def test_another_input_row_comes_by_a_round_trip(app, scientist: TestClient, sto
     )
 
 
+def test_odd_field_names_are_refused_not_crashed_on(app, scientist: TestClient, stock):
+    form = fields_of(scientist.get("/ui/steps/new", params={"protocol": SYNTHESIS}).text)
+    before = counts(app)
+    odd = {
+        **_filled(form, stock),
+        "inputs.x.role": "linker",
+        "inputs.5000.role": "linker",
+        "inputs.0.amount.value": "2",
+        "parameters": "hot",
+        "outputs.0.properties.": "x",
+        "deviations.0.field": "/nowhere",
+        "deviations.0.justification": "a long enough reason",
+    }
+    for action in ("log", "check", "add-input", "add-input:nope"):
+        answer = scientist.post("/ui/steps", data={**odd, "action": action})
+        assert answer.status_code in (200, 409, 422), (action, answer.text)
+        assert answer.headers["content-type"].startswith("text/html")
+    assert scientist.post("/ui/steps", data={"csrf": form["csrf"], "protocol": "x"}).status_code == 422
+    assert counts(app) == before
+
+
 # --- correct, void, release, sign -------------------------------------------------------------------------
 
 
@@ -395,6 +416,10 @@ def test_voiding_an_item_and_a_step_with_a_reason(app, api, scientist: TestClien
     before = counts(app)
     short = scientist.post(f"/ui/items/{stock['ethanol']}/void", data={**void, "reason": "x"})
     assert short.status_code == 422 and "at least 3 characters" in short.text and counts(app) == before
+    no_csrf = scientist.post(
+        f"/ui/items/{stock['ethanol']}/void", data={**void, "csrf": "", "reason": "gone"}
+    )
+    assert no_csrf.status_code == 403 and counts(app) == before
     done = scientist.post(f"/ui/items/{stock['ethanol']}/void", data={**void, "reason": "wrong bottle"})
     assert done.status_code == 303
     assert api.get(f"/items/{stock['ethanol']}").json()["status"] == "voided"
@@ -462,6 +487,7 @@ def test_signing_a_record_re_enters_the_password(app, api, people, stock):
     code = stock["DMF"]
     sign = fields_of(scientist.get(f"/ui/items/{code}").text, "sign")
     assert sign["record"] == f"item:{code}" and sign["meaning"] == "authored"
+    assert '<option value="approved">' not in scientist.get(f"/ui/items/{code}").text  # a reviewer's meaning
     before = counts(app)
     wrong = scientist.post("/ui/signatures", data={**sign, "meaning": "authored", "password": "nope"})
     assert wrong.status_code == 401 and "wrong password" in wrong.text

@@ -18,9 +18,26 @@ from service.quality import logic as quality
 from service.signatures import logic as signatures
 from service.steps import logic as steps
 from service.ui.forms import Posted, PostedForm, checked, new_key, place, submit
-from service.ui.pages import Recorder, Releaser, Signer, engine_of, page, problems_of, ui_router
+from service.ui.pages import (
+    Recorder,
+    Releaser,
+    Signer,
+    engine_of,
+    page,
+    problems_of,
+    templates,
+    ui_router,
+)
 
 router = ui_router()
+
+
+def meanings_for(role: str) -> list[str]:
+    """The meanings a role may sign with (who authored the record is checked when signing)."""
+    return [meaning.value for meaning, roles in signatures.MAY_SIGN.items() if role in roles]
+
+
+templates.env.globals["meanings_for"] = meanings_for
 
 # What a correction can change, as ItemPatch names it; supplier details only on a lot.
 ITEM_FIELDS = ("name", "quantity")

@@ -21,7 +21,7 @@ from service.steps import logic as steps
 from service.templates import logic as templates
 from service.templates.tables import Template
 from service.templates.validator import check_step
-from service.ui.form_body import Rows, drop_empty_rows
+from service.ui.form_body import MAX_INDEX, Rows, drop_empty_rows
 from service.ui.forms import Placed, Posted, PostedForm, checked, new_key, place, submit
 from service.ui.pages import ReadSession, Recorder, engine_of, page, problems_of, ui_router
 
@@ -145,11 +145,20 @@ def _usable(session: Session, types: list[str]) -> list[tuple[str, str]]:
     return offered
 
 
+def _row_numbers(values: dict[str, str]) -> set[int]:
+    """The numbers of the input rows a form sent (inputs.N.role)."""
+    found = set()
+    for key in values:
+        parts = key.split(".")
+        numbered = len(parts) == 3 and parts[1].isdigit() and int(parts[1]) <= MAX_INDEX
+        if numbered and parts[0] == "inputs" and parts[2] == "role":
+            found.add(int(parts[1]))
+    return found
+
+
 def _input_rows(definition: TemplateIn, values: dict[str, str]) -> list[tuple[int, str]]:
     """(row number, role) of every input row: as posted, or the template's minimum (at least one per role)."""
-    posted = sorted(
-        {int(key.split(".")[1]) for key in values if key.startswith("inputs.") and key.endswith(".role")}
-    )
+    posted = sorted(_row_numbers(values))
     if posted:
         return [(n, values[f"inputs.{n}.role"]) for n in posted]
     rows: list[tuple[int, str]] = []
@@ -410,10 +419,7 @@ def log_step(request: Request, user: Recorder, posted: PostedForm) -> Response:
             role = action.partition(":")[2] or next(
                 (r.role for r in definition.inputs if r.max_count is None or r.max_count > 1), ""
             )
-            n = 1 + max(
-                (int(k.split(".")[1]) for k in values if k.startswith("inputs.") and k.endswith(".role")),
-                default=-1,
-            )
+            n = 1 + max(_row_numbers(values), default=-1)
             if role in {r.role for r in definition.inputs}:
                 values = {**values, f"inputs.{n}.role": role}
             return _render(request, session, row, values, problems)
