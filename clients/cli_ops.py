@@ -33,9 +33,14 @@ DatabaseOption = Annotated[
     typer.Option("--database-url", help="Default: $CELLPROV_DATABASE_URL (as the server uses it)."),
 ]
 FilesOption = Annotated[Path | None, typer.Option("--files-dir", help="Default: $CELLPROV_FILES_DIR.")]
+KeyOption = Annotated[
+    Path | None,
+    typer.Option("--audit-key-file", help="The checkpoint signing key. Default: $CELLPROV_AUDIT_KEY_FILE."),
+]
+KEY_FILE = "audit-key.pem"
 
 
-def _settings(database_url: str | None, files_dir: Path | None) -> Any:
+def _settings(database_url: str | None, files_dir: Path | None, key_file: Path | None = None) -> Any:
     from service.config import Settings
 
     overrides: dict[str, Any] = {}
@@ -43,6 +48,8 @@ def _settings(database_url: str | None, files_dir: Path | None) -> Any:
         overrides["database_url"] = database_url
     if files_dir:
         overrides["files_dir"] = files_dir
+    if key_file:
+        overrides["audit_key_file"] = key_file
     return Settings(**overrides)
 
 
@@ -100,9 +107,10 @@ def backup(
     destination: Annotated[Path, typer.Argument(help="A new folder to write the backup into.")],
     database_url: DatabaseOption = None,
     files_dir: FilesOption = None,
+    audit_key_file: KeyOption = None,
 ) -> None:
-    """Back up the database and the file store while the server keeps running."""
-    settings = _settings(database_url, files_dir)
+    """Back up the database, the file store and the audit signing key while the server keeps running."""
+    settings = _settings(database_url, files_dir, audit_key_file)
     if destination.exists() and any(destination.iterdir()):
         err_console.print(f"[red]{destination} is not empty; choose a new folder.[/]")
         raise typer.Exit(1)
@@ -128,6 +136,8 @@ def backup(
         )
     if settings.files_dir.exists():
         shutil.copytree(settings.files_dir, destination / "files")
+    if settings.audit_key_file.exists():
+        shutil.copy2(settings.audit_key_file, destination / KEY_FILE)
     manifest = {
         "made_at": datetime.now(UTC).isoformat(),
         "database": "sqlite" if settings.is_sqlite else "postgresql",
@@ -149,11 +159,12 @@ def restore(
     source: Annotated[Path, typer.Argument(help="A folder written by `cellprov backup`.", exists=True)],
     database_url: DatabaseOption = None,
     files_dir: FilesOption = None,
+    audit_key_file: KeyOption = None,
     force: Annotated[bool, typer.Option(help="Overwrite a database that already has data.")] = False,
 ) -> None:
     """Restore a backup into the configured database and file store (stop the server first), then verify
     the audit chain against the backup's manifest. Exit code 1 if anything does not match."""
-    settings = _settings(database_url, files_dir)
+    settings = _settings(database_url, files_dir, audit_key_file)
     manifest = json.loads((source / MANIFEST).read_text())
     database = source / manifest["database_file"]
     if _sha256(database) != manifest["database_sha256"]:
@@ -184,6 +195,9 @@ def restore(
         _run([*command, "--dbname", _libpq_url(url), str(database)])
     if (source / "files").exists():
         shutil.copytree(source / "files", settings.files_dir, dirs_exist_ok=True)
+    if (source / KEY_FILE).exists() and not settings.audit_key_file.exists():
+        settings.audit_key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        shutil.copy2(source / KEY_FILE, settings.audit_key_file)  # keeps its 0600
     expected = manifest["audit"]
     chain = _chain(settings, at=expected["size"])
     if not chain["ok"] or chain["size"] < expected["size"] or chain["hash_at"] != expected["head"]:

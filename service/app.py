@@ -24,6 +24,7 @@ from service.files.router import router as files_router
 from service.imports.router import router as imports_router
 from service.instruments.router import router as instruments_router
 from service.items.router import router as items_router
+from service.lineage.logic import lineage_records
 from service.lineage.router import router as lineage_router
 from service.middleware import configure_logging, install_middleware
 from service.quality.router import router as quality_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings)
     app.state.search = search_index()
     app.state.signable = SIGNABLE
+    app.state.lineage_records = lineage_records  # what GET /audit?lineage_of= asks about
     # Every write, before it commits: the search index re-reads what changed, then the trail chains the
     # events noted (last, as it takes the trail's lock).
     app.state.before_commit = (app.state.search.index_changes, audit.chain_noted)

@@ -1,6 +1,7 @@
 """First start of a server: migrate, load the built-in item types and protocol templates, and create the admin
 if there is none."""
 
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from sqlmodel import select
 from schemas import Role, UserIn
 from service import migrate
 from service.audit import logic as audit
+from service.audit.checkpoint import adopt_key_from_file_store
 from service.auth.logic import create_user, issue_token
 from service.auth.tables import User
 from service.config import Settings
@@ -18,6 +20,8 @@ from service.items.tables import Item
 from service.search.tables import SearchDocument
 from service.searched import search_index
 from service.templates.logic import load_library
+
+log = logging.getLogger(__name__)
 
 ADMIN = "admin"
 
@@ -33,6 +37,8 @@ def prepare(settings: Settings) -> Prepared:
     """Bring a database to a usable state; safe to run at every start."""
     engine = make_engine(settings)  # first, as it creates the SQLite folder
     migrate.upgrade(settings.sqlalchemy_url)
+    if adopt_key_from_file_store(settings.files_dir, settings.audit_key_file):
+        log.warning("moved the audit signing key out of the file store to %s", settings.audit_key_file)
     try:
         with open_session(engine, write=True) as session:
             load_builtin_types(session)

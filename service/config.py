@@ -1,6 +1,5 @@
 """Settings, read once from the environment (prefix CELLPROV_), a .env file, or files holding secrets."""
 
-import os
 import stat
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +27,9 @@ class Settings(BaseSettings):
     # A file holding the database URL (e.g. a Docker or Kubernetes secret); wins over database_url.
     database_url_file: Path | None = None
     files_dir: Path = Path("./var/files")
+    # The Ed25519 key audit checkpoints are signed with (created on first use, mode 0600). Outside the file
+    # store: it is a secret, and several servers must sign with the one key (mount the same file on each).
+    audit_key_file: Path = Path("./var/keys/audit-checkpoint-ed25519.pem")
     env: str = "development"
     default_page_size: int = 50
     max_page_size: int = 500
@@ -116,11 +118,9 @@ class Settings(BaseSettings):
                 )
         if "*" in self.cors_origins:
             problems.append("CORS allows every origin ('*'); list the lab's origins in CELLPROV_CORS_ORIGINS")
-        key_file = os.environ.get("CELLPROV_AUDIT_KEY_FILE")
-        if key_file and Path(key_file).exists():
-            mode = Path(key_file).stat().st_mode
-            if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                problems.append(f"the audit signing key {key_file} is readable by others; chmod 600 it")
+        key_file = self.audit_key_file
+        if key_file.exists() and key_file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            problems.append(f"the audit signing key {key_file} is readable by others; chmod 600 it")
         return problems
 
     def refuse_unsafe(self) -> None:

@@ -203,7 +203,8 @@ def _seed(engine: Engine, people: dict[Role, Person]) -> None:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, files_dir=tmp_path / "files")
+    key = tmp_path / "keys" / "audit.pem"
+    return Settings(database_url=database_url, files_dir=tmp_path / "files", audit_key_file=key)
 
 
 @pytest.fixture
@@ -276,6 +277,7 @@ def live_server(settings: Settings, people: dict[Role, Person]) -> Iterator[str]
         **os.environ,
         "CELLPROV_DATABASE_URL": settings.database_url,
         "CELLPROV_FILES_DIR": str(settings.files_dir),
+        "CELLPROV_AUDIT_KEY_FILE": str(settings.audit_key_file),
     }
     process = subprocess.Popen(
         [

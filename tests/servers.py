@@ -31,6 +31,7 @@ class Server:
             **os.environ,
             "CELLPROV_DATABASE_URL": settings.database_url,
             "CELLPROV_FILES_DIR": str(settings.files_dir),
+            "CELLPROV_AUDIT_KEY_FILE": str(settings.audit_key_file),
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None

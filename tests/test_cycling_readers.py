@@ -381,3 +381,9 @@ def test_detection_ignores_the_file_name(tmp_path):
     disguised.write_bytes(fixture("neware_nda/new_nda_file.nda").read_bytes())
     assert detect_format(disguised) == "neware_nda"
     assert math.isfinite(read_cycler_file(disguised, ReadOptions()).frame["voltage_V"].sum())
+
+
+def test_every_format_the_api_names_has_a_reader():
+    from service.cycling.detect import FORMATS, READERS
+
+    assert set(FORMATS) == set(READERS)

@@ -22,11 +22,10 @@ from clients.audit_proofs import (
 )
 from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
 from service.audit.checkpoint import (
-    KEY_FILE_ENV,
+    adopt_key_from_file_store,
     load_or_create_signing_key,
     public_key_pem,
     sign_checkpoint,
-    signing_key_path,
     verify_checkpoint,
 )
 from service.audit.merkle import (
@@ -39,6 +38,7 @@ from service.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from service.config import Settings
 
 # Known answers for the eight-leaf reference tree, from google/certificate-transparency
 # cpp/merkletree/merkle_tree_test.cc (kInputs, kSHA256Roots, kSHA256Paths, kSHA256Proofs) and
@@ -421,13 +421,24 @@ def test_the_signing_key_is_created_once_private_and_reused(tmp_path: Path) -> N
     assert verify_checkpoint(checkpoint, public_key_pem(load_or_create_signing_key(path)))
 
 
-def test_the_key_file_comes_from_the_environment_when_set(
+def test_the_key_has_its_own_setting_outside_the_file_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(KEY_FILE_ENV, raising=False)
-    assert signing_key_path(tmp_path / "files").is_relative_to(tmp_path / "files")
-    monkeypatch.setenv(KEY_FILE_ENV, str(tmp_path / "secret" / "key.pem"))
-    assert signing_key_path(tmp_path / "files") == tmp_path / "secret" / "key.pem"
+    monkeypatch.delenv("CELLPROV_AUDIT_KEY_FILE", raising=False)
+    default = Settings(files_dir=tmp_path / "files").audit_key_file
+    assert not default.resolve().is_relative_to((tmp_path / "files").resolve())
+    monkeypatch.setenv("CELLPROV_AUDIT_KEY_FILE", str(tmp_path / "secret" / "key.pem"))
+    assert Settings().audit_key_file == tmp_path / "secret" / "key.pem"
+
+
+def test_a_key_kept_in_the_file_store_moves_to_its_own_place(tmp_path: Path) -> None:
+    legacy = tmp_path / "files" / "keys" / "audit-checkpoint-ed25519.pem"
+    key = load_or_create_signing_key(legacy)
+    target = tmp_path / "keys" / "audit.pem"
+    assert adopt_key_from_file_store(tmp_path / "files", target)
+    assert not legacy.exists() and not legacy.parent.exists()
+    assert public_key_pem(load_or_create_signing_key(target)) == public_key_pem(key)
+    assert not adopt_key_from_file_store(tmp_path / "files", target)  # nothing left to move
 
 
 def test_a_key_file_with_another_kind_of_key_is_refused(tmp_path: Path) -> None:

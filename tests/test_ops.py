@@ -177,6 +177,7 @@ def test_backup_and_restore_round_trip_with_the_chain_verifying(settings, api, a
 
     runner = CliRunner()
     source = ["--database-url", settings.database_url, "--files-dir", str(settings.files_dir)]
+    source += ["--audit-key-file", str(settings.audit_key_file)]
     made = runner.invoke(cli.app, ["backup", str(tmp_path / "backup"), *source])
     assert made.exit_code == 0, made.output
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
@@ -195,12 +196,14 @@ def test_backup_and_restore_round_trip_with_the_chain_verifying(settings, api, a
                 url,
                 "--files-dir",
                 str(files),
+                "--audit-key-file",
+                str(tmp_path / "restored-key.pem"),
                 "--force",
             ],
         )
         assert restored.exit_code == 0, restored.output
         assert "the chain verifies" in restored.output
-        assert (files / "keys" / "audit-checkpoint-ed25519.pem").exists()
+        assert (tmp_path / "restored-key.pem").read_bytes() == settings.audit_key_file.read_bytes()
 
         again = create_app(Settings(database_url=url, files_dir=files))
         try:
@@ -228,6 +231,7 @@ def test_a_damaged_backup_is_refused(settings, api, tmp_path):
     receive(api, "DMF", "1 L")
     runner = CliRunner()
     source = ["--database-url", settings.database_url, "--files-dir", str(settings.files_dir)]
+    source += ["--audit-key-file", str(settings.audit_key_file)]
     assert runner.invoke(cli.app, ["backup", str(tmp_path / "backup"), *source]).exit_code == 0
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
     damaged = tmp_path / "backup" / manifest["database_file"]

@@ -4,6 +4,7 @@ import base64
 import contextlib
 import os
 import secrets
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,23 +20,25 @@ from cryptography.hazmat.primitives.serialization import (
 from schemas.audit import Checkpoint, checkpoint_key_id, verify_checkpoint
 
 __all__ = [
-    "KEY_FILE_ENV",
+    "adopt_key_from_file_store",
     "load_or_create_signing_key",
     "public_key_pem",
     "sign_checkpoint",
-    "signing_key_path",
     "verify_checkpoint",
 ]
 
-KEY_FILE_ENV = "CELLPROV_AUDIT_KEY_FILE"
 
-
-def signing_key_path(files_dir: Path) -> Path:
-    """Where the signing key lives: `$CELLPROV_AUDIT_KEY_FILE` (e.g. a mounted secret), else
-    `<files_dir>/keys/audit-checkpoint-ed25519.pem`."""
-    if explicit := os.environ.get(KEY_FILE_ENV):
-        return Path(explicit).expanduser()
-    return files_dir / "keys" / "audit-checkpoint-ed25519.pem"
+def adopt_key_from_file_store(files_dir: Path, key_file: Path) -> bool:
+    """Move the key an install made before the key had its own setting (`<files_dir>/keys/`, inside the
+    file store) to `key_file`, unless a key is already there. True when it moved one."""
+    legacy = files_dir / "keys" / "audit-checkpoint-ed25519.pem"
+    if key_file.exists() or not legacy.exists():
+        return False
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    shutil.move(legacy, key_file)
+    with contextlib.suppress(OSError):
+        legacy.parent.rmdir()  # only if nothing else was kept there
+    return True
 
 
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:

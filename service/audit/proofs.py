@@ -13,7 +13,6 @@ from service.audit.checkpoint import (
     load_or_create_signing_key,
     public_key_pem,
     sign_checkpoint,
-    signing_key_path,
 )
 from service.audit.logic import head
 from service.audit.tables import AuditEventRow
@@ -21,12 +20,12 @@ from service.errors import Invalid, problem
 
 
 @cache
-def signing_key(files_dir: Path) -> Ed25519PrivateKey:
-    return load_or_create_signing_key(signing_key_path(files_dir))
+def signing_key(key_file: Path) -> Ed25519PrivateKey:
+    return load_or_create_signing_key(key_file)
 
 
-def public_key(files_dir: Path) -> str:
-    return public_key_pem(signing_key(files_dir))
+def public_key(key_file: Path) -> str:
+    return public_key_pem(signing_key(key_file))
 
 
 def leaves(session: Session, size: int) -> list[bytes]:
@@ -37,9 +36,9 @@ def leaves(session: Session, size: int) -> list[bytes]:
     return [bytes.fromhex(h) for h in hashes]
 
 
-def checkpoint(session: Session, files_dir: Path) -> Checkpoint:
+def checkpoint(session: Session, key_file: Path) -> Checkpoint:
     size, _ = head(session)
-    return sign_checkpoint(signing_key(files_dir), size, merkle.root(leaves(session, size)))
+    return sign_checkpoint(signing_key(key_file), size, merkle.root(leaves(session, size)))
 
 
 def _size(session: Session, size: int | None, name: str) -> int:

@@ -1,4 +1,7 @@
-"""Finding audit events: by actor, action, time, entity, or everything in the lineage of an item."""
+"""Finding audit events: by actor, action, time, entity, or about a given set of items and steps.
+
+The trail knows no domain: which items and steps make up a lineage is the lineage domain's answer, handed in
+as `EventFilter.records`."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,8 +11,6 @@ from sqlmodel import Session, col, select
 
 from schemas.events import AuditEvent
 from service.audit.tables import AuditEventRow
-from service.lineage.queries import reachable_items
-from service.steps.tables import ItemLink
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class EventFilter:
     until: datetime | None = None
     entity_type: str | None = None
     entity_id: str | None = None
-    lineage_of: int | None = None  # an item id
+    records: tuple[list[str], list[int]] | None = None  # events about these item codes and step ids
 
 
 def about_records(item_codes: list[str], step_ids: list[int]) -> ColumnElement[bool]:
@@ -34,18 +35,6 @@ def about_records(item_codes: list[str], step_ids: list[int]) -> ColumnElement[b
             and_(col(AuditEventRow.entity_type) == "step", col(AuditEventRow.entity_id).in_(steps))
         )
     return or_(false(), *conditions)
-
-
-def _lineage_condition(session: Session, item_id: int) -> ColumnElement[bool]:
-    """Events of the item, of every item up- and downstream of it, and of the steps linking them."""
-    rows = reachable_items(session, item_id, "up", None) + reachable_items(session, item_id, "down", None)
-    ids = {r.id for r in rows}
-    step_ids = session.exec(
-        select(ItemLink.step_id)
-        .where(col(ItemLink.child_id).in_(ids), col(ItemLink.parent_id).in_(ids))
-        .distinct()
-    ).all()
-    return about_records(sorted({r.code for r in rows}), list(step_ids))
 
 
 def events_about(session: Session, item_codes: list[str], step_ids: list[int]) -> list[AuditEventRow]:
@@ -75,8 +64,8 @@ def list_events(
         query = query.where(AuditEventRow.entity_type == where.entity_type)
     if where.entity_id is not None:
         query = query.where(AuditEventRow.entity_id == where.entity_id)
-    if where.lineage_of is not None:
-        query = query.where(_lineage_condition(session, where.lineage_of))
+    if where.records is not None:
+        query = query.where(about_records(*where.records))
     if after_seq is not None:
         query = query.where(col(AuditEventRow.seq) > after_seq)
     return list(session.exec(query.order_by(col(AuditEventRow.seq)).limit(limit)).all())

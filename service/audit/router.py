@@ -1,4 +1,7 @@
-"""HTTP routes for reading, verifying and exporting the audit trail, and for step history."""
+"""HTTP routes for reading, verifying and exporting the audit trail.
+
+The trail knows no domain: what "the lineage of an item" is, `GET /audit?lineage_of=` asks of the function
+the app hands it as `app.state.lineage_records` (service.lineage.logic.lineage_records)."""
 
 from datetime import datetime
 from typing import Annotated, Literal
@@ -10,11 +13,9 @@ from schemas import Page
 from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
 from schemas.events import AuditEvent, ChainCheck
 from service.audit import export, logic, proofs, queries
-from service.auth.deps import Auditor, Reader
-from service.db import MAX_ID, ReadSession, RowId
-from service.items.logic import get_item
+from service.auth.deps import Auditor
+from service.db import MAX_ID, ReadSession
 from service.pagination import decode_cursor, page_of
-from service.steps.logic import get_step
 from service.writes import request_id
 
 router = APIRouter(tags=["audit"])
@@ -22,6 +23,7 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/audit")
 def list_events(
+    request: Request,
     session: ReadSession,
     _: Auditor,
     actor: Annotated[str | None, Query(description="username")] = None,
@@ -46,7 +48,7 @@ def list_events(
         until=until,
         entity_type=entity_type,
         entity_id=entity_id,
-        lineage_of=get_item(session, lineage_of).id if lineage_of else None,
+        records=request.app.state.lineage_records(session, lineage_of) if lineage_of else None,
     )
     rows = queries.list_events(session, where, decode_cursor(cursor), limit + 1)
     return page_of(rows, limit, logic.event_of, key="seq")
@@ -80,25 +82,17 @@ def export_events(
     )
 
 
-@router.get("/steps/{step_id}/history")
-def step_history(step_id: RowId, session: ReadSession, _: Reader) -> list[AuditEvent]:
-    """Every recorded change of a step: logged, voided, signed."""
-    get_step(session, step_id)
-    where = queries.EventFilter(entity_type="step", entity_id=str(step_id))
-    return [logic.event_of(row) for row in queries.list_events(session, where, None, 10_000)]
-
-
 @router.get("/audit/checkpoint")
 def checkpoint(request: Request, session: ReadSession, _: Auditor) -> Checkpoint:
     """The trail's size and Merkle root (RFC 9162), signed with the server's Ed25519 key. Keep it elsewhere:
     a later checkpoint must prove consistent with it."""
-    return proofs.checkpoint(session, request.app.state.settings.files_dir)
+    return proofs.checkpoint(session, request.app.state.settings.audit_key_file)
 
 
 @router.get("/audit/public-key", response_class=PlainTextResponse)
 def public_key(request: Request, _: Auditor) -> str:
     """The PEM public key checkpoints are signed with."""
-    return proofs.public_key(request.app.state.settings.files_dir)
+    return proofs.public_key(request.app.state.settings.audit_key_file)
 
 
 @router.get("/audit/proofs/inclusion")

@@ -3,7 +3,9 @@ its name."""
 
 import zipfile
 from pathlib import Path
+from typing import get_args
 
+from schemas.cycling import CycleFormat
 from service.cycling.readers import (
     Reader,
     ReadOptions,
@@ -16,7 +18,8 @@ from service.cycling.readers import (
     neware_text,
 )
 
-READERS: dict[str, Reader] = {
+# The format names are the API's (schemas.cycling.CycleFormat); each has its reader here.
+READERS: dict[CycleFormat, Reader] = {
     "neware_nda": neware_binary.read_nda,
     "neware_ndax": neware_binary.read_ndax,
     "neware_csv": neware_text.read_csv,
@@ -27,7 +30,7 @@ READERS: dict[str, Reader] = {
     "biologic_mpt": biologic.read_mpt,
     "generic_csv": generic_csv.read,
 }
-FORMATS = tuple(READERS)
+FORMATS: tuple[CycleFormat, ...] = get_args(CycleFormat)
 
 
 def _head_text(head: bytes) -> str:

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from schemas import ItemKind, ItemStatus, Lineage, LineageNode, LineageParts, Origin, OriginGroup
 from service.errors import NotFound
 from service.items.logic import get_item
-from service.lineage.queries import Direction, NodeRow, reachable_items, trace_rows
+from service.lineage.queries import Direction, NodeRow, reachable_items, steps_between, trace_rows
 
 
 def _node(row: NodeRow) -> LineageNode:
@@ -20,6 +20,15 @@ def _node(row: NodeRow) -> LineageNode:
         status=ItemStatus(row.status),
         depth=row.depth,
     )
+
+
+def lineage_records(session: Session, code: str) -> tuple[list[str], list[int]]:
+    """The codes of the item and of everything up- and downstream of it, and the steps linking them: the
+    records whose audit events make up the item's lineage (`GET /audit?lineage_of=`)."""
+    root = get_item(session, code).id
+    assert root is not None  # a stored item has its id
+    rows = reachable_items(session, root, "up", None) + reachable_items(session, root, "down", None)
+    return sorted({r.code for r in rows}), steps_between(session, sorted({r.id for r in rows}))
 
 
 def trace_document(

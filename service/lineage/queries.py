@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 Direction = Literal["up", "down"]
@@ -108,6 +108,17 @@ def reachable_items(
     )
     rows = session.execute(text(sql), {"root": root_id, "max_depth": max_depth}).all()
     return [NodeRow(*row) for row in rows]
+
+
+def steps_between(session: Session, item_ids: list[int]) -> list[int]:
+    """The steps whose links join two of these items (both ends among them)."""
+    if not item_ids:
+        return []
+    sql = text(
+        "SELECT DISTINCT step_id FROM item_links WHERE child_id IN :ids AND parent_id IN :ids"
+        " ORDER BY step_id"
+    ).bindparams(bindparam("ids", expanding=True))
+    return [row[0] for row in session.execute(sql, {"ids": item_ids})]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from schemas import Page, StepIn, StepOut, VoidIn
+from schemas.events import AuditEvent
+from service.audit import logic as audit
+from service.audit import queries as audit_queries
 from service.auth.deps import Reader, Recorder
 from service.db import ReadSession, RowId, WriteSession
 from service.items import logic as items
@@ -76,3 +79,11 @@ def void_step(
         lambda: logic.step_out(session, logic.void_step(session, user, step_id, body.reason)),
         status_code=200,
     )
+
+
+@router.get("/steps/{step_id}/history")
+def step_history(step_id: RowId, session: ReadSession, _: Reader) -> list[AuditEvent]:
+    """Every recorded change of a step: logged, voided, signed."""
+    logic.get_step(session, step_id)
+    where = audit_queries.EventFilter(entity_type="step", entity_id=str(step_id))
+    return [audit.event_of(row) for row in audit_queries.list_events(session, where, None, 10_000)]
