@@ -255,6 +255,17 @@ def test_the_step_form_is_generated_from_the_template(scientist: TestClient, sto
     assert scientist.get("/ui/steps/new", params={"protocol": "nope@1"}).status_code == 404
 
 
+def test_a_retired_version_says_it_takes_no_new_step(app, as_role, scientist: TestClient, stock):
+    retired = as_role[Role.reviewer].post(
+        "/templates/coating-solution/versions/1/retire", json={"reason": "replaced by the THF-free recipe"}
+    )
+    assert retired.status_code == 200, retired.text
+    assert "coating-solution@1" not in scientist.get("/ui/steps/new").text
+    page = scientist.get("/ui/steps/new", params={"protocol": "coating-solution@1"}).text
+    assert "takes no new step" in page and "replaced by the THF-free recipe" in page
+    assert "was not logged" not in page
+
+
 def test_a_step_logged_through_the_form(app, api, scientist: TestClient, stock: dict[str, str]):
     form = fields_of(scientist.get("/ui/steps/new", params={"protocol": SYNTHESIS}).text)
     done = scientist.post("/ui/steps", data={**_filled(form, stock), "action": "log"})

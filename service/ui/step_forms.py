@@ -98,6 +98,7 @@ class StepForm:
     output_problems: list[ProblemItem]
     key: str
     refused: int = 0  # problems found, when the step was sent and refused
+    unusable: list[ProblemItem] = field(default_factory=list)  # why this version takes no new step
     dry_run: Any = None
 
 
@@ -174,6 +175,7 @@ def build_form(
     placed: Placed,
     excusable: list[str],
     dry_run: Any = None,
+    sent: bool = True,
 ) -> StepForm:
     """The step form of template `row`, filled with `values`, each problem at its field and a justification
     slot beside every value out of its range."""
@@ -284,7 +286,8 @@ def build_form(
         general=placed.general,
         output_problems=placed.at.get("outputs", []),
         key=values.get("idempotency_key") or new_key(),
-        refused=placed.count if dry_run is None else 0,
+        refused=placed.count if sent and dry_run is None else 0,
+        unusable=[] if sent else placed.general,
         dry_run=dry_run,
     )
 
@@ -383,10 +386,11 @@ def _render(
     excusable: list[str] | None = None,
     dry_run: Any = None,
     status_code: int = 200,
+    sent: bool = True,
 ) -> HTMLResponse:
     definition = templates.definition_of(row)
     placed = place(problems, form_fields(definition, values), rows)
-    form = build_form(session, row, values, placed, excusable or [], dry_run)
+    form = build_form(session, row, values, placed, excusable or [], dry_run, sent)
     return page(request, "step_form.html", status_code, form=form)
 
 
@@ -403,7 +407,7 @@ def new_step_form(request: Request, session: ReadSession, user: Recorder, protoc
         ]
         return page(request, "step_templates.html", templates=listed)
     row, problems = _template(session, protocol.strip())
-    return _render(request, session, row, {"protocol": f"{row.name}@{row.version}"}, problems)
+    return _render(request, session, row, {"protocol": f"{row.name}@{row.version}"}, problems, sent=False)
 
 
 @router.post("/steps")
@@ -422,7 +426,7 @@ def log_step(request: Request, user: Recorder, posted: PostedForm) -> Response:
             n = 1 + max(_row_numbers(values), default=-1)
             if role in {r.role for r in definition.inputs}:
                 values = {**values, f"inputs.{n}.role": role}
-            return _render(request, session, row, values, problems)
+            return _render(request, session, row, values, problems, sent=False)
         body = _typed(form.body(), definition)
         rows = drop_empty_rows(body, ALWAYS_SENT)
         try:
