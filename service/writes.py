@@ -58,13 +58,15 @@ def commit_once(
     *,
     status_code: int = 201,
     etag: Callable[[BaseModel], str] | None = None,
+    key: str | None = None,
 ) -> Response:
     """Run `produce` in the request's write transaction, commit, and answer with its JSON.
 
     With an Idempotency-Key the answer is stored in the same transaction as the change, so a retry after a
     lost response (or a racing duplicate, which trips the unique key) gets the first answer, writing nothing.
+    A browser form carries its key as `key` (a hidden field), so a double-clicked submit is applied once.
     """
-    key = request.headers.get("Idempotency-Key")
+    key = key if key is not None else request.headers.get("Idempotency-Key")
     fingerprint = ""
     if key is not None:
         if not 1 <= len(key) <= MAX_KEY_LENGTH:

@@ -22,11 +22,12 @@ from service.db import utcnow
 from service.ui.router import PAGES
 from tests.lab import SYNTHESIS, publish_bench
 from tests.servers import Server
-from tests.test_access import ALL, AUDITORS, PUBLIC, RECORDERS
+from tests.test_access import ALL, AUDITORS, PUBLIC, RECORDERS, SIGNERS
 from tests.test_ui import browser, csrf_of, log_in, logged_in
 
 # The /ui policy, route by route: the permission each asks for is the one its API route asks for. A new
 # /ui route fails test_every_ui_route_is_in_the_policy until it is added here.
+RELEASERS = frozenset({Role.admin, Role.reviewer})  # as POST /api/v1/items/{code}/release
 UI_POLICY = {
     ("GET", "/ui/login"): PUBLIC,
     ("POST", "/ui/login"): PUBLIC,
@@ -59,6 +60,16 @@ UI_POLICY = {
     ("GET", "/ui/audit/{entity_type}/{entity_id}"): AUDITORS,
     ("GET", "/ui/channels"): ALL,
     ("GET", "/ui/instruments/{code}"): ALL,
+    ("GET", "/ui/lots/new"): RECORDERS,
+    ("POST", "/ui/lots"): RECORDERS,
+    ("GET", "/ui/steps/new"): RECORDERS,
+    ("POST", "/ui/steps"): RECORDERS,
+    ("GET", "/ui/items/{code}/correct"): RECORDERS,
+    ("POST", "/ui/items/{code}/correct"): RECORDERS,
+    ("POST", "/ui/items/{code}/void"): RECORDERS,
+    ("POST", "/ui/steps/{step_id}/void"): RECORDERS,
+    ("POST", "/ui/items/{code}/release"): RELEASERS,
+    ("POST", "/ui/signatures"): SIGNERS,
 }
 
 

@@ -113,6 +113,8 @@ def _signed_in(permission: Permission) -> Any:
 Viewer = Annotated[User, Depends(_signed_in(Permission.read))]
 Recorder = Annotated[User, Depends(_signed_in(Permission.record))]
 Auditor = Annotated[User, Depends(_signed_in(Permission.audit))]
+Releaser = Annotated[User, Depends(_signed_in(Permission.release))]
+Signer = Annotated[User, Depends(_signed_in(Permission.sign))]
 
 
 def _read(request: Request) -> Any:
@@ -137,6 +139,8 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         csrf=csrf_token(token) if token else "",
         may_record=user is not None and may(Role(user.role), Permission.record),
         may_audit=user is not None and may(Role(user.role), Permission.audit),
+        may_release=user is not None and may(Role(user.role), Permission.release),
+        may_sign=user is not None and may(Role(user.role), Permission.sign),
     )
     return templates.TemplateResponse(
         request, template, context, status_code=status_code, headers=SECURITY_HEADERS

@@ -25,7 +25,20 @@ from service.lineage import logic as lineage
 from service.signatures import logic as signatures
 from service.steps import logic as steps
 from service.steps.signing import step_record
-from service.ui import compare, entry_forms, graph, instruments, labels, lists, login, step_view, tests_pages
+from service.ui import (
+    compare,
+    entry_forms,
+    graph,
+    instruments,
+    labels,
+    lists,
+    login,
+    lot_forms,
+    record_forms,
+    step_forms,
+    step_view,
+    tests_pages,
+)
 from service.ui.errors import install_error_pages
 from service.ui.markdown import render
 from service.ui.pages import (
@@ -197,6 +210,8 @@ def auditpage(
 # Every module of /ui pages, each with its own router; a new module adds its router here.
 PAGES = (
     login.router,
+    lot_forms.router,  # /ui/lots/new and /ui/steps/new before the pages with a code or an id
+    step_forms.router,
     lists.router,  # /ui/items and /ui/steps (lists) before /ui/items/{code}
     compare.router,
     labels.router,
@@ -204,6 +219,7 @@ PAGES = (
     router,
     entry_forms.router,
     instruments.router,
+    record_forms.router,
 )
 
 
