@@ -426,9 +426,11 @@ class Client:
         max_depth: int | None = None,
         *,
         direction: Direction = "up",
+        include: str | None = None,
     ) -> bytes:
-        """The item's lineage as W3C PROV-JSON or as an ELN Consortium .eln archive (zip), as bytes."""
-        params = {"format": fmt, "max_depth": max_depth, "direction": direction}
+        """The item's lineage as W3C PROV-JSON or as an ELN Consortium .eln archive (zip), as bytes;
+        `include` names the parts wanted ("-raw,-files" leaves the stored files out)."""
+        params = {"format": fmt, "max_depth": max_depth, "direction": direction, "include": include}
         return self.request("GET", f"/items/{_segment(code)}/export", params=params).content
 
     # -- audit trail and signatures ------------------------------------------------------------------
