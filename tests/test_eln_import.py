@@ -237,11 +237,15 @@ def malformed(draw: st.DrawFn) -> bytes:
     if how == "cut":
         return base[: draw(st.integers(0, len(base)))]
     if how == "json":
-        value = draw(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                                  lambda inner: st.lists(inner, max_size=4)
-                                  | st.dictionaries(st.sampled_from(["@id", "@type", "@graph", "hasPart", "name",
-                                                                     "x"]), inner, max_size=4),
-                                  max_leaves=20))  # fmt: skip
+        keys = st.sampled_from(["@id", "@type", "@graph", "hasPart", "name", "x"])
+        leaves = st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+        value = draw(
+            st.recursive(
+                leaves,
+                lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+                max_leaves=20,
+            )
+        )
         return zipped({"top/ro-crate-metadata.json": json.dumps(value)})
     return draw(st.binary(max_size=300))
 
