@@ -26,6 +26,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.table import Table
 from rich.tree import Tree
 
+from clients.cli_eln import eln_app
 from clients.cli_harvest import harvest_app
 from clients.cli_instruments import instrument_app
 from clients.cli_ops import ops_app
@@ -88,6 +89,7 @@ app.add_typer(analysis_app, name="analysis", no_args_is_help=True)
 app.add_typer(ops_app)  # backup, restore: top-level commands
 app.add_typer(instrument_app, name="instrument", no_args_is_help=True)
 app.add_typer(harvest_app)  # cellprov harvest: clients/cli_harvest.py
+app.add_typer(eln_app)  # cellprov import FILE.eln: clients/cli_eln.py
 
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print the server's answer as JSON (for scripts) instead of tables.")

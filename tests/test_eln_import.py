@@ -258,3 +258,32 @@ def test_malformed_archives_never_get_a_server_error(api: TestClient, archive: b
     for params in ({"dry_run": "true"}, {}):
         answer = send(api, archive, **params)
         assert answer.status_code < 500, answer.text
+
+
+def test_cellprov_import_dry_runs_then_imports_through_a_real_server(
+    live_server: str, people: dict[Role, Person]
+) -> None:
+    from typer.testing import CliRunner
+
+    from clients.cli import app as cli_app
+
+    path = _fixtures()[0]
+    token = people[Role.scientist].token
+
+    def run(*args: str) -> Any:
+        url = live_server.removesuffix("/api/v1")
+        return CliRunner().invoke(cli_app, ["--url", url, "--token", token, "import", str(path), *args])
+
+    dry = run("--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "would create" in dry.output and "entry" in dry.output
+    done = run("--json")
+    assert done.exit_code == 0, done.output
+    answer = json.loads(done.output)
+    assert answer["entries"] >= 1 and not answer["dry_run"]
+    again = run()
+    assert again.exit_code == 0 and "Already imported" in again.output
+    refused = CliRunner().invoke(
+        cli_app, ["--url", live_server.removesuffix("/api/v1"), "--token", token, "import", __file__]
+    )
+    assert refused.exit_code == 1 and "not a zip" in " ".join(refused.output.split())
