@@ -173,8 +173,9 @@ def import_crate(
             entities=report,
         )
     made: dict[str, str] = {}
-    for entry in planned:
-        uploads = [
+    # Every member is read (and a corrupt one refused) before the first entry writes a byte.
+    uploads_of = [
+        [
             Upload(
                 name=clean_name(
                     _text(crate.nodes[part].get("name"), 255) or info.filename.rsplit("/", 1)[-1]
@@ -184,6 +185,9 @@ def import_crate(
             )
             for part, info in entry.files
         ]
+        for entry in planned
+    ]
+    for entry, uploads in zip(planned, uploads_of, strict=True):
         header = f"*Imported from an .eln archive (SHA-256 {crate.sha256}), entity `{entry.dataset}`.*"
         written = create_entry(
             session,

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any
@@ -47,8 +48,14 @@ class Crate:
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
         """A member's bytes, stopping at its declared size: a lying header cannot unpack more."""
-        with self.zip.open(info) as source:
-            content = source.read(min(info.file_size, self.limit) + 1)
+        try:
+            with self.zip.open(info) as source:
+                content = source.read(min(info.file_size, self.limit) + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+            # A corrupt deflate stream, a bad CRC, an unsupported method or an encrypted member.
+            raise _refuse(
+                f"{info.filename} cannot be unpacked", "an intact zip member", got=str(exc)[:200]
+            ) from exc
         if len(content) > info.file_size:
             raise Invalid(
                 "an archive member is larger than its header says", [problem("/file", info.filename)]
