@@ -51,6 +51,7 @@ from schemas import (
 from schemas.analyses import AnalysisIn, AnalysisOut, CalculationBase
 from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
 from schemas.cycling import Comparison, CycleOut, DifferentialCapacity, TestOptions, TestRunOut
+from schemas.eln_import import ElnImportOut
 from schemas.entries import EntryIn, EntryOut, EntryPatch, EntryVersion
 from schemas.events import AuditEvent, ChainCheck
 from schemas.files import FileOut
@@ -449,9 +450,11 @@ class Client:
         max_depth: int | None = None,
         *,
         direction: Direction = "up",
+        include: str | None = None,
     ) -> bytes:
-        """The item's lineage as W3C PROV-JSON or as an ELN Consortium .eln archive (zip), as bytes."""
-        params = {"format": fmt, "max_depth": max_depth, "direction": direction}
+        """The item's lineage as W3C PROV-JSON or as an ELN Consortium .eln archive (zip), as bytes;
+        `include` names the parts wanted ("-raw,-files" leaves the stored files out)."""
+        params = {"format": fmt, "max_depth": max_depth, "direction": direction, "include": include}
         return self.request("GET", f"/items/{_segment(code)}/export", params=params).content
 
     # -- audit trail and signatures ------------------------------------------------------------------
@@ -507,6 +510,20 @@ class Client:
         """`POST /files`: store a file once by its content; returns its SHA-256 address."""
         response = self.request("POST", "/files", files={"file": (name, content)})
         return FileOut.model_validate(response.json())
+
+    def import_eln(
+        self, path: Path, dry_run: bool = False, progress: Callable[[int], None] | None = None
+    ) -> ElnImportOut:
+        """`POST /import/eln`: an .eln archive becomes notebook entries; `progress` gets the bytes sent."""
+        with path.open("rb") as archive:
+            sent = _Counted(archive, progress)
+            response = self.request(
+                "POST",
+                "/import/eln",
+                params={"dry_run": str(dry_run).lower()},
+                files={"file": (path.name, sent, "application/vnd.eln+zip")},
+            )
+        return ElnImportOut.model_validate(response.json())
 
     def download_file(self, sha256: str) -> bytes:
         return self.request("GET", f"/files/{_segment(sha256)}").content
@@ -738,3 +755,17 @@ def _problem_of(response: httpx.Response) -> Problem:
             status=response.status_code,
             detail=text[:500] or None,
         )
+
+
+class _Counted:
+    """A file whose reads are counted, for an upload's progress bar."""
+
+    def __init__(self, file: BinaryIO, progress: Callable[[int], None] | None):
+        self.file, self.progress, self.sent = file, progress, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.file.read(size)
+        self.sent += len(chunk)
+        if self.progress:
+            self.progress(self.sent)
+        return chunk

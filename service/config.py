@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 201 * 1024 * 1024
     # POST /import carries up to 20,000 operations (a few kB each as NDJSON).
     max_import_bytes: int = 128 * 1024 * 1024
+    # .eln import (POST /import/eln): an archive is refused before anything is written when it unpacks to
+    # more than this, has more members or entities than this, or its ro-crate-metadata.json is larger.
+    eln_max_unpacked_bytes: int = 1024 * 1024 * 1024
+    eln_max_members: int = 5000
+    eln_max_metadata_bytes: int = 16 * 1024 * 1024
+    eln_max_entities: int = 5000
     # Browser origins allowed to call the API (CORS); empty: same-origin only.
     cors_origins: list[str] = []
     log_level: str = "INFO"

@@ -86,6 +86,7 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/items/{code}/entries"): ALL,
     ("GET", "/api/v1/search"): ALL,
     ("POST", "/api/v1/import"): ADMINS,
+    ("POST", "/api/v1/import/eln"): RECORDERS,
     ("GET", "/api/v1/instruments"): ALL,
     ("POST", "/api/v1/instruments"): RECORDERS,
     ("GET", "/api/v1/instruments/{code}"): ALL,

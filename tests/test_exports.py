@@ -130,14 +130,15 @@ def test_prov_json_of_a_cell_loads_and_reaches_the_fecl3_lot(client: Client, exa
     assert attribute(records[cell], "type").uri == CELLPROV + "Cell"
     assert attribute(records[example.mof_copc], "kind") == "batch"
 
-    activities = [r for r in document.get_records() if r.get_type().localpart == "Activity"]
+    everything = [r for r in document.get_records() if r.get_type().localpart == "Activity"]
+    activities = [r for r in everything if r.identifier.namespace.prefix == "step"]
     assert len(activities) == 6  # assembly, anode coating, coating solution, impregnation, MOF, cathode
     synthesis = next(a for a in activities if "hydrothermal" in attribute(a, "protocol"))
     assert synthesis.get_startTime() is not None and synthesis.get_endTime() is not None
 
     associations = [r for r in document.get_records(ProvRelation) if r.get_type().localpart == "Association"]
-    assert len(associations) == len(activities)
-    for association in associations:
+    assert len(associations) == len(everything)
+    for association in associations[: len(activities)]:
         formal = {key.localpart: value for key, value in association.formal_attributes}
         plan, agent = records[formal["plan"].localpart], records[formal["agent"].localpart]
         assert attribute(plan, "type").localpart == "Plan"
@@ -164,7 +165,9 @@ def test_prov_json_is_bounded_by_depth_and_follows_direction(client: Client, exa
     assert {cell, example.anodes["MOF@CoPc/Li"][0], example.cathode} <= codes
     assert example.lots["LFP"] not in codes and example.fecl3_lot not in codes
     assert undeclared_endpoints(near) == []
-    assert len([r for r in near.get_records() if r.get_type().localpart == "Activity"]) == 1
+    activities = [r for r in near.get_records() if r.get_type().localpart == "Activity"]
+    steps = [r for r in activities if str(r.identifier).startswith("step:")]
+    assert len(steps) == 1
 
     recall, _ = prov_of(client, example.fecl3_lot, direction="down")
     assert undeclared_endpoints(recall) == []
@@ -213,8 +216,20 @@ def check_eln() -> Callable[[Path], dict[str, list[str]]]:
         pytest.skip(message)
     if str(SHARED_TOOLS) not in sys.path:
         sys.path.insert(0, str(SHARED_TOOLS))
+    import offline_ctx
     from check_eln import check
+    from rocrate_validator.utils.http import HttpRequester
 
+    # check_eln mounts offline_ctx's local contexts once, but roc-validator (>= 0.13) builds a new HTTP
+    # session for every validation: mount them on each new session too, so the validator never goes online.
+    build = HttpRequester.__initialize_session__
+
+    def offline_session(self: HttpRequester, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        for prefix in ("https://", "http://"):
+            self.session.mount(prefix, offline_ctx.LocalContextAdapter())
+
+    HttpRequester.__initialize_session__ = offline_session  # type: ignore[method-assign]
     return check  # type: ignore[no-any-return]
 
 
@@ -257,25 +272,25 @@ def test_eln_of_a_cell_passes_the_validator_and_the_consortium_rules(
     assert root["mainEntity"] == {"@id": f"items/{cell}/"}
 
     # Every item is a Dataset folder listed by the root, holding its record; Datasets never nest.
-    datasets = [node for node in nodes.values() if node["@type"] == "Dataset" and node["@id"] != "./"]
-    # The root lists every item folder, plus the audit excerpt about them.
-    assert set(refs(root["hasPart"])) == {node["@id"] for node in datasets} | {"audit-excerpt.jsonl"}
+    folders = [node for node in nodes.values() if node["@type"] == "Dataset" and node["@id"] != "./"]
+    datasets = [node for node in folders if node["@id"].startswith("items/")]
+    # The root lists every folder (items, test runs, analyses, entries), plus the audit excerpt about them.
+    assert set(refs(root["hasPart"])) == {node["@id"] for node in folders} | {"audit-excerpt.jsonl"}
     assert {node["identifier"] for node in datasets} >= {cell, example.fecl3_lot, example.mof_copc}
-    raw_files = []
     for dataset in datasets:
         assert dataset["name"] and nodes[dataset["author"]["@id"]]["@type"] == "Person"
-        record, *tested = refs(dataset["hasPart"])
-        for part in [record, *tested]:
+        for part in refs(dataset["hasPart"]):
             content = zipped.read(f"{top}/{part}")
             assert nodes[part]["@type"] == "File"
             assert nodes[part]["sha256"] == hashlib.sha256(content).hexdigest()
             assert nodes[part]["contentSize"] == str(len(content))
+        record = refs(dataset["hasPart"])[0]
         assert json.loads(zipped.read(f"{top}/{record}"))["code"] == dataset["identifier"]
-        raw_files += [(dataset["identifier"], part) for part in tested]
     # The cell's test run brings its raw cycler file, the very bytes the file store keeps.
     (run,) = api.get(f"/items/{cell}/tests").json()
-    assert raw_files == [(cell, f"items/{cell}/tests/{run['id']}/{run['file']['name']}")]
-    assert nodes[raw_files[0][1]]["sha256"] == run["file"]["sha256"]
+    raw = f"tests/{run['id']}/raw/{run['file']['name']}"
+    assert nodes[raw]["sha256"] == run["file"]["sha256"]
+    assert hashlib.sha256(zipped.read(f"{top}/{raw}")).hexdigest() == run["file"]["sha256"]
 
     lot = nodes[f"items/{example.fecl3_lot}/"]
     properties = {nodes[ref]["propertyID"]: nodes[ref] for ref in refs(lot["variableMeasured"])}
@@ -283,8 +298,8 @@ def test_eln_of_a_cell_passes_the_validator_and_the_consortium_rules(
     assert (properties["quantity"]["value"], properties["quantity"]["unitText"]) == (25, "g")
 
     # Steps are CreateActions: protocol as instrument, inputs (and parameters) as object, outputs as result.
-    actions = {node["@id"]: node for node in nodes.values() if node["@type"] == "CreateAction"}
-    assert len(actions) == 6
+    actions = {key: node for key, node in nodes.items() if node["@type"] == "CreateAction"}
+    assert len([key for key in actions if key.startswith("#step-")]) == 6
     synthesis = next(a for a in actions.values() if "hydrothermal" in a["name"])
     assert nodes[synthesis["instrument"]["@id"]]["@type"] == "HowTo"
     assert nodes[synthesis["agent"]["@id"]] == {
@@ -299,7 +314,7 @@ def test_eln_of_a_cell_passes_the_validator_and_the_consortium_rules(
     every_id = set(nodes)
     for action in actions.values():
         for key in ("instrument", "agent", "object", "result"):
-            assert set(refs(action[key])) <= every_id, (action["@id"], key)
+            assert set(refs(action.get(key, []))) <= every_id, (action["@id"], key)
 
 
 def test_eln_is_bounded_by_depth(client: Client, example: WorkedExample) -> None:
@@ -310,7 +325,9 @@ def test_eln_is_bounded_by_depth(client: Client, example: WorkedExample) -> None
     }
     assert cell in items and example.lots["Li foil disc"] in items and example.cathode in items
     assert example.lots["LFP"] not in items
-    assert len([node for node in nodes.values() if node["@type"] == "CreateAction"]) == 1
+    assert (
+        len([key for key, node in nodes.items() if node["@type"] == "CreateAction" and "#step-" in key]) == 1
+    )
     assert "at most 1 step away" in nodes["./"]["description"]
 
 
@@ -404,3 +421,143 @@ def test_cellprov_export_writes_the_file_and_says_where(
     missing = runner.invoke(cli.app, ["--token", token, "export", "NOPE-0001"])
     assert missing.exit_code == 1 and "404" in missing.stderr
     assert not (tmp_path / "NOPE-0001.prov.json").exists()
+
+
+# -- complete exports: test runs, analyses, entries, signatures, files ---------------------------------------
+
+
+@pytest.fixture
+def noted(
+    client: Client, example: WorkedExample, people: dict[Role, Person], tmp_path: Path
+) -> dict[str, Any]:
+    """An entry about the first MOF@CoPc/Li cell and its test run, with a photo attached, e-signed."""
+    from schemas.entries import EntryIn
+
+    cell = example.cells["MOF@CoPc/Li"][0]
+    photo = tmp_path / "crimped cell.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    entry = client.write_entry(
+        EntryIn(
+            title="Crimped and rested",
+            body="# Assembly\nRested **12 h** before cycling.",
+            tags=["assembly"],
+            links=[f"item:{cell}", f"test_run:{example.tests[cell]}"],
+        ),
+        files=[photo],
+    )
+    client.sign(f"entry:{entry.id}", "authored", people[Role.scientist].password)
+    return {"cell": cell, "entry": entry, "photo": photo.read_bytes()}
+
+
+def test_eln_of_a_cell_carries_its_test_run_analyses_entries_and_signatures(
+    client: Client,
+    example: WorkedExample,
+    noted: dict[str, Any],
+    tmp_path: Path,
+    check_eln: Callable[[Path], dict[str, list[str]]],
+) -> None:
+    cell, entry = noted["cell"], noted["entry"]
+    run = client.request("GET", f"/tests/{example.tests[cell]}").json()
+    archive = client.export(cell, "eln")
+    path = tmp_path / "complete.eln"
+    path.write_bytes(archive)
+    assert {name: problems for name, problems in check_eln(path).items() if problems} == {}
+
+    top, nodes, zipped = crate_of(archive)
+    folder = nodes[f"tests/{run['id']}/"]
+    assert folder["about"] == {"@id": f"items/{cell}/"}
+    parts = {nodes[ref]["name"]: nodes[ref] for ref in refs(folder["hasPart"])}
+    raw = parts[run["file"]["name"]]
+    raw_bytes = zipped.read(f"{top}/{raw['@id']}")
+    assert hashlib.sha256(raw_bytes).hexdigest() == raw["sha256"] == run["file"]["sha256"]
+    assert raw["contentSize"] == str(len(raw_bytes)) == str(run["file"]["size"])
+    for name in ("cycles.csv", "metrics.csv", "test.json"):
+        content = zipped.read(f"{top}/{parts[name]['@id']}")
+        assert parts[name]["sha256"] == hashlib.sha256(content).hexdigest()
+    cycles = zipped.read(f"{top}/tests/{run['id']}/cycles.csv").decode().splitlines()
+    assert len(cycles) == 1 + run["cycle_count"] and cycles[0].startswith("cycle,")
+    metrics = zipped.read(f"{top}/tests/{run['id']}/metrics.csv").decode()
+    assert "convention" in metrics.splitlines()[0] and "reference cycle" in metrics.lower()
+    record = json.loads(zipped.read(f"{top}/tests/{run['id']}/test.json"))
+    assert record["parser"] == run["parser"] and record["parser_version"] == run["parser_version"]
+    assert record["protocol"] == "lfp-li-cycling@1" and record["options"] == run["options"]
+    action = nodes[f"#test-{run['id']}"]
+    assert refs(action["object"]) == [f"items/{cell}/"] and raw["@id"] in refs(action["result"])
+    assert nodes[action["instrument"]["@id"]]["@type"] == "HowTo"
+
+    # The XPS of the anode in this cell's lineage, with its result and unit.
+    xps = next(node for node in nodes.values() if node.get("identifier", "").startswith("analysis:"))
+    results = [nodes[ref] for ref in refs(xps["variableMeasured"])]
+    assert any(r["propertyID"] == "LiF fraction" and r["unitText"] == "%" for r in results)
+
+    # The entry: its Markdown, its attachment's bytes, its links, its signature.
+    entry_folder = nodes[f"entries/{entry.id}/"]
+    assert zipped.read(f"{top}/entries/{entry.id}/entry.md").decode() == entry.body
+    attached = [nodes[ref] for ref in refs(entry_folder["hasPart"])]
+    photo = next(node for node in attached if node["name"] == "crimped cell.png")
+    assert zipped.read(f"{top}/{photo['@id']}") == noted["photo"]
+    assert photo["sha256"] == hashlib.sha256(noted["photo"]).hexdigest()
+    assert set(refs(entry_folder["mentions"])) == {f"items/{cell}/", f"tests/{run['id']}/"}
+    signatures = json.loads(zipped.read(f"{top}/signatures.json"))
+    assert any(s["record"] == f"entry:{entry.id}" and s["meaning"] == "authored" for s in signatures)
+
+
+def test_include_leaves_the_raw_files_out_but_still_names_them(
+    client: Client, example: WorkedExample, noted: dict[str, Any], tmp_path: Path,
+    check_eln: Callable[[Path], dict[str, list[str]]],
+) -> None:  # fmt: skip
+    cell = noted["cell"]
+    run = client.request("GET", f"/tests/{example.tests[cell]}").json()
+    archive = client.export(cell, "eln", include="-raw")
+    path = tmp_path / "lean.eln"
+    path.write_bytes(archive)
+    assert {name: problems for name, problems in check_eln(path).items() if problems} == {}
+    top, nodes, zipped = crate_of(archive)
+    assert not [name for name in zipped.namelist() if "/raw/" in name]
+    address = f"http://testserver/api/v1/files/{run['file']['sha256']}"
+    assert nodes[address]["sha256"] == run["file"]["sha256"]
+    assert f"{top}/tests/{run['id']}/cycles.csv" in zipped.namelist()
+
+    only_items = client.export(cell, "eln", include="audit")
+    _, nodes, _ = crate_of(only_items)
+    assert not [key for key in nodes if key.startswith(("tests/", "entries/", "analyses/"))]
+
+    with pytest.raises(CellprovError) as refused:
+        client.export(cell, "eln", include="raw,bogus")
+    assert refused.value.status == 422 and "bogus" in refused.value.problem.model_dump_json()
+
+
+def test_prov_json_traces_metrics_to_the_raw_bytes(
+    client: Client, example: WorkedExample, noted: dict[str, Any]
+) -> None:
+    cell, entry = noted["cell"], noted["entry"]
+    run = client.request("GET", f"/tests/{example.tests[cell]}").json()
+    document, _ = prov_of(client, cell)
+    assert undeclared_endpoints(document) == []
+    records = {str(record.identifier): record for record in declared(document).values()}
+    test = records[f"test:{run['id']}"]
+    assert attribute(test, "parser") == run["parser"] and attribute(test, "protocol") == "lfp-li-cycling@1"
+    raw = records[f"file:{run['file']['sha256']}"]
+    assert attribute(raw, "sha256") == run["file"]["sha256"]
+    metrics = records[f"test:{run['id']}/metrics"]
+    assert {m["name"]: m for m in json.loads(attribute(metrics, "metrics"))}["formation_cycles"]
+    sources: dict[str, set[str]] = {}
+    for relation in document.get_records(ProvRelation):
+        if relation.get_type().localpart == "Derivation":
+            formal = {key.localpart: str(value) for key, value in relation.formal_attributes}
+            sources.setdefault(formal["generatedEntity"], set()).add(formal["usedEntity"])
+    assert sources[f"test:{run['id']}/metrics"] == {f"test:{run['id']}/cycles"}
+    assert sources[f"test:{run['id']}/cycles"] == {f"file:{run['file']['sha256']}"}
+    cycles = client.request("GET", f"/tests/{run['id']}/cycles", params={"format": "csv"})
+    assert cycles.status_code == 200
+    used = [
+        {key.localpart: str(value) for key, value in r.formal_attributes}
+        for r in document.get_records(ProvRelation)
+        if r.get_type().localpart == "Usage"
+    ]
+    assert {"activity": f"test:{run['id']}", "entity": f"item:{cell}", "time": "None"} in used
+    note = records[f"entry:{entry.id}"]
+    assert attribute(note, "body") == entry.body
+    assert "authored" in attribute(note, "signatures")
+    analyses = [r for r in records.values() if str(r.identifier).startswith("analysis:")]
+    assert any("LiF fraction" in attribute(a, "results") for a in analyses)

@@ -15,6 +15,7 @@ from clients.cli import (
     analysis,
     audit,
     compare,
+    eln_import,
     example,
     export,
     harvest,
@@ -84,7 +85,7 @@ app.add_typer(instruments.app, name="instrument", no_args_is_help=True)
 app.add_typer(user.app, name="user", no_args_is_help=True)
 app.add_typer(token.app, name="token", no_args_is_help=True)
 # Top-level commands: `cellprov trace CODE`, `cellprov search WORDS` ...
-for module in (login, trace, export, sign, compare, search, harvest):
+for module in (login, trace, export, sign, compare, search, harvest, eln_import):
     app.add_typer(module.app)
 
 

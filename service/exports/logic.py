@@ -4,6 +4,7 @@ Both renderers (PROV-JSON, .eln) work from the same `Provenance` record, so they
 graph: the one `GET /items/{code}/lineage` answers with the same direction and depth.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -11,11 +12,18 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 from schemas import ItemOut, LineageEdge, StepOut
+from schemas.analyses import AnalysisOut
+from schemas.cycling import CycleOut, TestRunOut
+from schemas.entries import EntryOut
+from service.analyses.logic import analyses_of_item, analysis_out
 from service.audit.logic import event_of
 from service.audit.queries import events_about
 from service.auth.tables import User
-from service.cycling.tables import TestRun
+from service.cycling.logic import cycles_of, get_test, run_out, tests_of_item
 from service.db import utcnow
+from service.entries.logic import entry_out
+from service.entries.queries import EntryFilter, list_entries
+from service.errors import Invalid, problem
 from service.files.tables import StoredFile
 from service.items.logic import item_out
 from service.items.tables import Item
@@ -27,25 +35,38 @@ from service.steps.logic import get_step, step_out
 
 ExportFormat = Literal["prov-json", "eln"]
 
+PARTS = ("tests", "raw", "cycles", "analyses", "files", "entries", "audit", "signatures")
+"""What an export can carry beyond the items and steps: test runs (with their raw cycler files and per-cycle
+data), analyses, the files of analyses and entries, notebook entries, the audit excerpt, the e-signatures."""
+
+
+def parse_include(text: str | None) -> frozenset[str]:
+    """`include=` as a set of parts: empty or `all` is every part; `-raw,-files` leaves parts out of all;
+    `tests,entries` names exactly the parts wanted. Raw files and cycles come with test runs only."""
+    words = [word.strip() for word in (text or "").split(",") if word.strip()]
+    if not words or words == ["all"]:
+        return frozenset(PARTS)
+    unknown = [word for word in words if word.lstrip("-+") not in PARTS]
+    if unknown:
+        raise Invalid(
+            "unknown export parts",
+            [problem("query:include", f"one of {', '.join(PARTS)}, or -part to leave it out", got=unknown)],
+        )
+    if all(word.startswith("-") for word in words):
+        return frozenset(PARTS) - {word[1:] for word in words}
+    if any(word.startswith("-") for word in words):
+        raise Invalid(
+            "mixed export parts",
+            [problem("query:include", "either a list of parts or a list of -parts, not both", got=text)],
+        )
+    return frozenset(word.lstrip("+") for word in words)
+
 
 @dataclass(frozen=True)
 class Person:
     username: str
     full_name: str
     role: str
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """A cycler file of an exported item's test run: its bytes go into the archive from the file store."""
-
-    item: str
-    test_run: int
-    protocol: str
-    sha256: str
-    name: str
-    media_type: str
-    size: int
 
 
 @dataclass
@@ -66,7 +87,17 @@ class Provenance:
     """Step operators and item creators, by username."""
     audit: list[dict[str, Any]] = field(default_factory=list)
     signatures: list[dict[str, Any]] = field(default_factory=list)
-    raw_files: list[RawFile] = field(default_factory=list)
+    tests: list[TestRunOut] = field(default_factory=list)
+    """The test runs of the exported items (cells), oldest first."""
+    analyses: list[AnalysisOut] = field(default_factory=list)
+    entries: list[EntryOut] = field(default_factory=list)
+    """Notebook entries linked to an exported item, step, test run or analysis."""
+    file_sizes: dict[str, int] = field(default_factory=dict)
+    """Byte sizes of the analyses' stored files, by SHA-256 (their records do not carry it)."""
+    include: frozenset[str] = frozenset(PARTS)
+    read_cycles: Callable[[int], list[CycleOut]] = field(default=lambda _run: [])
+    """The per-cycle data of a test run, read when a renderer writes it (so a recall export of thousands of
+    cells does not hold every run's cycles at once)."""
 
     @property
     def codes(self) -> set[str]:
@@ -79,30 +110,13 @@ def _audit_excerpt(session: Session, codes: list[str], steps: list[StepOut]) -> 
     return [event_of(row).model_dump(mode="json") for row in rows]
 
 
-def _signatures(session: Session, codes: list[str], steps: list[StepOut]) -> list[dict[str, Any]]:
+def _signatures(session: Session, refs: list[str]) -> list[dict[str, Any]]:
     """The e-signatures on the exported records: signer, meaning, time, signed hash, still valid or not."""
-    refs = [f"item:{code}" for code in codes] + [f"step:{step.id}" for step in steps]
     return [
         signature.model_dump(mode="json")
         for ref in refs
+        if ref.partition(":")[0] in SIGNABLE
         for signature in signatures_of(session, load_record(session, ref, SIGNABLE))
-    ]
-
-
-def _raw_files(session: Session, items: list[Item]) -> list[RawFile]:
-    """The cycler files of the exported items' test runs (voided runs too: the archive is the record)."""
-    codes = {item.id: item.code for item in items}
-    rows = session.exec(
-        select(TestRun, StoredFile)
-        .join(StoredFile, col(StoredFile.id) == col(TestRun.file_id))
-        .where(col(TestRun.item_id).in_(list(codes)))
-        .order_by(col(TestRun.id))
-    ).all()
-    return [
-        RawFile(
-            codes[run.item_id], run.id or 0, run.protocol, file.sha256, file.name, file.media_type, file.size
-        )
-        for run, file in rows
     ]
 
 
@@ -129,8 +143,40 @@ def _steps_of(
     return [step_out(session, get_step(session, step_id)) for step_id in sorted(step_ids)]
 
 
+def _tests_of(session: Session, codes: list[str]) -> list[TestRunOut]:
+    return [run_out(session, run) for code in codes for run in tests_of_item(session, code)]
+
+
+def _analyses_of(session: Session, codes: list[str]) -> list[AnalysisOut]:
+    """Each analysis once, though it may study several of the exported items."""
+    seen: dict[int, AnalysisOut] = {}
+    for code in codes:
+        for analysis in analyses_of_item(session, code):
+            if analysis.id not in seen:
+                seen[analysis.id] = analysis_out(session, analysis)  # type: ignore[index]
+    return [seen[key] for key in sorted(seen)]
+
+
+def _entries_of(session: Session, refs: list[str]) -> list[EntryOut]:
+    """The entries linked to any exported record, each once, oldest first."""
+    found: dict[int, EntryOut] = {}
+    for ref in refs:
+        before: int | None = None
+        while page := list_entries(session, EntryFilter(record=ref), before, 500):
+            for entry in page:
+                if entry.id not in found:
+                    found[entry.id] = entry_out(session, entry)  # type: ignore[index]
+            before = page[-1].id
+    return [found[key] for key in sorted(found)]
+
+
 def gather(
-    session: Session, code: str, direction: Direction, max_depth: int | None, api_url: str
+    session: Session,
+    code: str,
+    direction: Direction,
+    max_depth: int | None,
+    api_url: str,
+    include: frozenset[str] = frozenset(PARTS),
 ) -> Provenance:
     """Everything an export of `code` holds; raises NotFound for an unknown code."""
     lineage = trace(session, code, direction, max_depth)
@@ -141,8 +187,26 @@ def gather(
     items = [item_out(session, item) for item in rows]
 
     usernames = {step.operator for step in steps} | {item.created_by for item in items}
-    users = session.exec(select(User).where(col(User.username).in_(sorted(usernames)))).all()
     codes = [item.code for item in rows]
+    tests = _tests_of(session, codes) if "tests" in include else []
+    analyses = _analyses_of(session, codes) if "analyses" in include else []
+    refs = (
+        [f"item:{code}" for code in codes]
+        + [f"step:{step.id}" for step in steps]
+        + [f"test_run:{run.id}" for run in tests]
+        + [f"analysis:{analysis.id}" for analysis in analyses]
+    )
+    entries = _entries_of(session, refs) if "entries" in include else []
+    usernames |= {run.created_by for run in tests} | {a.created_by for a in analyses}
+    usernames |= {entry.author for entry in entries}
+    users = session.exec(select(User).where(col(User.username).in_(sorted(usernames)))).all()
+
+    shas = sorted({f.sha256 for analysis in analyses for f in analysis.files})
+    sizes = session.exec(select(StoredFile.sha256, StoredFile.size).where(col(StoredFile.sha256).in_(shas)))
+
+    def read_cycles(run_id: int) -> list[CycleOut]:
+        return cycles_of(session, get_test(session, run_id))
+
     return Provenance(
         root=code,
         direction=direction,
@@ -154,7 +218,14 @@ def gather(
         links=lineage.edges,
         steps=steps,
         people={user.username: Person(user.username, user.full_name, user.role) for user in users},
-        audit=_audit_excerpt(session, codes, steps),
-        signatures=_signatures(session, codes, steps),
-        raw_files=_raw_files(session, rows),
+        audit=_audit_excerpt(session, codes, steps) if "audit" in include else [],
+        signatures=_signatures(session, refs + [f"entry:{e.id}" for e in entries])
+        if "signatures" in include
+        else [],
+        tests=tests,
+        analyses=analyses,
+        entries=entries,
+        file_sizes=dict(sizes.all()),
+        include=include,
+        read_cycles=read_cycles,
     )

@@ -10,6 +10,7 @@ from prov.model import Literal, Namespace, ProvDocument
 
 from schemas import ItemOut, Quantity, StepOut
 from service.exports.logic import Provenance
+from service.exports.parts import cycles_csv, digest, metrics_csv
 
 # Terms of cellprov's own vocabulary (kinds, statuses, supplier details). A URN, not a web address: the
 # vocabulary is not published anywhere one could dereference it, and an http URI would pretend it is.
@@ -103,6 +104,16 @@ def to_prov_document(provenance: Provenance) -> ProvDocument:
     protocol_ns = document.add_namespace("protocol", f"{api}/templates/")
     instrument_ns = document.add_namespace("instrument", f"{api}/instruments/")
 
+    names = {
+        "item": item_ns,
+        "step": step_ns,
+        "user": user_ns,
+        "protocol": protocol_ns,
+        "test": document.add_namespace("test", f"{api}/tests/"),
+        "analysis": document.add_namespace("analysis", f"{api}/analyses/"),
+        "entry": document.add_namespace("entry", f"{api}/entries/"),
+        "file": document.add_namespace("file", f"{api}/files/"),
+    }
     signed = _signatures_by_record(provenance)
     for item in provenance.items:
         entity = _item_attributes(item, provenance.depths[item.code])
@@ -121,7 +132,6 @@ def to_prov_document(provenance: Provenance) -> ProvDocument:
         )
 
     listed = provenance.codes
-    plans: set[str] = set()
     instruments: set[str] = set()
     for step in provenance.steps:
         step_attributes = _step_attributes(step)
@@ -130,12 +140,7 @@ def to_prov_document(provenance: Provenance) -> ProvDocument:
         activity = document.activity(step_ns[str(step.id)], step.started_at, step.ended_at, step_attributes)
         name, _, version = step.protocol.partition("@")
         plan = protocol_ns[f"{name}/versions/{version}"]
-        if step.protocol not in plans:
-            plans.add(step.protocol)
-            document.entity(
-                plan,
-                {PROV_TYPE: PROV["Plan"], PROV_LABEL: step.protocol, CELLPROV["protocol"]: step.protocol},
-            )
+        _plan(document, plan, step.protocol)
         document.wasAssociatedWith(
             activity, user_ns[step.operator], plan, other_attributes={PROV_ROLE: "operator"}
         )
@@ -173,7 +178,168 @@ def to_prov_document(provenance: Provenance) -> ProvDocument:
             document.wasGeneratedBy(item_ns[made.code], activity)
             for source in sources:
                 document.wasDerivedFrom(item_ns[made.code], item_ns[source], activity)
+    _describe_tests(document, provenance, names)
+    _describe_analyses(document, provenance, names)
+    _describe_entries(document, provenance, names)
+    _sign(document, provenance, signed, names)
     return document
+
+
+def _sign(
+    document: ProvDocument, provenance: Provenance, signed: dict[str, str], names: dict[str, Namespace]
+) -> None:
+    """Signatures on entries (items and steps carry theirs as they are declared)."""
+    for entry in provenance.entries:
+        if f"entry:{entry.id}" in signed:
+            record = document.get_record(names["entry"][str(entry.id)])[0]
+            record.add_attributes({CELLPROV["signatures"]: signed[f"entry:{entry.id}"]})
+
+
+def _describe_tests(document: ProvDocument, provenance: Provenance, names: dict[str, Namespace]) -> None:
+    """A test run is an activity that used the cell and generated its raw file; the per-cycle data was
+    derived from the raw file and the metrics from the per-cycle data, each entity with its SHA-256."""
+    item_ns, user_ns, protocol_ns, test_ns, file_ns = (
+        names[k] for k in ("item", "user", "protocol", "test", "file")
+    )
+    for run in provenance.tests:
+        activity = document.activity(
+            test_ns[str(run.id)],
+            None,
+            None,
+            {
+                PROV_TYPE: CELLPROV["TestRun"],
+                PROV_LABEL: f"test run {run.id} ({run.protocol})",
+                CELLPROV["protocol"]: run.protocol,
+                CELLPROV["kind"]: run.kind,
+                CELLPROV["status"]: run.status,
+                CELLPROV["parser"]: run.parser,
+                CELLPROV["parserVersion"]: run.parser_version,
+                CELLPROV["format"]: run.format,
+                CELLPROV["options"]: json.dumps(run.options, ensure_ascii=False, sort_keys=True),
+                CELLPROV["recordedAt"]: run.created_at,
+            },
+        )
+        name, _, version = run.protocol.partition("@")
+        plan = protocol_ns[f"{name}/versions/{version}"]
+        _plan(document, plan, run.protocol)
+        document.wasAssociatedWith(
+            activity, user_ns[run.created_by], plan, other_attributes={PROV_ROLE: "tester"}
+        )
+        document.used(activity, item_ns[run.cell], other_attributes={PROV_ROLE: "cell"})
+        raw = file_ns[run.file.sha256]
+        _file(document, raw, run.file.name, run.file.sha256, run.file.size, CELLPROV["RawCyclerFile"])
+        document.wasGeneratedBy(raw, activity)
+        cycles = test_ns[f"{run.id}/cycles"]
+        if "cycles" in provenance.include:
+            csv = cycles_csv(provenance.read_cycles(run.id))
+            document.entity(
+                cycles,
+                {
+                    PROV_TYPE: CELLPROV["CycleData"],
+                    PROV_LABEL: f"per-cycle data of test run {run.id}",
+                    CELLPROV["sha256"]: digest(csv),
+                    CELLPROV["size"]: len(csv),
+                    CELLPROV["cycleCount"]: run.cycle_count,
+                },
+            )
+            document.wasGeneratedBy(cycles, activity)
+            document.wasDerivedFrom(cycles, raw, activity)
+        metrics_bytes = metrics_csv(run.metrics)
+        metrics = test_ns[f"{run.id}/metrics"]
+        document.entity(
+            metrics,
+            {
+                PROV_TYPE: CELLPROV["Metrics"],
+                PROV_LABEL: f"metrics of test run {run.id}",
+                CELLPROV["sha256"]: digest(metrics_bytes),
+                CELLPROV["metrics"]: json.dumps(
+                    [m.model_dump() for m in run.metrics], ensure_ascii=False, sort_keys=True
+                ),
+            },
+        )
+        document.wasGeneratedBy(metrics, activity)
+        document.wasDerivedFrom(metrics, cycles if "cycles" in provenance.include else raw, activity)
+
+
+def _plan(document: ProvDocument, plan: Any, protocol: str) -> None:
+    if document.get_record(plan):
+        return
+    document.entity(plan, {PROV_TYPE: PROV["Plan"], PROV_LABEL: protocol, CELLPROV["protocol"]: protocol})
+
+
+def _file(
+    document: ProvDocument, identifier: Any, name: str, sha256: str, size: int | None, kind: Any
+) -> None:
+    if document.get_record(identifier):
+        return
+    attributes: dict[Any, Any] = {PROV_TYPE: kind, PROV_LABEL: name, CELLPROV["sha256"]: sha256}
+    if size is not None:
+        attributes[CELLPROV["size"]] = size
+    document.entity(identifier, attributes)
+
+
+def _describe_analyses(document: ProvDocument, provenance: Provenance, names: dict[str, Namespace]) -> None:
+    item_ns, user_ns, analysis_ns, file_ns = (names[k] for k in ("item", "user", "analysis", "file"))
+    listed = provenance.codes
+    for analysis in provenance.analyses:
+        attributes: dict[Any, Any] = {
+            PROV_TYPE: CELLPROV["Analysis"],
+            PROV_LABEL: f"analysis {analysis.id} ({analysis.technique})",
+            CELLPROV["technique"]: analysis.technique,
+            CELLPROV["status"]: analysis.status,
+            CELLPROV["results"]: json.dumps(
+                [r.model_dump() for r in analysis.results], ensure_ascii=False, sort_keys=True
+            ),
+        }
+        if analysis.instrument:
+            attributes[CELLPROV["instrument"]] = analysis.instrument
+        if analysis.title:
+            attributes[CELLPROV["title"]] = analysis.title
+        activity = document.activity(analysis_ns[str(analysis.id)], analysis.performed_at, None, attributes)
+        document.wasAssociatedWith(activity, user_ns[analysis.created_by])
+        for code in analysis.subjects:
+            if code in listed:
+                document.used(activity, item_ns[code], other_attributes={PROV_ROLE: "subject"})
+        for f in analysis.files:
+            identifier = file_ns[f.sha256]
+            size = provenance.file_sizes.get(f.sha256)
+            _file(document, identifier, f.name, f.sha256, size, CELLPROV["AnalysisFile"])
+            document.wasGeneratedBy(identifier, activity)
+
+
+def _describe_entries(document: ProvDocument, provenance: Provenance, names: dict[str, Namespace]) -> None:
+    """An entry is an entity attributed to its author, influenced by the records it links to; its
+    attachments are its members."""
+    entry_ns, user_ns, file_ns = (names[k] for k in ("entry", "user", "file"))
+    known = {
+        **{f"item:{code}": names["item"][code] for code in provenance.codes},
+        **{f"step:{step.id}": names["step"][str(step.id)] for step in provenance.steps},
+        **{f"test_run:{run.id}": names["test"][str(run.id)] for run in provenance.tests},
+        **{f"analysis:{a.id}": names["analysis"][str(a.id)] for a in provenance.analyses},
+    }
+    for entry in provenance.entries:
+        identifier = entry_ns[str(entry.id)]
+        document.entity(
+            identifier,
+            {
+                PROV_TYPE: PROV["Collection"] if entry.attachments else CELLPROV["Entry"],
+                PROV_LABEL: entry.title,
+                CELLPROV["body"]: entry.body,
+                CELLPROV["sha256"]: digest(entry.body.encode("utf-8")),
+                CELLPROV["date"]: Literal(entry.date.isoformat(), XSD_DATE),
+                CELLPROV["version"]: entry.version,
+                CELLPROV["status"]: entry.status,
+                CELLPROV["tags"]: ", ".join(entry.tags),
+                CELLPROV["createdAt"]: entry.created_at,
+            },
+        )
+        document.wasAttributedTo(identifier, user_ns[entry.author])
+        for link in entry.links:
+            if link in known:
+                document.wasInfluencedBy(identifier, known[link])
+        for a in entry.attachments:
+            _file(document, file_ns[a.sha256], a.name, a.sha256, a.size, CELLPROV["Attachment"])
+            document.hadMember(identifier, file_ns[a.sha256])
 
 
 def to_prov_json(provenance: Provenance) -> str:

@@ -1,8 +1,7 @@
 """HTTP route for provenance exports of one item."""
 
-import tempfile
 from collections.abc import Iterator
-from typing import IO, Annotated, Literal
+from typing import IO, Annotated, BinaryIO, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -12,8 +11,8 @@ from service.auth.deps import Reader
 from service.config import Settings
 from service.db import ReadSession
 from service.exports import eln, logic, prov
-from service.files import logic as files
-from service.files.store import CHUNK
+from service.files.logic import store_for
+from service.files.store import Missing
 from service.writes import request_id
 
 router = APIRouter(tags=["exports"])
@@ -32,13 +31,18 @@ def export_item(
     format: Literal["prov-json", "eln"] = "prov-json",
     direction: Literal["up", "down"] = "up",
     max_depth: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    include: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The item's lineage (upstream by default) as W3C PROV-JSON or as an ELN Consortium .eln archive."""
+    """The item's lineage (upstream by default) as W3C PROV-JSON or as an ELN Consortium .eln archive, with
+    the test runs, analyses, notebook entries and signatures of every item in it. `include=` names the
+    parts wanted (tests, raw, cycles, analyses, files, entries, audit, signatures) or leaves some out
+    (`-raw,-files`); the default is all of them."""
+    parts = logic.parse_include(include)
     # Identifiers in the export are URLs of this API (…/api/v1/items/CC-0001), wherever it is mounted.
     # A code cannot hold a "/", so the last "/items/" of the path is where the API's own paths begin.
     path = request.url.path
     api_url = str(request.url.replace(path=path[: path.rindex("/items/")], query=""))
-    provenance = logic.gather(session, code, direction, max_depth, api_url)
+    provenance = logic.gather(session, code, direction, max_depth, api_url, parts)
     audit.record_now(
         request.app.state.engine,
         user,
@@ -51,38 +55,40 @@ def export_item(
             "direction": direction,
             "max_depth": max_depth,
             "items": len(provenance.items),
+            "include": sorted(parts),
         },
     )
     if format == "eln":
-        return _eln_response(provenance, request.app.state.settings, f"{code}.eln")
+        settings: Settings = request.app.state.settings
+        spooled = eln.spooled_eln(provenance, settings.export_license, _blob_opener(settings))
+        return StreamingResponse(
+            _chunks(spooled),
+            media_type=eln.MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{code}.eln"'},
+        )
     return _attachment(prov.to_prov_json(provenance).encode("utf-8"), "application/json", f"{code}.prov.json")
-
-
-def _eln_response(provenance: logic.Provenance, settings: Settings, filename: str) -> StreamingResponse:
-    """The archive built in a temporary file (in memory while small; the raw cycler files may be large)
-    and streamed from it, which is closed (and deleted) once sent."""
-    out = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 (closed by _drained)
-    try:
-        eln.write_eln(provenance, settings.export_license, out, files.store_for(settings))
-    except BaseException:
-        out.close()
-        raise
-    size = out.tell()
-    out.seek(0)
-    return StreamingResponse(
-        _drained(out),
-        media_type=eln.MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Length": str(size)},
-    )
-
-
-def _drained(out: IO[bytes]) -> Iterator[bytes]:
-    with out:
-        while chunk := out.read(CHUNK):
-            yield chunk
 
 
 def _attachment(body: bytes, media_type: str, filename: str) -> Response:
     # Codes are [A-Za-z0-9._-], so the file name needs no quoting beyond the quotes themselves.
     disposition = f'attachment; filename="{filename}"'
     return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+def _chunks(spooled: IO[bytes]) -> Iterator[bytes]:
+    """The archive in 1 MiB pieces; the temporary file goes when the last piece is sent."""
+    with spooled:
+        while chunk := spooled.read(1024 * 1024):
+            yield chunk
+
+
+def _blob_opener(settings: Settings) -> eln.OpenBlob:
+    """The one place an export reads stored bytes: the file store (cycler, analysis and entry files)."""
+    store = store_for(settings)
+
+    def open_blob(sha256: str) -> BinaryIO:
+        if not store.exists(sha256):
+            raise Missing(sha256)
+        return store.open(sha256)
+
+    return open_blob

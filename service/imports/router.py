@@ -2,14 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 from sqlalchemy import text
 
+from schemas.eln_import import ElnImportOut
 from schemas.imports import MAX_OPERATIONS, ImportIn, ImportOut
-from service.auth.deps import Importer
+from service.auth.deps import Importer, Recorder
 from service.db import WriteSession
 from service.files import logic as files
-from service.imports import logic
+from service.imports import eln, logic
+from service.imports.eln_archive import open_crate
 from service.writes import commit_once
 
 router = APIRouter(tags=["import"])
@@ -94,4 +96,32 @@ def import_records(
         # get hash-joins over full scans (300-1,000 ms instead of 1 ms at 10k cells, see bench/README.md).
         with engine.begin() as connection:
             connection.execute(_ANALYZE)
+    return answer
+
+
+@router.post("/import/eln", status_code=201, response_model=ElnImportOut)
+def import_eln(
+    request: Request,
+    session: WriteSession,
+    user: Recorder,
+    file: Annotated[UploadFile, File(description="an .eln archive (RO-Crate in a zip)")],
+    dry_run: bool = False,
+) -> Response:
+    """Import an ELN Consortium `.eln` archive (multipart `file`): each Dataset becomes a notebook entry with
+    the archive's text, original authors and dates, and its files as attachments; the answer lists, per
+    entity, what it became or why it was skipped. `dry_run=true` answers the same and writes nothing. All
+    or nothing; the same archive again creates nothing. Refused with a 4xx problem: not a zip, names outside
+    the archive's folder, no or an oversized `ro-crate-metadata.json`, more members, bytes or entities than
+    the settings allow."""
+    settings = request.app.state.settings
+    crate = open_crate(file.file, settings)
+    with files.Intake(files.store_for(settings)) as arriving:
+
+        def apply() -> ElnImportOut:
+            return eln.import_crate(session, user, crate, arriving, dry_run=dry_run)
+
+        if dry_run:
+            return Response(apply().model_dump_json(), media_type="application/json")
+        answer = commit_once(request, session, user, None, apply)
+        arriving.keep()  # only an archive that was imported keeps its files
     return answer
