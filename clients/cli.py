@@ -29,7 +29,7 @@ from rich.tree import Tree
 from clients.cli_harvest import harvest_app
 from clients.cli_instruments import instrument_app
 from clients.cli_ops import ops_app
-from clients.cli_tests import tests_app
+from clients.cli_tests import print_upstream_differences, tests_app
 from clients.client import CellprovError, Client
 from clients.config import ConfigError, resolve
 from clients.example import ANODE_KINDS, WorkedExample, load_worked_example
@@ -1399,15 +1399,18 @@ def compare(
     ] = "role:anode",
     protocol: Annotated[str | None, typer.Option(help="Only runs under this test protocol.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Also save a comparison plot (.png or .svg).")] = None,
+    cohort: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME:descends_from=CODE (repeat it): group by cohort, list upstream differences."),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Compare test metrics of many cells, grouped by what is upstream of them: did this batch do better?"""
     with _connected(ctx) as client:
-        comparison = client.compare(by, protocol)
+        comparison = client.compare(by, protocol, cohorts=cohort)
         if plot is not None:
-            plot.write_bytes(
-                client.compare_plot(by, protocol, "svg" if plot.suffix.lower() == ".svg" else "png")
-            )
+            fmt = "svg" if plot.suffix.lower() == ".svg" else "png"
+            plot.write_bytes(client.compare_plot(by, protocol, fmt, cohorts=cohort))
     if _wants_json(ctx, json_output):
         _print_json(comparison)
         return
@@ -1434,6 +1437,7 @@ def compare(
     for group in comparison.groups:
         table.add_row(_text(group.group), str(group.n), *[_number(group.mean.get(n)) for n in preferred])
     console.print(table)
+    print_upstream_differences(comparison)
     if plot is not None:
         console.print(f"plot saved to {escape(str(plot))}")
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from clients.client import CellprovError, Client
 from clients.config import ConfigError, resolve
+from schemas.cycling import Comparison
 
 tests_app = typer.Typer()
 console = Console()
@@ -93,3 +94,28 @@ def test_void(
     console.print(
         f"[yellow]Test run {run.id}[/] of {escape(run.cell)} voided: {escape(run.void_reason or '')}"
     )
+
+
+def print_upstream_differences(comparison: Comparison) -> None:
+    """Under a cohort comparison's table: what differs between the cohorts' ancestries."""
+    differences = comparison.upstream_differences
+    if differences is None:
+        return
+    table = Table("upstream difference", *[cohort.name for cohort in comparison.cohorts])
+    names = [cohort.name for cohort in comparison.cohorts]
+    for parameter in differences.parameters:
+        table.add_row(
+            f"{parameter.protocol} {parameter.parameter}",
+            *[", ".join(parameter.values.get(name, [])) or "—" for name in names],
+        )
+    for name, protocols in differences.protocols_only_in.items():
+        table.add_row("steps only in " + name, *[", ".join(protocols) if n == name else "" for n in names])
+    for name, deviations in differences.deviations.items():
+        shown = "; ".join(f"step {d.step} {d.field}: {d.got} (expected {d.expected})" for d in deviations)
+        table.add_row("deviations", *[shown if n == name else "" for n in names])
+    for item in differences.items:
+        table.add_row(item.type, *[", ".join(item.items.get(name, [])) or "—" for name in names])
+    if table.row_count:
+        console.print(table)
+    else:
+        console.print("no upstream differences between the cohorts' ancestries")
