@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import click
 import httpx
@@ -1409,7 +1409,7 @@ def compare(
     with _connected(ctx) as client:
         comparison = client.compare(by, protocol, cohorts=cohort)
         if plot is not None:
-            fmt = "svg" if plot.suffix.lower() == ".svg" else "png"
+            fmt: Literal["png", "svg"] = "svg" if plot.suffix.lower() == ".svg" else "png"
             plot.write_bytes(client.compare_plot(by, protocol, fmt, cohorts=cohort))
     if _wants_json(ctx, json_output):
         _print_json(comparison)

@@ -667,7 +667,7 @@ def compare(
     )
 
 
-def _group(name: str, runs: list[TestRun], codes: dict[int, str]) -> CompareGroup:
+def _group(name: str, runs: list[TestRun], codes: dict[int | None, str]) -> CompareGroup:
     """A group's runs with each metric's mean and sample standard deviation."""
     rows = []
     for run in runs:
