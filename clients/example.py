@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from clients.client import Client
-from clients.cycler_model import lfp_cycling
+from clients.cycler_model import STUDY_AGEING, lfp_study_cycling
 from schemas import DeviationIn, LotIn, Quantity, StepIn, StepInputIn, StepOut, StepOutputIn
 from schemas.analyses import AnalysisIn, ArrheniusIn, ArrheniusPoint, ResultIn
 from schemas.cycling import TestOptions
@@ -293,29 +293,31 @@ def load_worked_example(client: Client) -> WorkedExample:
     return made
 
 
-# How fast each anode kind's LFP||Li cells fade at 1C in the example (% per cycle): the study's ordering,
-# with MOF@CoPc/Li holding > 90 % after 1000 cycles.
-FADE_PER_CYCLE = {"MOF@CoPc/Li": 0.008, "MOF/Li": 0.05, "bare Li": 0.25}
-EXAMPLE_CYCLES = 100
+# The example's cells age as the study's do (cycler_model.STUDY_AGEING): two formation cycles at 0.1C, then
+# 1C; MOF@CoPc/Li keeps > 90 % after 350 cycles, MOF/Li less, bare Li fades and fails before cycle 200.
+EXAMPLE_CYCLES = 350
+FORMATION_CYCLES = 2
 
 
 def _test_and_analyse(client: Client, made: WorkedExample) -> None:
-    """Cycle every cell (files generated from a fade model, see cycler_model) and characterise the anodes."""
+    """Cycle every cell (files generated from an ageing model, see cycler_model) and characterise the
+    anodes."""
     active_mass = Quantity(value=round(11.05 * CATHODE_DISC_AREA.value, 2), unit="mg")
     for anode_kind in ANODE_KINDS:
         for number, cell in enumerate(made.cells[anode_kind], start=1):
-            content = lfp_cycling(
+            content = lfp_study_cycling(
+                STUDY_AGEING[anode_kind],
                 cycles=EXAMPLE_CYCLES,
                 active_mass_mg=active_mass.value,
-                specific_capacity=149.8 - 2.0 * number,
-                fade_per_cycle_pct=FADE_PER_CYCLE[anode_kind],
+                specific_capacity_1c=150.4 - 0.6 * number,  # two cells of a kind are never identical
+                formation_cycles=FORMATION_CYCLES,
             )
             run = client.upload_test(
                 cell,
                 f"{cell}_lfp_1C.csv",
                 content,
                 "lfp-li-cycling@1",
-                TestOptions(active_mass=active_mass),
+                TestOptions(active_mass=active_mass, formation_cycles=FORMATION_CYCLES),
             )
             made.tests[cell] = run.id
     coated = made.anodes["MOF@CoPc/Li"][-1]
