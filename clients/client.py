@@ -592,10 +592,17 @@ class Client:
         return self.request("GET", f"/tests/{test_id}/plot.{fmt}", params=params).content
 
     def compare(
-        self, by: str = "cell", protocol: str | None = None, cells: list[str] | None = None
+        self,
+        by: str = "cell",
+        protocol: str | None = None,
+        cells: list[str] | None = None,
+        cohorts: list[str] | None = None,
     ) -> Comparison:
-        """`GET /tests/compare`: metrics grouped by `cell`, `role:<input role>` or `type:<item type>`."""
-        return self._get("/tests/compare", Comparison, by=by, protocol=protocol, cells=cells)
+        """`GET /tests/compare`: metrics grouped by `cell`, `role:<input role>` or `type:<item type>`; or by
+        `cohorts` (`NAME:descends_from=CODE`), with the upstream differences between them."""
+        return self._get(
+            "/tests/compare", Comparison, by=by, protocol=protocol, cells=cells, cohort=cohorts or None
+        )
 
     def compare_plot(
         self,
@@ -603,8 +610,9 @@ class Client:
         protocol: str | None = None,
         fmt: Literal["png", "svg"] = "png",
         cells: list[str] | None = None,
+        cohorts: list[str] | None = None,
     ) -> bytes:
-        params = {"by": by, "protocol": protocol, "format": fmt, "cells": cells}
+        params = {"by": by, "protocol": protocol, "format": fmt, "cells": cells, "cohort": cohorts or None}
         return self.request("GET", "/tests/compare", params=params).content
 
     def add_analysis(self, analysis: AnalysisIn) -> AnalysisOut:

@@ -159,12 +159,58 @@ class CompareGroup(BaseModel):
     tests: list[CompareRow]
 
 
+class Cohort(BaseModel):
+    """A named group of cells: those that descend from one item (a batch, a lot, a sheet)."""
+
+    name: str
+    descends_from: str
+    cells: list[str]
+
+
+class ParameterDifference(BaseModel):
+    """A parameter of a protocol that both cohorts' ancestries ran, with the values each ran it at."""
+
+    protocol: str
+    parameter: str
+    values: dict[str, list[str]]
+
+
+class UpstreamItemDifference(BaseModel):
+    """An item type upstream of the cohorts whose items differ: another batch, another lot."""
+
+    type: str
+    items: dict[str, list[str]]
+
+
+class UpstreamDeviation(BaseModel):
+    step: int
+    protocol: str
+    field: str
+    expected: str | None = None
+    got: str | None = None
+    justification: str = ""
+
+
+class UpstreamDifferences(BaseModel):
+    """What differs between the cohorts' ancestries: the steps only some of them went through, the
+    parameters of shared protocols run at other values, the items of a type that are not the same, and the
+    deviations recorded upstream of each cohort (only cohorts with any)."""
+
+    parameters: list[ParameterDifference] = []
+    protocols_only_in: dict[str, list[str]] = {}
+    items: list[UpstreamItemDifference] = []
+    deviations: dict[str, list[UpstreamDeviation]] = {}
+
+
 class Comparison(BaseModel):
     """Metrics of test runs grouped by what is upstream of their cells."""
 
     by: str
     protocol: str | None
     groups: list[CompareGroup]
+    cohorts: list[Cohort] = []
+    """With `cohort=NAME:descends_from=CODE`: each cohort's cells (a cell may be in several)."""
+    upstream_differences: UpstreamDifferences | None = None
 
 
 class DifferentialCurve(BaseModel):

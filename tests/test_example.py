@@ -154,10 +154,34 @@ def test_every_cell_carries_a_test_run_and_coated_anodes_fade_less(
 ) -> None:
     assert set(example.tests) == set(example.all_cells)
     comparison = client.compare("role:anode", "lfp-li-cycling@1")
-    fade = {group.group: group.mean["fade_per_cycle"] for group in comparison.groups}
-    assert fade["MOF@CoPc/Li anode"] < fade["MOF/Li anode"] < fade["Li foil disc"]
+    mean = {group.group: group.mean for group in comparison.groups}
+    coated, mof, bare = mean["MOF@CoPc/Li anode"], mean["MOF/Li anode"], mean["Li foil disc"]
+    assert coated["fade_per_cycle"] < mof["fade_per_cycle"] < bare["fade_per_cycle"]
     run = client.test_run(example.tests[example.cells["MOF@CoPc/Li"][0]])
-    assert run.cycle_count == 100 and run.active_mass_g == pytest.approx(0.01249)
+    assert run.cycle_count == 352 and run.active_mass_g == pytest.approx(0.01249)
+
+
+def test_the_first_comparison_shows_the_studys_finding(client: Client, example: WorkedExample) -> None:
+    """MOF@CoPc/Li keeps > 90 % over 350 cycles at 1C, MOF/Li less, bare Li fades faster and fails early."""
+    mean = {g.group: g.mean for g in client.compare("role:anode", "lfp-li-cycling@1").groups}
+    coated, mof, bare = mean["MOF@CoPc/Li anode"], mean["MOF/Li anode"], mean["Li foil disc"]
+    assert coated["capacity_retention"] is not None and coated["capacity_retention"] >= 90
+    assert mof["capacity_retention"] is not None and 70 < mof["capacity_retention"] < 90
+    assert bare["capacity_retention"] is not None and bare["capacity_retention"] < mof["capacity_retention"]
+    assert coated["cycles_to_80pct"] is None and bare["cycles_to_80pct"] is not None
+    assert bare["cycles_to_80pct"] < 200
+    # 1C after two 0.1C formation cycles: the reference is cycle 3, at the study's ~149 mAh/g.
+    assert coated["initial_specific_capacity"] == pytest.approx(149.5, abs=1.5)
+    assert coated["average_ce"] is not None and coated["average_ce"] > bare["average_ce"]
+    cells = client.cycles(example.tests[example.cells["MOF@CoPc/Li"][0]])
+    first, second = cells[0], cells[1]
+    assert first.flag and "formation" in first.flag
+    assert first.ce_pct is not None and first.ce_pct < 90  # the first cycle's loss to the SEI
+    assert second.ce_pct is not None and second.ce_pct > 98
+    bare_run = client.test_run(example.tests[example.cells["bare Li"][0]])
+    bare_cycles = client.cycles(bare_run.id)
+    assert bare_run.cycle_count < 200  # it died mid-discharge: its last cycle is cut short
+    assert bare_cycles[-1].flag is not None and bare_cycles[-1].flag.startswith("truncated")
 
 
 def test_the_anodes_carry_analyses_and_they_show_in_lineage(client: Client, example: WorkedExample) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -11,6 +11,7 @@ from rich.table import Table
 
 from clients.cli import output
 from clients.cli.connect import JsonFlag, connected, wants_json
+from schemas.cycling import Comparison
 
 app = typer.Typer()
 
@@ -33,6 +34,10 @@ def compare(
         str | None,
         typer.Option("--from", help="Only the cells made from this item (a lot, a batch), each on its own."),
     ] = None,
+    cohort: Annotated[
+        list[str] | None,
+        typer.Option(help="NAME:descends_from=CODE (repeat it): group by cohort, list upstream differences."),
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="Also save a comparison plot (.png or .svg).")] = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -43,6 +48,7 @@ def compare(
     cellprov compare --by type:MOF@CoPc           by the MOF@CoPc batch upstream of each cell
     cellprov compare --cell CC-0001 --cell CC-0002   these cells, side by side
     cellprov compare --from MCP-0001              the cells made from this batch
+    cellprov compare --cohort copc:descends_from=MCP-0001 --cohort bare:descends_from=MOF-0001
     """
     chosen = list(cell or [])
     with connected(ctx) as client:
@@ -53,10 +59,10 @@ def compare(
             if not chosen:
                 output.fail(f"no cell was made from {made_from}")
         grouping = by or ("cell" if chosen else "role:anode")
-        comparison = client.compare(grouping, protocol, chosen or None)
+        comparison = client.compare(grouping, protocol, chosen or None, cohort)
         if plot is not None:
-            svg = plot.suffix.lower() == ".svg"
-            plot.write_bytes(client.compare_plot(grouping, protocol, "svg" if svg else "png", chosen or None))
+            fmt: Literal["png", "svg"] = "svg" if plot.suffix.lower() == ".svg" else "png"
+            plot.write_bytes(client.compare_plot(grouping, protocol, fmt, chosen or None, cohort))
     if wants_json(ctx, json_output):
         output.print_json(comparison)
         return
@@ -90,5 +96,31 @@ def compare(
             *[output.number(group.mean.get(n), digits=4) for n in preferred],
         )
     output.console.print(table)
+    print_upstream_differences(comparison)
     if plot is not None:
         output.console.print(f"plot saved to {escape(str(plot))}")
+
+
+def print_upstream_differences(comparison: Comparison) -> None:
+    """Under a cohort comparison's table: what differs between the cohorts' ancestries."""
+    differences = comparison.upstream_differences
+    if differences is None:
+        return
+    names = [cohort.name for cohort in comparison.cohorts]
+    table = Table("upstream difference", *names)
+    for parameter in differences.parameters:
+        table.add_row(
+            f"{parameter.protocol} {parameter.parameter}",
+            *[", ".join(parameter.values.get(name, [])) or "—" for name in names],
+        )
+    for name, protocols in differences.protocols_only_in.items():
+        table.add_row("steps only in " + name, *[", ".join(protocols) if n == name else "" for n in names])
+    for name, deviations in differences.deviations.items():
+        shown = "; ".join(f"step {d.step} {d.field}: {d.got} (expected {d.expected})" for d in deviations)
+        table.add_row("deviations", *[shown if n == name else "" for n in names])
+    for item in differences.items:
+        table.add_row(item.type, *[", ".join(item.items.get(name, [])) or "—" for name in names])
+    if table.row_count:
+        output.console.print(table)
+    else:
+        output.console.print("no upstream differences between the cohorts' ancestries")

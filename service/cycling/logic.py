@@ -30,6 +30,7 @@ from schemas.cycling import (
 )
 from schemas.templates import TemplateKind
 from service.auth.tables import User
+from service.cycling import cohorts as lineage_cohorts
 from service.cycling import metrics as metric_rules
 from service.cycling import plausibility
 from service.cycling.detect import read_cycler_file
@@ -634,10 +635,17 @@ def has_error(run: TestRun) -> bool:
 
 
 def compare(
-    session: Session, by: str, protocol: str | None, cells: list[str], with_errors: bool = False
+    session: Session,
+    by: str,
+    protocol: str | None,
+    cells: list[str],
+    with_errors: bool = False,
+    cohorts: list[str] | None = None,
 ) -> Comparison:
     """Recorded (not voided) runs grouped by what is upstream of their cells; runs whose plausibility checks
-    found an error only when asked for."""
+    found an error only when asked for. With `cohorts` (`NAME:descends_from=CODE`), grouped by cohort
+    instead, with the upstream differences between the cohorts' ancestries."""
+    parsed = lineage_cohorts.parse(cohorts or [])
     query = select(TestRun).where(TestRun.status == "recorded").order_by(col(TestRun.id))
     if protocol:
         query = query.where(TestRun.protocol == protocol)
@@ -645,16 +653,41 @@ def compare(
         ids = [get_item(session, code).id for code in cells]
         query = query.where(col(TestRun.item_id).in_(ids))
     runs = [run for run in session.exec(query).all() if with_errors or not has_error(run)]
-    keys = _group_keys(session, sorted({r.item_id for r in runs}), by)
+    cell_ids = sorted({r.item_id for r in runs})
     codes = (
-        dict(session.exec(select(Item.id, Item.code).where(col(Item.id).in_(list(keys)))).all())
-        if keys
+        dict(session.exec(select(Item.id, Item.code).where(col(Item.id).in_(cell_ids))).all())
+        if cell_ids
         else {}
     )
-    grouped: dict[str, list[CompareRow]] = {}
+    grouped: dict[str, list[TestRun]] = {}
+    found: list[lineage_cohorts.Found] = []
+    if parsed:
+        found = lineage_cohorts.find(session, parsed)
+        for cohort in found:
+            members = set(cohort.cell_ids)
+            grouped[cohort.cohort.name] = [run for run in runs if run.item_id in members]
+        by = "cohort"
+    else:
+        keys = _group_keys(session, cell_ids, by)
+        for run in runs:
+            grouped.setdefault(keys[run.item_id], []).append(run)
+    order = [f.cohort.name for f in found] or sorted(grouped)
+    groups = [_group(name, grouped[name], codes) for name in order]
+    return Comparison(
+        by=by,
+        protocol=protocol,
+        groups=groups,
+        cohorts=[f.cohort for f in found],
+        upstream_differences=lineage_cohorts.differences(session, found) if len(found) > 1 else None,
+    )
+
+
+def _group(name: str, runs: list[TestRun], codes: dict[int | None, str]) -> CompareGroup:
+    """A group's runs with each metric's mean and sample standard deviation."""
+    rows = []
     for run in runs:
         assert run.id is not None
-        grouped.setdefault(keys[run.item_id], []).append(
+        rows.append(
             CompareRow(
                 test=run.id,
                 cell=codes[run.item_id],
@@ -662,18 +695,13 @@ def compare(
                 metrics={m["name"]: m["value"] for m in run.metrics},
             )
         )
-    groups = []
-    for name in sorted(grouped):
-        rows = grouped[name]
-        names = sorted({metric for row in rows for metric in row.metrics})
-        mean: dict[str, float | None] = {}
-        sd: dict[str, float | None] = {}
-        for metric in names:
-            values = [v for row in rows if (v := row.metrics.get(metric)) is not None]
-            mean[metric] = statistics.fmean(values) if values else None
-            sd[metric] = statistics.stdev(values) if len(values) > 1 else None
-        groups.append(CompareGroup(group=name, n=len(rows), mean=mean, sd=sd, tests=rows))
-    return Comparison(by=by, protocol=protocol, groups=groups)
+    mean: dict[str, float | None] = {}
+    sd: dict[str, float | None] = {}
+    for metric in sorted({metric for row in rows for metric in row.metrics}):
+        values = [v for row in rows if (v := row.metrics.get(metric)) is not None]
+        mean[metric] = statistics.fmean(values) if values else None
+        sd[metric] = statistics.stdev(values) if len(values) > 1 else None
+    return CompareGroup(group=name, n=len(rows), mean=mean, sd=sd, tests=rows)
 
 
 def plot_comparison(

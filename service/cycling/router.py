@@ -114,10 +114,19 @@ def compare_tests(
     with_errors: Annotated[
         bool, Query(description="also runs whose plausibility checks found an error (left out by default)")
     ] = False,
+    cohort: Annotated[
+        list[str] | None,
+        Query(
+            max_length=200,
+            description="repeatable NAME:descends_from=CODE: the cells downstream of CODE form cohort NAME; "
+            "replaces `by`, and the answer lists the upstream differences between the cohorts",
+        ),
+    ] = None,
 ) -> Comparison | Response:
     """Metrics of many cells, grouped by what is upstream of them: did this batch make better cells?
-    Voided runs are never in it."""
-    comparison = logic.compare(session, by, protocol, cells or [], with_errors)
+    Voided runs are never in it. With cohorts, also what differs between their ancestries: protocol
+    parameters, deviations, upstream items."""
+    comparison = logic.compare(session, by, protocol, cells or [], with_errors, cohort or [])
     if format == "json":
         return comparison
     return Response(
