@@ -284,6 +284,21 @@ def test_compare_across_anode_kinds_from_the_cli(server: Server, tmp_path: Path)
     assert plot.read_bytes().startswith(b"\x89PNG")
 
 
+def test_compare_cohorts_lists_what_differs_upstream(server: Server) -> None:
+    grouped = cells_by_anode(server)
+    copc, bare = min(grouped["MOF@CoPc/Li"]), min(grouped["bare Li"])
+    cohorts = ["--cohort", f"copc:descends_from={copc}", "--cohort", f"bare:descends_from={bare}"]
+    out = ok(cellprov(server, "compare", *cohorts))
+    assert "upstream difference" in out and "copc" in out and "bare" in out
+    comparison = json.loads(ok(cellprov(server, "--json", "compare", *cohorts)))
+    assert {g["group"] for g in comparison["groups"]} == {"copc", "bare"}
+    # The two cells were built on different anodes: the anode items differ between the cohorts.
+    differing = {row["type"] for row in comparison["upstream_differences"]["items"]}
+    assert differing
+    refused = cellprov(server, "compare", "--cohort", "no-colon-here")
+    assert refused.exit_code == 1
+
+
 def test_upload_a_test_and_show_it_with_a_plot(server: Server, tmp_path: Path) -> None:
     from clients.cycler_model import lfp_cycling
 

@@ -114,11 +114,11 @@ def test_a_cycler_file_travels_between_three_servers_through_the_bucket(servers,
         exported = three.get(f"/items/{cell}/export", params={"format": "eln"})
         assert exported.status_code == 200, exported.text
         with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
-            inside = archive.read(f"{cell}/items/{cell}/tests/{run['id']}/cell.ndax")
+            inside = archive.read(f"{cell}/tests/{run['id']}/raw/cell.ndax")
             metadata = json.loads(archive.read(f"{cell}/ro-crate-metadata.json"))
         assert inside == content
         described = {node["@id"]: node for node in metadata["@graph"]}
-        assert described[f"items/{cell}/tests/{run['id']}/cell.ndax"]["sha256"] == sha256
+        assert described[f"tests/{run['id']}/raw/cell.ndax"]["sha256"] == sha256
 
         # An upload of a test run retried on another server with the same key: one run.
         upload_key = {"Idempotency-Key": "run-upload-1"}

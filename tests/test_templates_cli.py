@@ -47,20 +47,24 @@ def test_template_validate_reports_problems_in_a_file(server: Server, tmp_path: 
 def test_step_new_asks_for_each_field_and_submits(server: Server) -> None:
     answers = "\n".join(
         [
+            "",  # started at: now
+            "",  # ended at: now
             "4 h",  # duration (nominal offered)
             "MOF-0001",  # material
             "60 mg",
             "THF-0001",  # solvent
             "1640 µL",
             "1",  # how many coating solutions
+            "",  # its name: none
             "1.64 mL",  # quantity
             "made at the bench",  # notes
+            "y",  # log this step?
         ]
     )
     result = cellprov(server, "step", "new", "coating-solution", input=answers + "\n")
     out = ok(result)
     assert "duration (4 h ± 10 % (3.6–4.4 h))" in out
-    assert "material item code (MOF@CoPc, NH2-MIL-101(Fe))" in out
+    assert "material: item code (MOF@CoPc or NH2-MIL-101(Fe))" in out
     assert re.search(r"Logged step #\d+ \(coating-solution@1\)", out)
     assert re.search(r"made SOL-\d{4}", out)
 
