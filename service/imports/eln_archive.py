@@ -18,7 +18,8 @@ DESCRIPTOR = "ro-crate-metadata.json"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 CHUNK = 1024 * 1024
 
-# fastnda brings isal, which replaces zipfile's inflater; a corrupt member then raises IsalError, not zlib.error.
+# fastnda brings isal, which replaces zipfile's inflater: a corrupt member then raises IsalError, not
+# zlib.error.
 try:
     from isal.igzip_lib import IsalError
 
@@ -59,7 +60,14 @@ class Crate:
         try:
             with self.zip.open(info) as source:
                 content = source.read(min(info.file_size, self.limit) + 1)
-        except (zipfile.BadZipFile, *INFLATE_ERRORS, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            *INFLATE_ERRORS,
+            EOFError,
+            OSError,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
             # A corrupt deflate stream, a bad CRC, an unsupported method or an encrypted member.
             raise _refuse(
                 f"{info.filename} cannot be unpacked", "an intact zip member", got=str(exc)[:200]
