@@ -18,14 +18,21 @@ DESCRIPTOR = "ro-crate-metadata.json"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 CHUNK = 1024 * 1024
 
-# fastnda brings isal, which replaces zipfile's inflater: a corrupt member then raises IsalError, not
-# zlib.error.
-try:
-    from isal.igzip_lib import IsalError
+# What a damaged member raises: a corrupt deflate stream, a bad CRC, an unsupported method, encryption.
+UNPACK_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+)
+try:  # fastnda brings isal, which replaces zipfile's inflater: its IsalError is none of the above.
+    from isal import igzip_lib
 
-    INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error, IsalError)
+    UNPACK_ERRORS += (igzip_lib.IsalError,)  # type: ignore[operator]  # isal's stub calls it an instance
 except ImportError:
-    INFLATE_ERRORS = (zlib.error,)
+    pass
 
 
 class ArchiveTooLarge(DomainError):
@@ -60,15 +67,7 @@ class Crate:
         try:
             with self.zip.open(info) as source:
                 content = source.read(min(info.file_size, self.limit) + 1)
-        except (
-            zipfile.BadZipFile,
-            *INFLATE_ERRORS,
-            EOFError,
-            OSError,
-            NotImplementedError,
-            RuntimeError,
-        ) as exc:
-            # A corrupt deflate stream, a bad CRC, an unsupported method or an encrypted member.
+        except UNPACK_ERRORS as exc:
             raise _refuse(
                 f"{info.filename} cannot be unpacked", "an intact zip member", got=str(exc)[:200]
             ) from exc
