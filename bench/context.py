@@ -19,6 +19,7 @@ class Context:
     quick: bool
     rng: random.Random
     server_pid: int
+    db_url: str  # for a workload that starts servers of its own (several workers)
 
     def client(self) -> httpx.Client:
         """A keep-alive client like a lab script's."""

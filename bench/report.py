@@ -19,9 +19,11 @@ def _whole_recall(r: dict[str, Any]) -> str:
     return _ms(r["http_whole_answer"])
 
 
-def _steps(clients: int) -> Callable[[dict[str, Any]], str]:
+def _steps(level: str) -> Callable[[dict[str, Any]], str]:
     def cell(r: dict[str, Any]) -> str:
-        c = r[f"clients_{clients}"]
+        if level not in r:
+            return "not measured"
+        c = r[level]
         return (
             f"{c['steps_per_s']:g} steps/s (p50 {c['latency']['p50_ms']:g} ms) — echo {c['echo_per_s']:g}/s "
             f"— ×{c['ratio']}"
@@ -72,9 +74,11 @@ ROWS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("lineage_up", "upstream lineage of a cell, HTTP p50 / p99 (target 2 / 10 ms)", _lineage),
     ("recall_down", "recall: cells from a FeCl3 lot, HTTP p50 / p99 (target p50 30 ms)", _lineage),
     ("recall_down", "recall with each cell's test run and analyses (include=all)", _whole_recall),
-    ("step_logging", "steps, 1 client", _steps(1)),
-    ("step_logging", "steps, 4 clients", _steps(4)),
-    ("step_logging", "steps, 16 clients (target ≥ 300/s on PostgreSQL)", _steps(16)),
+    ("step_logging", "steps, 1 client", _steps("clients_1")),
+    ("step_logging", "steps, 4 clients", _steps("clients_4")),
+    ("step_logging", "steps, 16 clients (target ≥ 300/s on PostgreSQL)", _steps("clients_16")),
+    ("step_logging", "steps, 16 clients, 1 worker (back to back with 2)", _steps("workers_1")),
+    ("step_logging", "steps, 16 clients, 2 workers", _steps("workers_2")),
     ("audit", "audit export (target ≥ 100k events/s, flat memory)", _export),
     ("audit", "chain verification (target ≥ 0.5 × SHA-256)", _verify),
     ("cycler_ingestion", "cycler ingestion over HTTP (target ≤ 1.5 × fastnda)", _ingestion),

@@ -91,7 +91,9 @@ def measure(engine_name: str, scale: str, quick: bool, rebuild: bool, only: list
         "import": {**marker["import"], "built_at": marker["built_at"]},
     }
     with serve("service.app:create_app", {"CELLPROV_DATABASE_URL": db.url}) as server:
-        ctx = Context(engine_name, server.url, token, engine, shape, quick, random.Random(SEED), server.pid)
+        ctx = Context(
+            engine_name, server.url, token, engine, shape, quick, random.Random(SEED), server.pid, db.url
+        )
         for name, workload in WORKLOADS.items():
             if only and name not in only:
                 continue

@@ -34,11 +34,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(app: str, env: dict[str, str] | None = None, ready: str = "/api/v1/readyz") -> Iterator[Server]:
-    """uvicorn with one worker and default settings, like `cellprov-server serve`; `app` is a factory path."""
+def serve(
+    app: str, env: dict[str, str] | None = None, ready: str = "/api/v1/readyz", workers: int = 1
+) -> Iterator[Server]:
+    """uvicorn with default settings, like `cellprov-server serve`; `app` is a factory path."""
     port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port), "--log-level", "warning"],
+        command + (["--workers", str(workers)] if workers > 1 else []),
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         cwd=ROOT,
     )

@@ -2,9 +2,11 @@
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
 GENESIS_HASH = "0" * 64
@@ -30,8 +32,22 @@ class AuditEvent(BaseModel):
     hash: str
 
 
+# orjson writes floats below 1e-4 differently from Python's repr (0.00001 for 1e-05, 1e-7 for 1e-07), and
+# every hash since the first event was taken over Python's text; such a float, or anything orjson refuses
+# (integers past 64 bits, keys that are not strings), is written by the json module instead. The pattern
+# also matches inside strings: that costs the slower path, never a different text.
+_ORJSON_DIFFERS = re.compile(rb"e-|0\.0000")
+
+
 def canonical_json(value: Any) -> str:
-    """One byte string per value: sorted keys, no spaces, UTF-8 kept as is."""
+    """One byte string per value: sorted keys, no spaces, UTF-8 kept as is; Python's json text, byte for
+    byte, made by orjson (ten times faster) wherever the two agree."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        text = b"e-"  # whatever orjson cannot write, the json module decides about
+    if _ORJSON_DIFFERS.search(text) is None:
+        return text.decode()
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 

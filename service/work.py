@@ -61,6 +61,8 @@ class UnitOfWork:
     usernames: dict[int, str] = field(default_factory=dict)
     templates: dict[str, Any] = field(default_factory=dict)
     ancestors: dict[int, dict[int, int]] = field(default_factory=dict)
+    # Item types whose code counter this transaction bumped itself, and so holds locked (service.items).
+    counters_held: set[int] = field(default_factory=set)
 
     def changed_records(self) -> list[tuple[str, str]]:
         """The records this transaction's audit events are about, each once, in order."""

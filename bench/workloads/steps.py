@@ -12,6 +12,7 @@ from bench.server import serve
 from bench.stats import ratio, timings
 
 CONCURRENCY = (1, 4, 16)
+WORKERS = (1, 2)  # uvicorn processes, compared at the highest concurrency
 STOCK = {  # per client: enough for any run
     "FeCl3·6H2O": "10 kg",
     "2-aminoterephthalic acid": "5 kg",
@@ -72,18 +73,33 @@ def step_logging(ctx: Context) -> dict[str, Any]:
     result: dict[str, Any] = {"steps_total_per_level": total}
     with serve("bench.echo:create_app") as echo:
         for clients in CONCURRENCY:
-            per_client = total // clients
-            wall, latencies = _run(ctx.url + "/api/v1", "/steps", headers, bodies[:clients], per_client)
-            echo_wall, echo_latencies = _run(echo.url, "/echo", headers, bodies[:clients], per_client)
-            rate, echo_rate = clients * per_client / wall, clients * per_client / echo_wall
-            result[f"clients_{clients}"] = {
-                "steps_per_s": round(rate, 1),
-                "latency": timings(latencies),
-                "echo_per_s": round(echo_rate, 1),
-                "echo_latency": timings(echo_latencies),
-                "ratio": ratio(rate, echo_rate),
-            }
+            result[f"clients_{clients}"] = _level(ctx.url, echo.url, headers, bodies[:clients], total)
+    # The same clients and the same one-worker echo, against the service served by one and by two processes.
+    clients = max(CONCURRENCY)
+    with serve("bench.echo:create_app") as echo:
+        result["workers_1"] = _level(ctx.url, echo.url, headers, bodies[:clients], total)
+        with serve("service.app:create_app", {"CELLPROV_DATABASE_URL": ctx.db_url}, workers=2) as two:
+            result["workers_2"] = _level(two.url, echo.url, headers, bodies[:clients], total)
+    for workers in WORKERS:
+        result[f"workers_{workers}"]["clients"] = clients
     return result
+
+
+def _level(
+    service_url: str, echo_url: str, headers: dict[str, str], bodies: list[dict[str, Any]], total: int
+) -> dict[str, Any]:
+    clients = len(bodies)
+    per_client = total // clients
+    wall, latencies = _run(service_url + "/api/v1", "/steps", headers, bodies, per_client)
+    echo_wall, echo_latencies = _run(echo_url, "/echo", headers, bodies, per_client)
+    rate, echo_rate = clients * per_client / wall, clients * per_client / echo_wall
+    return {
+        "steps_per_s": round(rate, 1),
+        "latency": timings(latencies),
+        "echo_per_s": round(echo_rate, 1),
+        "echo_latency": timings(echo_latencies),
+        "ratio": ratio(rate, echo_rate),
+    }
 
 
 WORKLOADS = {"step_logging": step_logging}

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from pint import DimensionalityError
+from sqlalchemy import Engine
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -132,15 +133,40 @@ def username_of(session: Session, user_id: int) -> str:
     return names[user_id]
 
 
-def next_code(session: Session, item_type: ItemType, claimed: Collection[str] = ()) -> str:
-    """PREFIX-0001, PREFIX-0002, ...: the counter row is bumped in the database, so parallel writers never
-    hand out the same number; a code someone entered by hand is skipped over, and so is one `claimed` by a
-    record about to be written."""
+def next_codes(session: Session, item_type: ItemType, count: int, claimed: Collection[str] = ()) -> list[str]:
+    """PREFIX-0001, PREFIX-0002, ...: numbers are taken from the type's counter row in the database, so
+    parallel writers never hand out the same one; a code someone entered by hand is skipped over, and so is
+    one `claimed` by a record about to be written.
+
+    On PostgreSQL the numbers are taken in a transaction of their own, so writers making items of one type
+    do not queue on the counter's row lock until each other's commit; a write refused after that (rare: the
+    request is checked first) leaves a gap in the numbers. On SQLite, where one writer at a time holds the
+    whole database, they are taken in the write's transaction and never leave a gap."""
     assert item_type.id is not None
-    while True:
-        code = f"{item_type.prefix}-{queries.next_number(session, item_type.id):04d}"
-        if code not in claimed and not queries.code_taken(session, code):
-            return code
+    codes: list[str] = []
+    while len(codes) < count:
+        wanted = count - len(codes)
+        last = _take_numbers(session, item_type.id, wanted)
+        fresh = [f"{item_type.prefix}-{n:04d}" for n in range(last - wanted + 1, last + 1)]
+        taken = queries.codes_taken(session, fresh) | set(claimed)
+        codes += [code for code in fresh if code not in taken]
+    return codes
+
+
+def _take_numbers(session: Session, item_type_id: int, count: int) -> int:
+    bind = session.get_bind()
+    counted_here = work_of(session).counters_held
+    if bind.dialect.name == "postgresql" and item_type_id not in counted_here:
+        assert isinstance(bind, Engine)
+        last = queries.take_numbers_apart(bind, item_type_id, count)
+        if last is not None:
+            return last
+    # A type created in this transaction (invisible to another one), or SQLite: counted here, and this
+    # transaction holds the counter's row from now on, so it keeps counting here.
+    counted_here.add(item_type_id)
+    last = queries.take_numbers(session.connection(), item_type_id, count)
+    assert last is not None
+    return last
 
 
 # --- reading ----------------------------------------------------------------------------------------------
@@ -315,7 +341,7 @@ def receive_lot(session: Session, user: User, body: LotIn) -> Item:
 
     now = utcnow()
     item = Item(
-        code=body.code or next_code(session, item_type),
+        code=body.code or next_codes(session, item_type, 1)[0],
         kind=ItemKind.lot.value,
         type_id=item_type.id or 0,
         name=body.name,
@@ -344,20 +370,19 @@ def create_output(
     item_type: ItemType,
     step_id: int,
     *,
-    code: str | None,
+    code: str,
     name: str | None,
     quantity: Quantity | None,
     properties: dict[str, Any],
     now: datetime,
     quarantined: bool = False,
-    claimed: Collection[str] = (),
 ) -> Item:
-    """One item made by a step (the steps module checks the request; this only builds it: the step inserts
-    all its outputs at once, then versions each with record_version). A quarantined item waits for a
-    reviewer's release before any step may use it."""
+    """One item made by a step, with the code the step gave or took for it. The steps module checks the
+    request; this only builds it: the step inserts all its outputs at once, then versions each with
+    record_version. A quarantined item waits for a reviewer's release before any step may use it."""
     assert user.id is not None and item_type.id is not None
     item = Item(
-        code=code or next_code(session, item_type, claimed),
+        code=code,
         kind=item_type.kind,
         type_id=item_type.id,
         name=name,

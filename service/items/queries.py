@@ -3,21 +3,22 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import Connection, Engine, bindparam, or_, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from service.items.tables import Item, ItemType, ItemVersion
 
 # Built once: a statement built per call costs more in SQLAlchemy than running it does.
 _BY_CODES = select(Item).where(col(Item.code).in_(bindparam("codes", expanding=True)))
-_NEXT_NUMBER = (
+_TAKE_NUMBERS = (
     update(ItemType)
     .where(col(ItemType.id) == bindparam("type_id"))
-    .values(last_number=col(ItemType.last_number) + 1)
+    .values(last_number=col(ItemType.last_number) + bindparam("count"))
     .returning(col(ItemType.last_number))
 )
-_CODE_TAKEN = sa_select(col(Item.id)).where(col(Item.code) == bindparam("code"))
+_CODES_TAKEN = sa_select(col(Item.code)).where(col(Item.code).in_(bindparam("codes", expanding=True)))
 # The stored state of each item's current version.
 _CURRENT_STATES = (
     sa_select(col(ItemVersion.item_id), col(ItemVersion.version), col(ItemVersion.state))
@@ -30,12 +31,28 @@ def items_by_code(session: Session, codes: Sequence[str]) -> list[Item]:
     return list(session.exec(_BY_CODES, params={"codes": list(codes)}).all())
 
 
-def next_number(session: Session, item_type_id: int) -> int:
-    return session.connection().execute(_NEXT_NUMBER, {"type_id": item_type_id}).scalar_one()
+def take_numbers(connection: Connection, item_type_id: int, count: int) -> int | None:
+    """Bump the type's counter by `count`; the last number taken (None: no such row is visible)."""
+    return connection.execute(_TAKE_NUMBERS, {"type_id": item_type_id, "count": count}).scalar_one_or_none()
 
 
-def code_taken(session: Session, code: str) -> bool:
-    return session.connection().execute(_CODE_TAKEN, {"code": code}).first() is not None
+def take_numbers_apart(engine: Engine, item_type_id: int, count: int) -> int | None:
+    """`take_numbers` in a transaction of its own, committed at once: the counter's row lock is held for one
+    statement instead of until the caller's commit (PostgreSQL). A lock held longer than a second can only
+    be the caller's own transaction's: then None, and the caller counts in its own transaction."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '1s'")
+        try:
+            last = take_numbers(connection, item_type_id, count)
+        except OperationalError:
+            connection.rollback()
+            return None
+        connection.commit()
+    return last
+
+
+def codes_taken(session: Session, codes: Sequence[str]) -> set[str]:
+    return set(session.connection().execute(_CODES_TAKEN, {"codes": list(codes)}).scalars())
 
 
 def current_states(session: Session, item_ids: Sequence[int]) -> list[tuple[int, int, dict[str, Any]]]:

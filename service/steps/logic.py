@@ -253,20 +253,20 @@ def log_step(session: Session, user: User, body: StepIn, *, max_outputs: int) ->
     made: list[Item] = []
     claimed = {output.code for output in body.outputs if output.code}
     for n, output in enumerate(body.outputs):
-        for _ in range(output.count):
+        codes = [output.code] if output.code else items.next_codes(session, types[n], output.count, claimed)
+        for code in codes:
             made.append(
                 items.create_output(
                     session,
                     user,
                     types[n],
                     step.id,
-                    code=output.code,
+                    code=code,
                     name=output.name,
                     quantity=output.quantity,
                     properties=output.properties,
                     now=now,
                     quarantined=templates.quarantines(template, output.type),
-                    claimed=claimed,
                 )
             )
     insert_new(session, made)
