@@ -40,8 +40,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[
-        int, typer.Option(min=1, help="Server processes on this port (sharing database and file store).")
-    ] = 1,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Server processes on this port, sharing database and file store. Default: one per core on "
+            "PostgreSQL; one on SQLite, where one writer at a time holds the database (more still serve "
+            "reads in parallel).",
+        ),
+    ] = None,
     no_example: Annotated[
         bool, typer.Option("--no-example", help="Do not load the worked example into an empty database.")
     ] = False,
@@ -72,7 +78,7 @@ def serve(
                 "[yellow]The database is empty but no admin token is at hand to load the worked example; "
                 "run `cellprov example load` once the server is up and you are logged in.[/]"
             )
-    serving.serve(host, port, workers)
+    serving.serve(host, port, workers or serving.default_workers(Settings()))
 
 
 @app.command()

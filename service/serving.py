@@ -5,6 +5,7 @@ Run as `python -m service.serving --port N` (what tests and `cellprov-server ser
 
 import argparse
 import asyncio
+import os
 from typing import Any
 
 import uvicorn
@@ -66,6 +67,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": proxies or "",
         "access_log": False,  # the access log is the service's own (JSON, request ids, no query strings)
     }
+
+
+def default_workers(settings: Settings) -> int:
+    """One process per core on PostgreSQL; one on SQLite, whose single writer gains little from more."""
+    return 1 if settings.is_sqlite else max(1, os.cpu_count() or 1)
 
 
 def serve(

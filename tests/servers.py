@@ -23,8 +23,11 @@ def free_port() -> int:
 class Server:
     """One `uvicorn service.app:create_app` process; `log` collects its stderr (JSON lines)."""
 
-    def __init__(self, settings: Settings, log: Path, port: int | None = None, **env: str) -> None:
+    def __init__(
+        self, settings: Settings, log: Path, port: int | None = None, workers: int = 1, **env: str
+    ) -> None:
         self.settings = settings
+        self.workers = workers
         self.log = log
         self.port = port or free_port()
         self.env = {
@@ -56,6 +59,8 @@ class Server:
                     str(self.port),
                     "--log-level",
                     "info",
+                    "--workers",
+                    str(self.workers),
                 ],
                 env=self.env,
                 stdout=sink,
