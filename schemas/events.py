@@ -174,6 +174,12 @@ class ChainVerifier:
         else:
             self.size, self.head = seq, stated_hash
 
+    def confirmed(self, last_seq: int, last_hash: str) -> None:
+        """The events after the last one seen, up to `last_seq`, were checked elsewhere (by the database,
+        with the same rules as `link`): move on to the end of them."""
+        if self.bad is None:
+            self.size, self.head = last_seq, last_hash
+
     def _fail(self, seq: int, problem: str) -> None:
         self.bad = ChainCheck(
             ok=False, size=self.size, head_hash=self.head, first_bad_seq=seq, problem=problem

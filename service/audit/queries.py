@@ -104,14 +104,35 @@ def _column_json(dialect: str, name: str) -> str:
     return (forms["json"] if name in ("data", "changes") else forms["value"]).format(name)
 
 
-def chain_batch_sql(dialect: str) -> TextClause:
-    """A batch of events after :after (at most :batch): seq, prev_hash, hash, line (bytes) and agrees."""
+def _rebuilt(dialect: str) -> str:
     # One format call, not a chain of concatenations that copies the growing text at every step.
     template = ",".join(f'"{name}":%s' for name in HASHED_COLUMNS)
     values = ", ".join(_column_json(dialect, name) for name in HASHED_COLUMNS)
-    rebuilt = f"{_JSON_OF[dialect]['format']}('{{{template}}}', {values})"
+    return f"{_JSON_OF[dialect]['format']}('{{{template}}}', {values})"
+
+
+# PostgreSQL checks a whole batch itself: each stored text hashed with sha256(), each link against the hash
+# before it (lag), the sequence without gaps; what it sends back is one row. `unconfirmed` lists the events
+# whose columns SQL could not confirm against their text (checked again in Python, as in chain_batch_sql).
+CHAIN_CHECKED_IN_DATABASE = text(
+    f"""WITH batch AS (
+            SELECT *, lag(hash) OVER w AS hash_before, lag(seq) OVER w AS seq_before
+            FROM audit_events WHERE seq > :after WINDOW w AS (ORDER BY seq) ORDER BY seq LIMIT :batch)
+        SELECT count(*) AS events, max(seq) AS last_seq,
+               (SELECT hash FROM audit_events WHERE seq = max(batch.seq)) AS last_hash,
+               coalesce(bool_and(encode(sha256(convert_to(hashed_text, 'UTF8')), 'hex') = hash
+                                 AND prev_hash = coalesce(hash_before, :head)
+                                 AND seq = coalesce(seq_before, :size) + 1), true) AS linked,
+               coalesce(array_agg(seq) FILTER (WHERE hashed_text IS DISTINCT FROM {_rebuilt("postgresql")}),
+                        '{{}}') AS unconfirmed
+        FROM batch"""
+)
+
+
+def chain_batch_sql(dialect: str) -> TextClause:
+    """A batch of events after :after (at most :batch): seq, prev_hash, hash, line (bytes) and agrees."""
     return text(
         f"""SELECT seq, prev_hash, hash, {_JSON_OF[dialect]["line"]} AS line,
-                   hashed_text = {rebuilt} AS agrees
+                   hashed_text = {_rebuilt(dialect)} AS agrees
             FROM audit_events WHERE seq > :after ORDER BY seq LIMIT :batch"""
     )
