@@ -40,6 +40,11 @@ def one_by_one(read: Callable[[Session, str], Document | None]) -> ReadDocuments
     return lambda session, keys: {key: read(session, key) for key in keys}
 
 
+def numeric_keys(keys: Sequence[str]) -> list[int]:
+    """The keys that can be ids of a table (a key from a URL may be anything)."""
+    return [int(key) for key in keys if key.isdigit() and len(key) < 10]
+
+
 def lines(*parts: object) -> str:
     return "\n".join(str(part) for part in parts if part not in (None, "", [], {}))
 
