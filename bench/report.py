@@ -32,6 +32,18 @@ def _steps(level: str) -> Callable[[dict[str, Any]], str]:
     return cell
 
 
+def _recall_export(fmt: str) -> Callable[[dict[str, Any]], str]:
+    def cell(r: dict[str, Any]) -> str:
+        e = r[fmt]
+        return (
+            f"{r['cells']} cells: {e['mib']:g} MiB in {e['seconds']:g} s "
+            f"(×{e['times_the_answer']} the lineage answer's {r['answer_s']:g} s); server RSS "
+            f"{e['server_rss_mib_before']:g} → peak {e['server_rss_mib_peak']:g} MiB"
+        )
+
+    return cell
+
+
 def _export(r: dict[str, Any]) -> str:
     e = r["export"]
     return (
@@ -74,6 +86,8 @@ ROWS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("lineage_up", "upstream lineage of a cell, HTTP p50 / p99 (target 2 / 10 ms)", _lineage),
     ("recall_down", "recall: cells from a FeCl3 lot, HTTP p50 / p99 (target p50 30 ms)", _lineage),
     ("recall_down", "recall with each cell's test run and analyses (include=all)", _whole_recall),
+    ("recall_export", "recall export of a FeCl3 lot as .eln", _recall_export("eln")),
+    ("recall_export", "recall export of a FeCl3 lot as PROV-JSON", _recall_export("prov_json")),
     ("step_logging", "steps, 1 client", _steps("clients_1")),
     ("step_logging", "steps, 4 clients", _steps("clients_4")),
     ("step_logging", "steps, 16 clients (target ≥ 300/s on PostgreSQL)", _steps("clients_16")),

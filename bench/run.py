@@ -19,14 +19,20 @@ from bench.context import Context
 from bench.generate import SEED, Shape, generate
 from bench.load import load
 from bench.server import serve
-from bench.workloads import audit, cycling, lineage, steps
+from bench.workloads import audit, cycling, exports, lineage, steps
 from service import migrate
 from service.config import Settings
 from service.db import make_engine
 
 SCALES = {"1k": 1_000, "10k": 10_000, "100k": 100_000}
 RESULTS = Path(__file__).parent / "results"
-WORKLOADS = {**lineage.WORKLOADS, **steps.WORKLOADS, **audit.WORKLOADS, **cycling.WORKLOADS}
+WORKLOADS = {
+    **lineage.WORKLOADS,
+    **exports.WORKLOADS,
+    **steps.WORKLOADS,
+    **audit.WORKLOADS,
+    **cycling.WORKLOADS,
+}
 GENERATOR_VERSION = 2  # 2: test runs and analyses are made, not planned
 
 

@@ -39,7 +39,17 @@ def serve(
 ) -> Iterator[Server]:
     """uvicorn with default settings, like `cellprov-server serve`; `app` is a factory path."""
     port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port), "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        app,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(
         command + (["--workers", str(workers)] if workers > 1 else []),
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},

@@ -1,5 +1,6 @@
 """Recording analyses and turning calculator inputs into stored analyses."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -183,20 +184,53 @@ def analyses_of_item(session: Session, code: str) -> list[Analysis]:
     )
 
 
+def analyses_about(session: Session, item_ids: Sequence[int]) -> list[Analysis]:
+    """The analyses of any of these items, each once, oldest first."""
+    if not item_ids:
+        return []
+    studied = select(AnalysisSubject.analysis_id).where(col(AnalysisSubject.item_id).in_(list(item_ids)))
+    return list(
+        session.exec(select(Analysis).where(col(Analysis.id).in_(studied)).order_by(col(Analysis.id)))
+    )
+
+
 def analysis_out(session: Session, analysis: Analysis) -> AnalysisOut:
-    subjects = session.exec(
-        select(Item.code)
-        .join(AnalysisSubject, col(AnalysisSubject.item_id) == col(Item.id))
-        .where(AnalysisSubject.analysis_id == analysis.id)
+    return analyses_out(session, [analysis])[0]
+
+
+def analyses_out(session: Session, analyses: Sequence[Analysis]) -> list[AnalysisOut]:
+    """These analyses as shown, their subjects, files and authors read in one query each."""
+    ids = [analysis.id or 0 for analysis in analyses]
+    subjects: dict[int, list[str]] = {}
+    for analysis_id, code in session.exec(
+        select(AnalysisSubject.analysis_id, Item.code)
+        .join(Item, col(AnalysisSubject.item_id) == col(Item.id))
+        .where(col(AnalysisSubject.analysis_id).in_(ids))
         .order_by(col(Item.code))
-    ).all()
-    files = session.exec(
-        select(StoredFile, AnalysisFile.label)
-        .join(AnalysisFile, col(AnalysisFile.file_id) == col(StoredFile.id))
-        .where(AnalysisFile.analysis_id == analysis.id)
+    ).all():
+        subjects.setdefault(analysis_id, []).append(code)
+    files: dict[int, list[tuple[StoredFile, str]]] = {}
+    for analysis_id, stored, label in session.exec(
+        select(AnalysisFile.analysis_id, StoredFile, AnalysisFile.label)
+        .join(StoredFile, col(AnalysisFile.file_id) == col(StoredFile.id))
+        .where(col(AnalysisFile.analysis_id).in_(ids))
         .order_by(col(AnalysisFile.id))
-    ).all()
-    author = session.get(User, analysis.created_by_id)
+    ).all():
+        files.setdefault(analysis_id, []).append((stored, label))
+    author_ids = sorted({analysis.created_by_id for analysis in analyses})
+    authors = dict(session.exec(select(User.id, User.username).where(col(User.id).in_(author_ids))).all())
+    return [
+        _analysis_out(analysis, subjects.get(analysis.id or 0, []), files.get(analysis.id or 0, []), authors)
+        for analysis in analyses
+    ]
+
+
+def _analysis_out(
+    analysis: Analysis,
+    subjects: list[str],
+    files: list[tuple[StoredFile, str]],
+    authors: dict[int | None, str],
+) -> AnalysisOut:
     assert analysis.id is not None
     return AnalysisOut(
         id=analysis.id,
@@ -218,7 +252,7 @@ def analysis_out(session: Session, analysis: Analysis) -> AnalysisOut:
         status=analysis.status,
         void_reason=analysis.void_reason,
         created_at=analysis.created_at,
-        created_by=author.username if author else "?",
+        created_by=authors.get(analysis.created_by_id, "?"),
     )
 
 

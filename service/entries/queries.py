@@ -45,3 +45,24 @@ def list_entries(session: Session, where: EntryFilter, before_id: int | None, li
     if before_id is not None:
         query = query.where(col(Entry.id) < before_id)
     return list(session.exec(query.order_by(col(Entry.id).desc()).limit(limit)).all())
+
+
+def entries_about(session: Session, refs: list[str]) -> list[Entry]:
+    """The entries linked to any of these records ("item:CC-0001", ...), each once, oldest first: one query
+    per kind of record, however many records an export holds."""
+    by_kind: dict[str, list[str]] = {}
+    for ref in refs:
+        record_type, _, record_id = ref.partition(":")
+        by_kind.setdefault(record_type, []).append(record_id)
+    ids: set[int] = set()
+    for record_type, record_ids in by_kind.items():
+        ids |= set(
+            session.exec(
+                select(EntryLink.entry_id).where(
+                    EntryLink.record_type == record_type, col(EntryLink.record_id).in_(record_ids)
+                )
+            ).all()
+        )
+    if not ids:
+        return []
+    return list(session.exec(select(Entry).where(col(Entry.id).in_(ids)).order_by(col(Entry.id))).all())

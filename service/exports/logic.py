@@ -15,14 +15,14 @@ from schemas import ItemOut, LineageEdge, StepOut
 from schemas.analyses import AnalysisOut
 from schemas.cycling import CycleOut, TestRunOut
 from schemas.entries import EntryOut
-from service.analyses.logic import analyses_of_item, analysis_out
+from service.analyses.logic import analyses_about, analyses_out
 from service.audit.logic import event_of
 from service.audit.queries import events_about
 from service.auth.tables import User
 from service.cycling.logic import cycles_of, get_test, run_out, tests_of_item
 from service.db import utcnow
 from service.entries.logic import entry_out
-from service.entries.queries import EntryFilter, list_entries
+from service.entries.queries import entries_about
 from service.errors import Invalid, problem
 from service.files.tables import StoredFile
 from service.items.logic import item_out
@@ -30,8 +30,9 @@ from service.items.tables import Item
 from service.lineage.logic import trace
 from service.lineage.queries import Direction
 from service.signable import SIGNABLE
-from service.signatures.logic import load_record, signatures_of
-from service.steps.logic import get_step, step_out
+from service.signatures.logic import load_record, signatures_of, signed_refs
+from service.steps.logic import steps_out
+from service.steps.tables import Step
 
 ExportFormat = Literal["prov-json", "eln"]
 
@@ -111,11 +112,13 @@ def _audit_excerpt(session: Session, codes: list[str], steps: list[StepOut]) -> 
 
 
 def _signatures(session: Session, refs: list[str]) -> list[dict[str, Any]]:
-    """The e-signatures on the exported records: signer, meaning, time, signed hash, still valid or not."""
+    """The e-signatures on the exported records: signer, meaning, time, signed hash, still valid or not.
+    Only the signed records are read (and hashed, to tell whether each signature still holds)."""
+    signed = signed_refs(session, [ref for ref in refs if ref.partition(":")[0] in SIGNABLE])
     return [
         signature.model_dump(mode="json")
         for ref in refs
-        if ref.partition(":")[0] in SIGNABLE
+        if ref in signed
         for signature in signatures_of(session, load_record(session, ref, SIGNABLE))
     ]
 
@@ -140,34 +143,22 @@ def _steps_of(
             for item in items
             if item.produced_by_step_id is not None and (max_depth is None or depths[item.code] < max_depth)
         }
-    return [step_out(session, get_step(session, step_id)) for step_id in sorted(step_ids)]
+    steps = session.exec(select(Step).where(col(Step.id).in_(step_ids)).order_by(col(Step.id))).all()
+    return steps_out(session, steps)
 
 
 def _tests_of(session: Session, codes: list[str]) -> list[TestRunOut]:
     return [run_out(session, run) for code in codes for run in tests_of_item(session, code)]
 
 
-def _analyses_of(session: Session, codes: list[str]) -> list[AnalysisOut]:
+def _analyses_of(session: Session, items: list[Item]) -> list[AnalysisOut]:
     """Each analysis once, though it may study several of the exported items."""
-    seen: dict[int, AnalysisOut] = {}
-    for code in codes:
-        for analysis in analyses_of_item(session, code):
-            if analysis.id not in seen:
-                seen[analysis.id] = analysis_out(session, analysis)  # type: ignore[index]
-    return [seen[key] for key in sorted(seen)]
+    return analyses_out(session, analyses_about(session, [item.id or 0 for item in items]))
 
 
 def _entries_of(session: Session, refs: list[str]) -> list[EntryOut]:
     """The entries linked to any exported record, each once, oldest first."""
-    found: dict[int, EntryOut] = {}
-    for ref in refs:
-        before: int | None = None
-        while page := list_entries(session, EntryFilter(record=ref), before, 500):
-            for entry in page:
-                if entry.id not in found:
-                    found[entry.id] = entry_out(session, entry)  # type: ignore[index]
-            before = page[-1].id
-    return [found[key] for key in sorted(found)]
+    return [entry_out(session, entry) for entry in entries_about(session, refs)]
 
 
 def gather(
@@ -189,7 +180,7 @@ def gather(
     usernames = {step.operator for step in steps} | {item.created_by for item in items}
     codes = [item.code for item in rows]
     tests = _tests_of(session, codes) if "tests" in include else []
-    analyses = _analyses_of(session, codes) if "analyses" in include else []
+    analyses = _analyses_of(session, rows) if "analyses" in include else []
     refs = (
         [f"item:{code}" for code in codes]
         + [f"step:{step.id}" for step in steps]

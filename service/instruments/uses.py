@@ -252,16 +252,27 @@ def _step_instrument_out(
 
 
 def instruments_of_step(session: Session, step_id: int) -> list[StepInstrumentOut]:
+    return instruments_used_in(session, [step_id]).get(step_id, [])
+
+
+def instruments_used_in(session: Session, step_ids: Sequence[int]) -> dict[int, list[StepInstrumentOut]]:
+    """The instruments each of these steps used, in one query."""
+    if not step_ids:
+        return {}
     rows = session.exec(
         select(StepInstrument, Instrument)
         .join(Instrument, col(Instrument.id) == StepInstrument.instrument_id)
-        .where(StepInstrument.step_id == step_id)
+        .where(col(StepInstrument.step_id).in_(list(step_ids)))
         .order_by(col(StepInstrument.id))
     ).all()
-    return [
-        _step_instrument_out(use.role, instrument, use.calibration_state, use.calibration_due_on, use.used_at)
-        for use, instrument in rows
-    ]
+    used: dict[int, list[StepInstrumentOut]] = {}
+    for use, instrument in rows:
+        used.setdefault(use.step_id, []).append(
+            _step_instrument_out(
+                use.role, instrument, use.calibration_state, use.calibration_due_on, use.used_at
+            )
+        )
+    return used
 
 
 def instruments_of_steps(session: Session, step_ids: Sequence[int]) -> list[tuple[int, str, str, str, str]]:

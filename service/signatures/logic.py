@@ -110,6 +110,24 @@ def sign(session: Session, user: User, body: SignatureIn, signable: Mapping[str,
     return signature
 
 
+def signed_refs(session: Session, refs: list[str]) -> set[str]:
+    """Which of these records ("item:CC-0001", ...) carry any signature: one query per kind of record, so a
+    caller reads (and hashes) only the records that were signed."""
+    by_kind: dict[str, list[str]] = {}
+    for ref in refs:
+        record_type, _, record_id = ref.partition(":")
+        by_kind.setdefault(record_type, []).append(record_id)
+    signed: set[str] = set()
+    for record_type, record_ids in by_kind.items():
+        rows = session.exec(
+            select(Signature.record_id)
+            .where(Signature.record_type == record_type, col(Signature.record_id).in_(record_ids))
+            .distinct()
+        ).all()
+        signed |= {f"{record_type}:{record_id}" for record_id in rows}
+    return signed
+
+
 def signatures_of(session: Session, record: Record) -> list[SignatureOut]:
     """The record's signatures, each marked valid only while the record is still what was signed."""
     rows = session.exec(

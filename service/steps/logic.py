@@ -1,6 +1,7 @@
 """The rules for steps: resolve inputs, refuse what cannot be used, consume inventory, make outputs."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from pint import DimensionalityError
@@ -388,20 +389,34 @@ def void_step(session: Session, user: User, step_id: int, reason: str) -> Step:
 
 
 def step_out(session: Session, step: Step) -> StepOut:
-    rows = session.exec(
-        select(StepInput, Item).join(Item).where(StepInput.step_id == step.id).order_by(col(StepInput.id))
-    ).all()
-    outputs = session.exec(
-        select(Item).where(Item.produced_by_step_id == step.id).order_by(col(Item.id))
-    ).all()
-    return _step_out(
-        session,
-        step,
-        items.username_of(session, step.operator_id),
-        [(row.role, item, row.amount_value, row.amount_unit) for row, item in rows],
-        list(outputs),
-        instrument_uses.instruments_of_step(session, step.id or 0),
-    )
+    return steps_out(session, [step])[0]
+
+
+def steps_out(session: Session, steps: Sequence[Step]) -> list[StepOut]:
+    """These steps as shown, their inputs, outputs and instruments read in one query each."""
+    ids = [step.id or 0 for step in steps]
+    used: dict[int, list[tuple[str, Item, float | None, str | None]]] = {}
+    for row, item in session.exec(
+        select(StepInput, Item).join(Item).where(col(StepInput.step_id).in_(ids)).order_by(col(StepInput.id))
+    ).all():
+        used.setdefault(row.step_id, []).append((row.role, item, row.amount_value, row.amount_unit))
+    made: dict[int, list[Item]] = {}
+    for item in session.exec(
+        select(Item).where(col(Item.produced_by_step_id).in_(ids)).order_by(col(Item.id))
+    ).all():
+        made.setdefault(item.produced_by_step_id or 0, []).append(item)
+    instruments = instrument_uses.instruments_used_in(session, ids)
+    return [
+        _step_out(
+            session,
+            step,
+            items.username_of(session, step.operator_id),
+            used.get(step.id or 0, []),
+            made.get(step.id or 0, []),
+            instruments.get(step.id or 0, []),
+        )
+        for step in steps
+    ]
 
 
 def _step_out(
