@@ -5,11 +5,18 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 from schemas.cycling import CycleOut, Metric, TestRunOut
 
 
 def json_bytes(value: Any) -> bytes:
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    """Indented JSON with sorted keys; orjson writes it (a crate's metadata of thousands of entities), the
+    json module what orjson refuses (integers past 64 bits, keys that are not strings)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
 def cycles_csv(cycles: list[CycleOut]) -> bytes:
