@@ -58,3 +58,69 @@ def test_the_landt_file_matches_the_bdf_projects_own_conversion_column_by_column
     # What the reference leaves out, cellprov adds: the cycle number and the step count.
     assert ours.get_column("Cycle Count / 1").unique().sort().to_list() == [1, 2]
     assert ours.get_column("Step Count / 1").unique().sort().to_list() == [1, 2, 3, 4]
+
+
+def test_parquet_holds_the_same_table_and_batterydf_accepts_both(api, tmp_path):
+    bdf = pytest.importorskip("bdf", reason="the batterydf package (dev extra) is not installed")
+    cell = make_cells(api, {"bare Li": 1})["bare Li"][0]
+    run, text = _export(api, cell, f"{LANDT}.csv")
+    parquet = api.get(f"/tests/{run['id']}/records", params={"format": "bdf-parquet"})
+    assert parquet.status_code == 200, parquet.text
+    assert parquet.headers["content-type"] == "application/vnd.apache.parquet"
+    assert parquet.headers["content-disposition"].endswith('.bdf.parquet"')
+    assert _table(parquet, "bdf-parquet").equals(_table(text))
+    for suffix, body in ((".bdf.csv", text.content), (".bdf.parquet", parquet.content)):
+        path = tmp_path / f"export{suffix}"
+        path.write_bytes(body)
+        read = bdf.read(path)
+        report = bdf.validate(read, report=True, raise_on_error=False)
+        assert report["ok"] and not report["missing"] and not report["extras"], report
+        assert set(read.columns) <= set(report["required"]) | set(report["optional"])
+
+
+@pytest.mark.parametrize(
+    "relative", ["neware_nda/TestFile.nda", "neware_ndax/nw4-120-1-6-53.ndax", "neware_ndax/46_1_5_60_bts16.ndax"]
+)
+def test_neware_binaries_come_out_with_charging_positive_and_the_vendors_numbers(api, relative):
+    cell = make_cells(api, {"bare Li": 1}, active_mass_mg=None)["bare Li"][0]
+    run, answer = _export(api, cell, relative)
+    table = _table(answer)
+    assert table.columns[:3] == REQUIRED
+    for label in ("Unix Time / s", "Cycle Count / 1", "Step Count / 1", "Step Index / 1"):
+        assert label in table.columns, label
+    assert table.height == run["record_count"]
+    # Charging is positive, whatever sign the vendor's file stores: every record of a charging step has a
+    # current >= 0 and every record of a discharging one <= 0.
+    charging = table.filter(pl.col("Charging Capacity / Ah") > 0)
+    discharging = table.filter(pl.col("Discharging Capacity / Ah") > 0)
+    assert charging.height and discharging.height
+    assert charging.get_column("Current / A").min() >= 0
+    assert discharging.get_column("Current / A").max() <= 0
+    # Against the vendor's own export (BTSDA), row by row, in BDF's units.
+    btsda = pl.read_parquet(fixture(relative.rsplit(".", 1)[0] + ".btsda.parquet"))
+    assert table.height == btsda.height
+    assert table.get_column("Voltage / V").to_numpy() == pytest.approx(
+        btsda.get_column("Voltage(mV)").to_numpy() / 1000, abs=5.1e-5
+    )
+    assert table.get_column("Current / A").to_numpy() == pytest.approx(
+        btsda.get_column("Current(uA)").to_numpy() / 1e6, abs=5.1e-5
+    )
+    step_q = table.select(pl.col("Charging Capacity / Ah") + pl.col("Discharging Capacity / Ah")).to_series()
+    assert step_q.to_numpy() == pytest.approx(btsda.get_column("Capacity(mAs)").abs().to_numpy() / 3.6e6, abs=6e-7)
+    assert table.get_column("Step Index / 1").to_list() == btsda.get_column("Step Index").to_list()
+    # Cycles are cellprov's, the ones its per-cycle data answers with.
+    cycles = {c["cycle"] for c in api.get(f"/tests/{run['id']}/cycles").json()}
+    assert cycles <= set(table.get_column("Cycle Count / 1").to_list())
+
+
+def test_a_bad_format_or_an_unknown_test_is_a_4xx_problem(api):
+    cell = make_cells(api, {"bare Li": 1})["bare Li"][0]
+    run, _ = _export(api, cell, f"{LANDT}.csv")
+    for params, status in (({"format": "xlsx"}, 422), ({"format": "BDF"}, 422)):
+        refused = api.get(f"/tests/{run['id']}/records", params=params)
+        assert refused.status_code == status, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "format" in refused.text
+    missing = api.get("/tests/999999/records", params={"format": "bdf"})
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
