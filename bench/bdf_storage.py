@@ -77,7 +77,8 @@ def main() -> None:
     for row in rows:
         print(" | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
     saved = [float(r["reread_s"]) - float(r["parquet_read_s"]) for r in rows]
-    print(f"re-reading costs at most {max(saved):.3f} s more per export (median {statistics.median(saved):.3f} s)")
+    median = statistics.median(saved)
+    print(f"re-reading costs at most {max(saved):.3f} s more per export (median {median:.3f} s)")
 
 
 if __name__ == "__main__":

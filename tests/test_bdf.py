@@ -36,7 +36,8 @@ def test_the_landt_file_matches_the_bdf_projects_own_conversion_column_by_column
     run, answer = _export(api, cell, f"{LANDT}.csv")
     assert answer.headers["content-type"].startswith("text/csv")
     disposition = answer.headers["content-disposition"]
-    assert disposition.endswith(f'__{cell}__{run["created_at"][:10].replace("-", "")}_{run["id"]:03d}.bdf.csv"')
+    day = run["created_at"][:10].replace("-", "")
+    assert disposition.endswith(f'__{cell}__{day}_{run["id"]:03d}.bdf.csv"')
     ours = _table(answer)
     assert ours.columns[:3] == REQUIRED
     reference = pl.read_csv(fixture(f"{LANDT}.bdf.csv"), infer_schema=False)
@@ -79,7 +80,8 @@ def test_parquet_holds_the_same_table_and_batterydf_accepts_both(api, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "relative", ["neware_nda/TestFile.nda", "neware_ndax/nw4-120-1-6-53.ndax", "neware_ndax/46_1_5_60_bts16.ndax"]
+    "relative",
+    ["neware_nda/TestFile.nda", "neware_ndax/nw4-120-1-6-53.ndax", "neware_ndax/46_1_5_60_bts16.ndax"],
 )
 def test_neware_binaries_come_out_with_charging_positive_and_the_vendors_numbers(api, relative):
     cell = make_cells(api, {"bare Li": 1}, active_mass_mg=None)["bare Li"][0]
@@ -106,7 +108,8 @@ def test_neware_binaries_come_out_with_charging_positive_and_the_vendors_numbers
         btsda.get_column("Current(uA)").to_numpy() / 1e6, abs=5.1e-5
     )
     step_q = table.select(pl.col("Charging Capacity / Ah") + pl.col("Discharging Capacity / Ah")).to_series()
-    assert step_q.to_numpy() == pytest.approx(btsda.get_column("Capacity(mAs)").abs().to_numpy() / 3.6e6, abs=6e-7)
+    vendor_q = btsda.get_column("Capacity(mAs)").abs().to_numpy() / 3.6e6  # absolute, per step
+    assert step_q.to_numpy() == pytest.approx(vendor_q, abs=6e-7)
     assert table.get_column("Step Index / 1").to_list() == btsda.get_column("Step Index").to_list()
     # Cycles are cellprov's, the ones its per-cycle data answers with.
     cycles = {c["cycle"] for c in api.get(f"/tests/{run['id']}/cycles").json()}

@@ -89,14 +89,17 @@ def bdf_table(frame: pl.DataFrame, summary: Summary, cycle_by: CycleBy) -> BdfTa
     if _present(frame, "unix_time_s"):
         columns.append(pl.col("unix_time_s").alias("Unix Time / s"))
     columns += [
-        pl.col("step").replace_strict(cycle_of_step, default=None, return_dtype=pl.Int64).alias("Cycle Count / 1"),
+        pl.col("step")
+        .replace_strict(cycle_of_step, default=None, return_dtype=pl.Int64)
+        .alias("Cycle Count / 1"),
         pl.col("step").alias("Step Count / 1"),
     ]
     if _present(frame, "ambient_temperature_C"):
         columns.append(pl.col("ambient_temperature_C").alias("Ambient Temperature / degC"))
     if _present(frame, "step_index"):
         columns.append(pl.col("step_index").alias("Step Index / 1"))
-    columns += split("capacity_mAh", ("Charging Capacity / Ah", "Discharging Capacity / Ah", "Step Capacity / Ah"))
+    capacity = ("Charging Capacity / Ah", "Discharging Capacity / Ah", "Step Capacity / Ah")
+    columns += split("capacity_mAh", capacity)
     columns += split("energy_mWh", ("Charging Energy / Wh", "Discharging Energy / Wh", "Step Energy / Wh"))
     if _present(frame, "surface_temperature_C"):
         columns.append(pl.col("surface_temperature_C").alias("Surface Temperature T1 / degC"))
@@ -131,7 +134,9 @@ def to_bytes(table: pl.DataFrame, fmt: BdfFormat) -> bytes:
     return out.getvalue()
 
 
-def export(session: Session, store_path: Path, run: TestRun, fmt: BdfFormat, institution: str) -> tuple[bytes, str]:
+def export(
+    session: Session, store_path: Path, run: TestRun, fmt: BdfFormat, institution: str
+) -> tuple[bytes, str]:
     """The run's stored cycler file read again as it was read at upload, as a BDF file and its name."""
     options = TestOptions.model_validate(run.options)
     records, summary = logic.read_and_summarise(store_path, options, run.protocol)
