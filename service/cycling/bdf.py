@@ -12,10 +12,11 @@ capacity column, rather than one cellprov integrated and BDF readers would take 
 """
 
 import io
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import polars as pl
 from sqlmodel import Session
@@ -124,24 +125,37 @@ def file_name(institution: str, cell: str, day: datetime, run_id: int, fmt: BdfF
     return f"{part(institution)}__{part(cell)}__{day:%Y%m%d}_{run_id:03d}{SUFFIXES[fmt]}"
 
 
-def to_bytes(table: pl.DataFrame, fmt: BdfFormat) -> bytes:
+def write(table: pl.DataFrame, fmt: BdfFormat, out: IO[bytes]) -> None:
     """The table as a BDF text file (CSV, the preferred labels as header) or as parquet (zstd)."""
-    out = io.BytesIO()
     if fmt == "bdf":
         table.write_csv(out)
     else:
         table.write_parquet(out, compression="zstd")
+
+
+def to_bytes(table: pl.DataFrame, fmt: BdfFormat) -> bytes:
+    out = io.BytesIO()
+    write(table, fmt, out)
     return out.getvalue()
 
 
 def export(
     session: Session, store_path: Path, run: TestRun, fmt: BdfFormat, institution: str
-) -> tuple[bytes, str]:
-    """The run's stored cycler file read again as it was read at upload, as a BDF file and its name."""
+) -> tuple[IO[bytes], int, str]:
+    """The run's stored cycler file read again as it was read at upload, as a BDF file (a temporary file,
+    spooled to disk past 8 MiB, at its start), its size and its name."""
     options = TestOptions.model_validate(run.options)
     records, summary = logic.read_and_summarise(store_path, options, run.protocol)
     table = bdf_table(records.frame, summary, options.cycle_by)
     cell = logic.run_out(session, run).cell
     assert run.id is not None
     day = table.started or run.created_at
-    return to_bytes(table.frame, fmt), file_name(institution, cell, day, run.id, fmt)
+    spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (the response closes it)
+    try:
+        write(table.frame, fmt, spooled)
+        size = spooled.tell()
+        spooled.seek(0)
+    except BaseException:
+        spooled.close()
+        raise
+    return spooled, size, file_name(institution, cell, day, run.id, fmt)

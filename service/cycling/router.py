@@ -1,9 +1,10 @@
 """HTTP routes for test runs: upload a cycler file for a cell, read its cycles, metrics and plots, compare."""
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
 from schemas.common import VoidIn
@@ -266,9 +267,15 @@ def test_records(
     settings: Settings = request.app.state.settings
     store = files.store_for(settings)
     with store.local_copy(logic.stored_file_of(session, run).sha256) as path:
-        body, filename = bdf.export(session, path, run, format, settings.institution_code)
-    return Response(
-        body,
+        spooled, size, filename = bdf.export(session, path, run, format, settings.institution_code)
+
+    def chunks() -> Iterator[bytes]:
+        with spooled:  # the temporary file goes when the last piece is sent
+            while chunk := spooled.read(1024 * 1024):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
         media_type=bdf.MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Length": str(size)},
     )
