@@ -127,3 +127,33 @@ def test_a_bad_format_or_an_unknown_test_is_a_4xx_problem(api):
     missing = api.get("/tests/999999/records", params={"format": "bdf"})
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "arbin_csv/FastCharge_000025_CH8.csv",
+        "maccor_txt/PreDiag_000229_000229_truncated.034",
+        "biologic_mpr/gcpl.issue_149.mpr",
+        "neware_csv/interp-test.csv",
+    ],
+)
+def test_other_vendors_come_out_with_charging_positive_and_batterydf_reads_them(api, relative, tmp_path):
+    if relative.endswith(".mpr"):
+        pytest.importorskip("galvani", reason="galvani (the BioLogic extra) is not installed")
+    cell = make_cells(api, {"bare Li": 1}, active_mass_mg=None)["bare Li"][0]
+    run, answer = _export(api, cell, relative)
+    table = _table(answer)
+    assert table.columns[:3] == REQUIRED and table.height == run["record_count"]
+    if "Charging Capacity / Ah" in table.columns:
+        charging = table.filter(pl.col("Charging Capacity / Ah") > 0)
+        discharging = table.filter(pl.col("Discharging Capacity / Ah") > 0)
+        assert charging.height == 0 or charging.get_column("Current / A").min() >= 0
+        assert discharging.height == 0 or discharging.get_column("Current / A").max() <= 0
+    if relative.startswith("arbin"):
+        assert {"Unix Time / s", "Surface Temperature T1 / degC", "Step Index / 1"} <= set(table.columns)
+    bdf = pytest.importorskip("bdf", reason="the batterydf package (dev extra) is not installed")
+    path = tmp_path / "export.bdf.csv"
+    path.write_bytes(answer.content)
+    report = bdf.validate(bdf.read(path), report=True, raise_on_error=False)
+    assert report["ok"] and not report["extras"], report
