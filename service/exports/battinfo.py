@@ -276,7 +276,8 @@ def _case(lineage: _Lineage, code: str, cell: ItemOut) -> dict[str, Any]:
     text = f"{cell.type} {item.type if item else ''}".upper()
     fmt = "R2025" if "2025" in text else "R2032" if "2032" in text else None
     coin = "COIN" in text or fmt is not None
-    kinds = [fmt] if fmt else ["CoinCase"] if coin else ["Case"]
+    pouch = "POUCH" in text
+    kinds = [fmt] if fmt else ["CoinCase"] if coin else ["PouchCase"] if pouch else ["Case"]
     node: dict[str, Any] = {"@type": kinds, **lineage.source(code)}
     if coin:
         node["hasComponent"] = [{"@type": "CellCan"}, {"@type": "CellLid"}]
