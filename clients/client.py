@@ -77,7 +77,7 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 
 Direction = Literal["up", "down"]
 TextFormat = Literal["mermaid", "dot"]
-ExportFormat = Literal["prov-json", "eln"]
+ExportFormat = Literal["prov-json", "eln", "battinfo"]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _ITEM_TYPES = TypeAdapter(list[ItemTypeOut])

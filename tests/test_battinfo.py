@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
+from typer.testing import CliRunner
 
+from clients import cli
+from clients.cli import connect
 from clients.client import Client
 from clients.example import WorkedExample, load_worked_example
 from schemas import Role
@@ -144,3 +148,30 @@ def test_a_non_cell_or_an_unknown_code_is_refused_clearly(client: Client, exampl
     assert missing.headers["content-type"].startswith("application/problem+json")
     bad = _export(client, example.all_cells[0], "emmo")
     assert bad.status_code == 422 and "format" in bad.text
+
+
+def test_cellprov_export_format_battinfo_writes_the_document(
+    app: FastAPI,
+    people: dict[Role, Person],
+    example: WorkedExample,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = people[Role.auditor].token  # read-only, may export
+    monkeypatch.setattr(
+        connect,
+        "Client",
+        lambda url, token: Client(token=token, http=TestClient(app, raise_server_exceptions=False)),
+    )
+    monkeypatch.chdir(tmp_path)
+    cell = example.cells["bare Li"][1]
+    done = CliRunner().invoke(cli.app, ["--token", token, "export", cell, "--format", "battinfo"])
+    assert done.exit_code == 0, done.output
+    written = tmp_path / f"{cell}.battinfo.jsonld"
+    assert written.name in done.stdout
+    graph = _graph(written.read_bytes())
+    assert (URIRef(json.loads(written.read_text())["@id"]), RDF.type, COIN_CELL) in graph
+    refused = CliRunner().invoke(
+        cli.app, ["--token", token, "export", example.cathode, "--format", "battinfo"]
+    )
+    assert refused.exit_code != 0 and "not a cell" in refused.output
