@@ -77,7 +77,7 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 
 Direction = Literal["up", "down"]
 TextFormat = Literal["mermaid", "dot"]
-ExportFormat = Literal["prov-json", "eln"]
+ExportFormat = Literal["prov-json", "eln", "battinfo"]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 _ITEM_TYPES = TypeAdapter(list[ItemTypeOut])
@@ -586,6 +586,35 @@ class Client:
             resolution_mV=resolution_mV,
             smoothing=smoothing,
         )
+
+    def export_records(
+        self,
+        test_id: int,
+        fmt: Literal["bdf", "bdf-parquet"],
+        out: IO[bytes],
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> tuple[int, str]:
+        """Stream `GET /tests/{id}/records` (the run's records in the Battery Data Format) into `out`;
+        `progress` gets the bytes so far and the total where the server sent one. Returns the bytes written
+        and the file name the server gave (BDF's convention)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        written = 0
+        with self.http.stream(
+            "GET", API_PREFIX + f"/tests/{test_id}/records", params={"format": fmt}, headers=headers
+        ) as answer:
+            if answer.is_error:
+                answer.read()
+                raise CellprovError(answer.status_code, _problem_of(answer), answer)
+            disposition = answer.headers.get("content-disposition", "")
+            name = disposition.split("filename=", 1)[1].strip('"') if "filename=" in disposition else ""
+            length = answer.headers.get("content-length")
+            total = int(length) if length and length.isdigit() else None
+            for chunk in answer.iter_bytes():
+                out.write(chunk)
+                written += len(chunk)
+                if progress:
+                    progress(written, total)
+        return written, name
 
     def plot(self, test_id: int, fmt: Literal["png", "svg"] = "png", from_zero: bool = False) -> bytes:
         params = {"from_zero": "true"} if from_zero else {}

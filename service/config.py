@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     token_days: int = 90
     # The licence .eln exports declare for the lab's records (RO-Crate requires one on the root dataset).
     export_license: str = "https://creativecommons.org/licenses/by/4.0/"
+    # The lab's short name in the Battery Data Format's file names (InstitutionCode__CellName__YYYYMMDD_XXX).
+    institution_code: str = "cellprov"
     # The largest file the store takes (a whole cycler file).
     max_file_bytes: int = 200 * 1024 * 1024
 

@@ -20,9 +20,14 @@ app = typer.Typer()
 class ExportFormat(StrEnum):
     prov_json = "prov-json"
     eln = "eln"
+    battinfo = "battinfo"
 
 
-_EXPORT_SUFFIX = {ExportFormat.prov_json: ".prov.json", ExportFormat.eln: ".eln"}
+_EXPORT_SUFFIX = {
+    ExportFormat.prov_json: ".prov.json",
+    ExportFormat.eln: ".eln",
+    ExportFormat.battinfo: ".battinfo.jsonld",
+}
 
 
 @app.command("export")
@@ -31,7 +36,10 @@ def export(
     code: Annotated[str, typer.Argument(help="Item code to export, e.g. a cell.")],
     fmt: Annotated[
         ExportFormat,
-        typer.Option("--format", help="prov-json (W3C PROV) or eln (ELN Consortium archive)."),
+        typer.Option(
+            "--format",
+            help="prov-json (W3C PROV), eln (ELN Consortium archive) or battinfo (a cell, BattINFO JSON-LD).",
+        ),
     ] = ExportFormat.prov_json,
     out: Annotated[
         Path | None, typer.Option("--out", help="File to write (default: CODE.prov.json or CODE.eln here).")
@@ -46,13 +54,14 @@ def export(
     \b
     cellprov export CC-0001                    CC-0001.prov.json, the whole upstream lineage
     cellprov export CC-0001 --format eln       CC-0001.eln
+    cellprov export CC-0001 --format battinfo  CC-0001.battinfo.jsonld
     cellprov export FECL-0001 --down --max-depth 2 --out recall.prov.json
     """
     target = out or Path(code + _EXPORT_SUFFIX[fmt])
     with connected(ctx) as client, output.err_console.status(f"Exporting {escape(code)} as {fmt.value} …"):
         content = client.export(
             code,
-            "eln" if fmt is ExportFormat.eln else "prov-json",
+            fmt.value,
             max_depth,
             direction="down" if down else "up",
         )

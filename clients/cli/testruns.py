@@ -243,3 +243,51 @@ def test_void(
     output.console.print(
         f"[yellow]Test run {run.id}[/] of {escape(run.cell)} voided: {escape(run.void_reason or '')}"
     )
+
+
+@app.command("export")
+def test_export(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="bdf (a .bdf.csv file) or bdf-parquet (the same as parquet).")
+    ] = "bdf",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The file to write; default: the server's BDF file name, here."),
+    ] = None,
+) -> None:
+    """Download a test run's records in the Battery Data Format: BDF's column labels and units, current
+    positive while charging.
+
+    \b
+    cellprov test export 12                       writes e.g. cellprov__CC-0001__20260305_012.bdf.csv
+    cellprov test export 12 --format bdf-parquet -o run12.bdf.parquet
+    """
+    if fmt not in ("bdf", "bdf-parquet"):
+        output.fail("--format must be bdf or bdf-parquet")
+    # Written beside its name and renamed when complete: a download cut short leaves no whole-looking file.
+    partial = Path(f".cellprov-test-{test_id}.partial")
+    if out is not None:
+        partial = out.with_name(out.name + ".partial")
+    columns = [TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn()]
+    try:
+        with (
+            connected(ctx) as client,
+            partial.open("wb") as handle,
+            Progress(*columns, console=output.err_console, transient=True) as bar,
+        ):
+            task = bar.add_task(f"downloading test {test_id}", total=None)
+            written, name = client.export_records(
+                test_id,
+                fmt,  # type: ignore[arg-type]
+                handle,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        target = out if out is not None else Path(Path(name).name or f"test-{test_id}.{fmt}")
+        partial.replace(target)
+    except OSError as exc:
+        output.fail(f"cannot write {out or 'the file'}: {exc}")
+    finally:
+        partial.unlink(missing_ok=True)
+    output.console.print(f"Test {test_id} in BDF saved to {escape(str(target))} ({written:,} bytes).")

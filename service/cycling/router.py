@@ -1,9 +1,10 @@
 """HTTP routes for test runs: upload a cycler file for a cell, read its cycles, metrics and plots, compare."""
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request, Response, UploadFile
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel
 
 from schemas.common import VoidIn
@@ -19,7 +20,7 @@ from schemas.cycling import (
 from schemas.steps import ProtocolRef
 from service.auth.deps import Reader, Recorder
 from service.config import Settings
-from service.cycling import logic
+from service.cycling import bdf, logic
 from service.cycling.plots import MEDIA_TYPES
 from service.db import ReadSession, WriteSession, open_writer
 from service.files import logic as files
@@ -244,3 +245,37 @@ def test_plot_png(test_id: int, session: ReadSession, _: Reader, from_zero: From
 def test_plot_svg(test_id: int, session: ReadSession, _: Reader, from_zero: FromZero = False) -> Response:
     run = logic.get_test(session, test_id)
     return Response(logic.plot_test(session, run, "svg", from_zero), media_type="image/svg+xml")
+
+
+@router.get(
+    "/tests/{test_id}/records",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}}},
+)
+def test_records(
+    test_id: int,
+    request: Request,
+    session: ReadSession,
+    _: Reader,
+    format: Annotated[
+        bdf.BdfFormat, Query(description="bdf: a .bdf.csv file; bdf-parquet: the same table as parquet")
+    ] = "bdf",
+) -> Response:
+    """Every record of the run in the Battery Data Format: BDF's column labels and fixed units (current
+    positive while charging), read again from the stored cycler file, named by BDF's file-name convention."""
+    run = logic.get_test(session, test_id)
+    settings: Settings = request.app.state.settings
+    store = files.store_for(settings)
+    with store.local_copy(logic.stored_file_of(session, run).sha256) as path:
+        spooled, size, filename = bdf.export(session, path, run, format, settings.institution_code)
+
+    def chunks() -> Iterator[bytes]:
+        with spooled:  # the temporary file goes when the last piece is sent
+            while chunk := spooled.read(1024 * 1024):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        media_type=bdf.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Length": str(size)},
+    )

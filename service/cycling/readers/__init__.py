@@ -10,6 +10,13 @@ Every reader returns a `Records` whose frame has these columns (polars), whateve
     hw_cycle       the cycler's own cycle index, kept beside the cycle number cellprov computes (nullable)
     capacity_mAh   capacity passed since the start of the step, >= 0 (null where the file has none)
     energy_mWh     energy passed since the start of the step, >= 0 (nullable)
+
+and, where the file has them, the optional columns of `EXTRAS` (the Battery Data Format export writes them):
+
+    unix_time_s            the record's clock time, seconds since 1970-01-01 UTC
+    step_index             the cycler's own step number in its schedule (repeats from cycle to cycle)
+    ambient_temperature_C  the temperature around the cell, °C
+    surface_temperature_C  a thermocouple on the cell (the cycler's auxiliary channel), °C
 """
 
 from collections.abc import Callable
@@ -31,6 +38,12 @@ COLUMNS: dict[str, Any] = {
     "hw_cycle": pl.Int64,
     "capacity_mAh": pl.Float64,
     "energy_mWh": pl.Float64,
+}
+EXTRAS: dict[str, Any] = {
+    "unix_time_s": pl.Float64,
+    "step_index": pl.Int64,
+    "ambient_temperature_C": pl.Float64,
+    "surface_temperature_C": pl.Float64,
 }
 STEP_KINDS = ("charge", "discharge", "rest")
 
@@ -70,7 +83,8 @@ Reader = Callable[[Path, ReadOptions], Records]
 
 
 def canonical(frame: pl.DataFrame, file_format: str) -> pl.DataFrame:
-    """The frame with exactly the canonical columns and types, rows in time order, and non-finite rows out."""
+    """The frame with exactly the canonical columns and types (plus the `EXTRAS` the reader found), rows in
+    time order, and non-finite rows out."""
     missing = [name for name in ("time_s", "voltage_V", "current_mA", "step") if name not in frame.columns]
     if missing:
         raise UnreadableFile(file_format, f"no {', '.join(missing)} could be found in the file")
@@ -80,7 +94,10 @@ def canonical(frame: pl.DataFrame, file_format: str) -> pl.DataFrame:
             for name, dtype in COLUMNS.items()
             if name not in frame.columns
         ]
-    ).select([pl.col(name).cast(dtype) for name, dtype in COLUMNS.items()])
+    ).select(
+        [pl.col(name).cast(dtype) for name, dtype in COLUMNS.items()]
+        + [pl.col(name).cast(dtype, strict=False) for name, dtype in EXTRAS.items() if name in frame.columns]
+    )
     frame = frame.filter(
         pl.col("time_s").is_finite() & pl.col("voltage_V").is_finite() & pl.col("current_mA").is_finite()
     )

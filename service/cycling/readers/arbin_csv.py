@@ -51,6 +51,9 @@ def read(path: Path, options: ReadOptions) -> Records:
         (col("discharge_capacity") * 1e3).alias("_qd"),
         (col("charge_energy") * 1e3 if "charge_energy" in columns else pl.lit(0.0)).alias("_ec"),
         (col("discharge_energy") * 1e3 if "discharge_energy" in columns else pl.lit(0.0)).alias("_ed"),
+        # Epoch seconds in the CSV export (a text date elsewhere comes out null, and so no column).
+        *([col("datetime").alias("unix_time_s")] if "datetime" in columns else []),
+        *([col("temperature").alias("surface_temperature_C")] if "temperature" in columns else []),
     )
     frame = frame.with_columns(
         step_ids(

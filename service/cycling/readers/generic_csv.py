@@ -36,6 +36,8 @@ ROLES = (
     "discharge_capacity",
     "charge_energy",
     "discharge_energy",
+    "unix_time",
+    "ambient_temperature",
 )
 ALIASES: dict[str, tuple[str, ...]] = {
     "time": ("test_time_second", "test_time_s", "time_s", "test_time", "total_time_s", "time"),
@@ -58,6 +60,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "charge_energy": ("charging_energy_wh", "charge_energy_wh", "charge_energy_mwh"),
     "discharge_energy": ("discharging_energy_wh", "discharge_energy_wh", "discharge_energy_mwh"),
+    "unix_time": ("unix_time_second", "unix_time_s", "unix_time"),
+    # The BDF project's own conversion of a Landt file takes its first temperature channel as the ambient one.
+    "ambient_temperature": ("ambient_temperature_celsius", "ambient_temperature_c", "temperature_1_c"),
 }
 # Factor to cellprov's unit for each unit a column may carry.
 UNITS: dict[str, dict[str, float]] = {
@@ -171,6 +176,17 @@ def read(path: Path, options: ReadOptions) -> Records:
             for role in ROLES
             if role in mapping and ("capacity" in role or "energy" in role)
         ],
+        *([value("unix_time").alias("unix_time_s")] if "unix_time" in mapping else []),
+        *(
+            [value("ambient_temperature").alias("ambient_temperature_C")]
+            if "ambient_temperature" in mapping
+            else []
+        ),
+        *(
+            [pl.col(mapping["step"]).str.strip_chars().cast(pl.Int64, strict=False).alias("step_index")]
+            if "step" in mapping
+            else []
+        ),
     )
     sign_change = pl.col("current_mA").sign() != pl.col("current_mA").sign().shift(1)
     boundary = (pl.col("_step") != pl.col("_step").shift(1)) if "step" in mapping else sign_change

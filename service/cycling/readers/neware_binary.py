@@ -71,6 +71,13 @@ def _read(path: Path, suffix: str, file_format: str) -> Records:
         .alias("hw_cycle"),
         pl.col("capacity_mAh").cast(pl.Float64).abs(),
         pl.col("energy_mWh").cast(pl.Float64).abs(),
+        *[pl.col(name).cast(pl.Float64) for name in ("unix_time_s",) if name in raw.columns],
+        *[pl.col(name).cast(pl.Int64) for name in ("step_index",) if name in raw.columns],
+        # The first auxiliary temperature: a thermocouple on the cell.
+        *[
+            pl.col(name).cast(pl.Float64).alias("surface_temperature_C")
+            for name in [c for c in raw.columns if c.endswith("temperature_degC")][:1]
+        ],
     )
     return Records(canonical(frame, file_format), file_format, "fastnda", version("fastnda"))
 
