@@ -476,6 +476,17 @@ def chosen_cycles(session: Session, run: TestRun, text: str | None) -> list[int]
     return list(dict.fromkeys(wanted))
 
 
+def showcase_cycles(session: Session, run: TestRun) -> list[int]:
+    """A few cycles that tell a run's story: the first complete one after formation, the middle one, the last
+    complete one (fewer when the run is short)."""
+    formed = _formation_of(run)
+    complete = [c.cycle for c in cycles_of(session, run) if c.complete]
+    after = [c for c in complete if c > formed] or complete
+    if not after:
+        return []
+    return sorted({after[0], after[len(after) // 2], after[-1]})
+
+
 def differential(
     session: Session, store_path: Path, run: TestRun, cycles: list[int], resolution_V: float, smoothing: int
 ) -> DifferentialCapacity:

@@ -18,6 +18,9 @@ MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 # Okabe & Ito (2008), the colour-blind-safe palette Nature Methods recommends: blue, vermillion, bluish green,
 # reddish purple, orange, sky blue, yellow, black.
 OKABE_ITO = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000"]
+# Text stays text in SVG, so a figure for a paper can be edited (font, size) without redrawing it; a fixed
+# salt for the ids matplotlib gives clip paths and markers keeps the bytes identical for identical data.
+SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "cellprov"}
 # The capacity axis spans at least this share of the largest capacity unless asked to start from zero.
 MIN_SPAN = 0.2
 
@@ -170,8 +173,7 @@ def cycle_figure(
 def plot_cycles(
     series: list[Series], capacity_unit: str, title: str, fmt: PlotFormat = "png", from_zero: bool = False
 ) -> bytes:
-    # Text stays text in SVG, so a figure for a paper can be edited (font, size) without redrawing it.
-    with plt.rc_context({"svg.fonttype": "none"}):
+    with plt.rc_context(SVG_STYLE):
         return _render(cycle_figure(series, capacity_unit, title, from_zero), fmt)
 
 
@@ -256,5 +258,5 @@ def xy_figure(
 def plot_xy(
     traces: list[Trace], x_label: str, y_label: str, title: str, fmt: PlotFormat, **style: bool
 ) -> bytes:
-    with plt.rc_context({"svg.fonttype": "none"}):
+    with plt.rc_context(SVG_STYLE):
         return _render(xy_figure(traces, x_label, y_label, title, **style), fmt)
