@@ -4,7 +4,7 @@ import io
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import matplotlib
 
@@ -20,7 +20,7 @@ MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 OKABE_ITO = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000"]
 # Text stays text in SVG, so a figure for a paper can be edited (font, size) without redrawing it; a fixed
 # salt for the ids matplotlib gives clip paths and markers keeps the bytes identical for identical data.
-SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "cellprov"}
+SVG_STYLE: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "cellprov"}
 # The capacity axis spans at least this share of the largest capacity unless asked to start from zero.
 MIN_SPAN = 0.2
 
