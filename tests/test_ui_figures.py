@@ -34,7 +34,7 @@ def test_the_test_run_page_draws_dqdv_of_the_first_middle_and_last_cycles_and_le
     assert shown.status_code == 200, shown.text
     src = re.search(r'id="dqdv-plot" src="([^"]+)"', shown.text)
     assert src is not None and src.group(1) == f"/ui/tests/{run['id']}/dqdv.svg?cycles=3,17,30"
-    assert "the first after formation, the middle and the last complete cycle" in shown.text
+    assert "Cycles 3, 17, 30 (unless chosen: the first complete cycle after formation" in shown.text
     figure = sam.get(src.group(1))
     assert figure.status_code == 200 and figure.headers["content-type"].startswith("image/svg+xml")
     words = _words(figure.content)

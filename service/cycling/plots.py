@@ -148,6 +148,10 @@ def cycle_figure(
         handles += [line, ce_line]
     capacity_axis.set_xlabel("cycle")
     capacity_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    drawn_cycles = [c for one in series for c in one.cycles]
+    if drawn_cycles and max(drawn_cycles) - min(drawn_cycles) < 2:
+        # One or two cycles: matplotlib's autoscale spans less than one cycle and ticks at 0.96, 0.98 ...
+        capacity_axis.set_xlim(min(drawn_cycles) - 1, max(drawn_cycles) + 1)
     capacity_axis.set_ylabel(f"capacity / {capacity_unit}")
     ce_axis.set_ylabel("coulombic efficiency / %")
     if single:
