@@ -171,6 +171,10 @@ def read_mpr(path: Path, name: str) -> list[Spectrum]:
     return _spectra(columns, name, "EIS", {})
 
 
+def named_like_ec_lab(name: str) -> bool:
+    return name.lower().endswith((".mpt", ".mpr"))
+
+
 def read_spectra(path: Path, name: str) -> list[Spectrum]:
     """The impedance spectra of an EC-Lab file, told apart by its first bytes, not its name."""
     with path.open("rb") as handle:

@@ -244,6 +244,8 @@ def nyquist(session: Session, store: FileStore, analysis_id: int, chosen: str | 
             [problem("/files", "no file attached", expected="an EC-Lab PEIS/GEIS file")],
         )
     candidates = [f for f in shown.files if chosen in (None, f.sha256, f.name, f.label)]
+    # EC-Lab's own names first: each file tried is fetched from the store, and an SEM image can be large.
+    candidates.sort(key=lambda f: not eis.named_like_ec_lab(f.name))
     if not candidates:
         raise Invalid(
             f"analysis {analysis_id} has no file {chosen!r}",

@@ -14,7 +14,7 @@ from schemas.common import Quantity
 from schemas.cycling import TestOptions
 from schemas.templates import TemplateKind
 from service.analyses import logic as analyses
-from service.analyses.eis import NotASpectrum
+from service.analyses.eis import NotASpectrum, named_like_ec_lab
 from service.cycling import figures
 from service.cycling import logic as cycling
 from service.cycling.figures import Figure
@@ -276,7 +276,8 @@ def analysis_page(analysis_id: int, request: Request, session: ReadSession, user
     spectrum among its files."""
     shown = analyses.analysis_out(session, analyses.get_analysis(session, analysis_id))
     spectrum, why = None, ""
-    if shown.files:
+    # Only where a spectrum may be: trying a file fetches it from the store, and an XRD or SEM file is no EIS.
+    if shown.files and (shown.technique == "EIS" or any(named_like_ec_lab(f.name) for f in shown.files)):
         try:
             spectrum = analyses.nyquist(session, files.store_for(request.app.state.settings), analysis_id)
         except NotASpectrum as refused:
