@@ -48,9 +48,17 @@ from schemas import (
     UserOut,
     VoidIn,
 )
-from schemas.analyses import AnalysisIn, AnalysisOut, CalculationBase
+from schemas.analyses import AnalysisIn, AnalysisOut, CalculationBase, Nyquist
 from schemas.audit import Checkpoint, ConsistencyProof, InclusionProof
-from schemas.cycling import Comparison, CycleOut, DifferentialCapacity, TestOptions, TestRunOut
+from schemas.cycling import (
+    Comparison,
+    CycleOut,
+    DifferentialCapacity,
+    DifferentialVoltage,
+    TestOptions,
+    TestRunOut,
+    VoltageProfiles,
+)
 from schemas.eln_import import ElnImportOut
 from schemas.entries import EntryIn, EntryOut, EntryPatch, EntryVersion
 from schemas.events import AuditEvent, ChainCheck
@@ -615,6 +623,44 @@ class Client:
                 if progress:
                     progress(written, total)
         return written, name
+
+    def dvdq(
+        self, test_id: int, cycles: list[int] | None = None, points: int = 500, smoothing: int = 5
+    ) -> DifferentialVoltage:
+        """`GET /tests/{id}/dvdq`: dV/dQ per half cycle against the capacity passed."""
+        chosen = ",".join(str(c) for c in cycles) if cycles else None
+        return self._get(
+            f"/tests/{test_id}/dvdq", DifferentialVoltage, cycles=chosen, points=points, smoothing=smoothing
+        )
+
+    def profiles(self, test_id: int, cycles: list[int] | None = None) -> VoltageProfiles:
+        """`GET /tests/{id}/profiles`: voltage against capacity of each half cycle of the chosen cycles."""
+        chosen = ",".join(str(c) for c in cycles) if cycles else None
+        return self._get(f"/tests/{test_id}/profiles", VoltageProfiles, cycles=chosen)
+
+    def differential_file(
+        self,
+        test_id: int,
+        what: Literal["dqdv", "dvdq", "profiles"],
+        fmt: Literal["csv", "png", "svg"],
+        cycles: list[int] | None = None,
+        **params: float,
+    ) -> bytes:
+        """dQ/dV, dV/dQ or the voltage profiles of the chosen cycles as a CSV sheet or a PNG/SVG figure;
+        `params` are the route's own (resolution_mV, smoothing, points)."""
+        chosen = ",".join(str(c) for c in cycles) if cycles else None
+        query = {"cycles": chosen, "format": fmt, **params}
+        return self.request("GET", f"/tests/{test_id}/{what}", params=query).content
+
+    def nyquist(self, analysis_id: int, file: str | None = None) -> Nyquist:
+        """`GET /analyses/{id}/nyquist`: the impedance spectra of an EIS analysis's BioLogic file."""
+        return self._get(f"/analyses/{analysis_id}/nyquist", Nyquist, file=file)
+
+    def nyquist_file(
+        self, analysis_id: int, fmt: Literal["csv", "png", "svg"], file: str | None = None
+    ) -> bytes:
+        params = {"format": fmt, "file": file}
+        return self.request("GET", f"/analyses/{analysis_id}/nyquist", params=params).content
 
     def plot(self, test_id: int, fmt: Literal["png", "svg"] = "png", from_zero: bool = False) -> bytes:
         params = {"from_zero": "true"} if from_zero else {}

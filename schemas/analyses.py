@@ -137,3 +137,23 @@ class ArrheniusIn(CalculationBase):
     """Activation energy from 1/Rct = A·exp(−Ea/RT): a line of ln(1/Rct) against 1/T."""
 
     points: Annotated[list[ArrheniusPoint], Field(min_length=2, max_length=10000)]
+
+
+class NyquistSpectrum(BaseModel):
+    label: str
+    technique: str
+    """PEIS, GEIS ... as EC-Lab names it (EIS where the file does not say)."""
+    sequence: int | None
+    """EC-Lab's Ns: the technique's place in a linked-technique or Modulo Bat run."""
+    frequency_Hz: list[float]
+    re_Z_ohm: list[float]
+    minus_im_Z_ohm: list[float]
+
+
+class Nyquist(BaseModel):
+    """The impedance spectra of an analysis's file, as recorded: −Im(Z) against Re(Z), nothing fitted."""
+
+    analysis: int
+    file: AnalysisFileOut
+    method: str
+    spectra: list[NyquistSpectrum]

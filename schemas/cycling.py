@@ -244,3 +244,21 @@ class VoltageProfiles(BaseModel):
     test: int
     method: str
     profiles: list[VoltageProfile]
+
+
+class VoltageSlopeCurve(BaseModel):
+    cycle: int
+    direction: Literal["charge", "discharge"]
+    capacity_mAh: list[float]
+    capacity_mAh_g: list[float] | None
+    dvdq_V_per_mAh: list[float]
+
+
+class DifferentialVoltage(BaseModel):
+    """dV/dQ of chosen cycles of a test run against the capacity passed, with the method that computed it."""
+
+    test: int
+    method: str
+    points: int
+    smoothing_points: int
+    curves: list[VoltageSlopeCurve]

@@ -69,14 +69,35 @@ def test_a_scientist_uploads_a_cycler_file_prints_labels_and_compares_cells(
     run_id = page.url.rsplit("/", 1)[1]
     parsed = page.locator("#parsed").inner_text()
     assert "neware_ndax" in parsed and "fastnda" in parsed and "84" in parsed
-    assert page.locator("img.plot").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.locator("#capacity-plot").evaluate("img => img.complete && img.naturalWidth > 0")
     assert page.locator("#cycles tr").count() == 2  # the header and the one cycle
+    # dQ/dV of the run's one cycle, drawn and fitting a tablet's width.
+    dqdv = page.locator("#dqdv-plot")
+    assert dqdv.evaluate("img => img.complete && img.naturalWidth > 0")
+    page.set_viewport_size({"width": 768, "height": 1024})
+    box = dqdv.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 768
+    page.set_viewport_size({"width": 1200, "height": 900})
     with page.expect_download() as download:
         page.click("text=Download the cycles as CSV")
     assert Path(download.value.path()).read_text().startswith("cycle")
     page.screenshot(path=str(DOCS / "test-run-page.png"), full_page=True)
     page.goto(f"{base}/ui/items/{spare}")
     assert page.locator(f"a[href='/ui/tests/{run_id}']").count() == 1
+
+    # An EIS analysis of the cell with a real EC-Lab export: its page draws the Nyquist plot.
+    with httpx.Client(base_url=live_server, headers=headers, timeout=60) as api:
+        content = fixture("biologic_mpr/mb.issue_223.mpt").read_bytes()
+        stored = api.post("/files", files={"file": ("mb.issue_223.mpt", content)}).json()
+        analysis = api.post(
+            "/analyses",
+            json={"technique": "EIS", "subjects": [spare], "files": [{"sha256": stored["sha256"]}]},
+        ).json()
+    page.goto(f"{base}/ui/items/{spare}")
+    page.click(f"a[href='/ui/analyses/{analysis['id']}']")
+    page.wait_for_url(f"**/ui/analyses/{analysis['id']}")
+    assert page.locator("#nyquist-plot").evaluate("img => img.complete && img.naturalWidth > 0")
+    page.goto(f"{base}/ui/items/{spare}")
 
     # Print a sheet of labels for the cells: the PDF the link opens, rendered; each QR is its cell's page.
     codes = [code for group in cells.values() for code in group]

@@ -20,6 +20,7 @@ from clients.cli import app, output
 from clients.client import Client
 from clients.cycler_model import lfp_cycling
 from schemas import Role
+from schemas.analyses import AnalysisIn
 from schemas.cycling import TestOptions
 from tests.conftest import Person
 from tests.lab import ASSEMBLY, publish_bench_over_http
@@ -262,6 +263,53 @@ def test_test_show_cycles_csv_plot_void_and_compare_chosen_cells(lab: Lab, tmp_p
     after = json.loads(ok(lab.cli("compare", "--cell", first, "--cell", second, "--json")))
     assert [group["group"] for group in after["groups"]] == [first]
     assert "did you mean" in refused(lab.cli("compare", "--cell", third[:-1] + "X"))
+
+
+def test_test_dqdv_dvdq_profiles_and_analysis_nyquist_as_tables_sheets_and_figures(
+    lab: Lab, tmp_path: Path
+) -> None:
+    from tests.cycler_files import fixture
+    from tests.test_cycling_dqdv import MAPPING, _two_plateau_file
+
+    _, (cell,) = lab.cells(1)
+    with lab.client() as client:
+        options = TestOptions.model_validate({**MAPPING, "active_mass": "12.5 mg"})
+        run = client.upload_test(cell, "plateaus.csv", io.BytesIO(_two_plateau_file()), CYCLING, options).id
+    table = ok(lab.cli("test", "dqdv", str(run), "--cycles", "1,2"))
+    assert "5 mV grid" in table and "strongest peak at V" in table
+    assert table.count("charge") >= 4 and ("3.45" in table or "3.95" in table)
+    sheet = ok(lab.cli("test", "dqdv", str(run), "-c", "2", "--format", "csv"))
+    assert sheet.startswith("# capacity integrated") and "cycle,direction,voltage_V,dqdv_mAh_per_V" in sheet
+    figure = tmp_path / "dqdv.svg"
+    said = ok(lab.cli("test", "dqdv", str(run), "--cycles", "1,2", "-o", str(figure)))
+    assert "cycle 2 · discharge" in figure.read_text() and str(figure) in said
+    png = tmp_path / "dvdq.png"
+    ok(lab.cli("test", "dvdq", str(run), "-c", "1", "-o", str(png), "--points", "300"))
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert "300 capacity points" in ok(lab.cli("test", "dvdq", str(run), "-c", "1", "--points", "300"))
+    profiles = json.loads(ok(lab.cli("test", "profiles", str(run), "-c", "2", "--json")))
+    assert [p["direction"] for p in profiles["profiles"]] == ["charge", "discharge"]
+    assert "capacity mAh/g" in ok(lab.cli("test", "profiles", str(run), "-c", "2"))
+
+    assert "whole cycle numbers" in refused(lab.cli("test", "dqdv", str(run), "--cycles", "one"))
+    assert "needs a file" in refused(lab.cli("test", "dvdq", str(run), "--format", "png"))
+    assert "choose csv, png or svg" in refused(lab.cli("test", "profiles", str(run), "--format", "gif"))
+    assert "name it .csv, .png or .svg" in refused(
+        lab.cli("test", "dqdv", str(run), "-o", str(tmp_path / "x"))
+    )
+    assert "has no cycle 9" in refused(lab.cli("test", "dqdv", str(run), "--cycles", "9"))
+    assert "--cycles" in ok(lab.cli("test", "dqdv", "--help"))
+
+    with lab.client() as client:
+        content = fixture("biologic_mpr/mb.issue_223.mpt").read_bytes()
+        stored = client.upload_file("mb.issue_223.mpt", content)
+        body = {"technique": "EIS", "subjects": [cell], "files": [{"sha256": stored.sha256}]}
+        analysis = client.add_analysis(AnalysisIn.model_validate(body)).id
+    spectra = ok(lab.cli("analysis", "nyquist", str(analysis)))
+    assert "PEIS (Ns 1)" in spectra and "GEIS (Ns 7)" in spectra and "nothing is fitted" in spectra
+    nyquist = tmp_path / "nyquist.svg"
+    ok(lab.cli("analysis", "nyquist", str(analysis), "-o", str(nyquist)))
+    assert "Re(Z) / Ω" in nyquist.read_text()
 
 
 def test_compare_by_what_cells_descend_from(lab: Lab) -> None:

@@ -33,6 +33,18 @@ def test_one_cell_capacity_and_ce_have_their_own_colours_axes_and_legend():
     plt.close(figure)
 
 
+@pytest.mark.parametrize("cycles", [1, 2])
+def test_one_or_two_cycles_still_get_whole_cycle_ticks(cycles):
+    figure = cycle_figure([_fading("", cycles=cycles)], "mAh/g", "a short run")
+    capacity_axis = figure.axes[0]
+    figure.canvas.draw()
+    ticks = [t.get_text() for t in capacity_axis.get_xticklabels() if t.get_text()]
+    assert ticks and all(t.lstrip("−-").isdigit() for t in ticks), ticks
+    low, high = capacity_axis.get_xlim()
+    assert low < 1 and high > cycles
+    plt.close(figure)
+
+
 def test_a_small_fade_stays_small_and_the_axis_starts_at_zero_on_request():
     figure = cycle_figure([_fading("", cycles=100)], "mAh/g", "")
     low, high = figure.axes[0].get_ylim()

@@ -1,4 +1,4 @@
-"""`cellprov analysis add`: characterisations of items (XRD, XPS, EIS …) with their files and results."""
+"""`cellprov analysis add|nyquist`: characterisations of items (XRD, XPS, EIS …), their files and results."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.markup import escape
+from rich.table import Table
 
 from clients.cli import output
 from clients.cli.connect import JsonFlag, connected, wants_json
@@ -69,3 +70,56 @@ def analysis_add(
     )
     for r in analysis.results:
         output.console.print(f"  {escape(r.name)}: {output.text(Quantity(value=r.value, unit=r.unit))}")
+
+
+@app.command("nyquist")
+def analysis_nyquist(
+    ctx: typer.Context,
+    analysis_id: Annotated[int, typer.Argument(help="Analysis id (an EIS analysis with an EC-Lab file).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the sheet or figure here (.csv, .png, .svg).")
+    ] = None,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", help="Which of its files: name, label or SHA-256 (default: first)."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """The Nyquist plot of an EIS analysis's BioLogic PEIS/GEIS file: −Im(Z) against Re(Z), nothing fitted.
+
+    \b
+    cellprov analysis nyquist 12                   each spectrum: points, frequency range, Re(Z) range
+    cellprov analysis nyquist 12 -o nyquist.svg    the figure (equal axes, ohms); -o nyquist.csv for the sheet
+    """
+    if out is not None:
+        fmt = out.suffix.lstrip(".").lower()
+        if fmt not in ("csv", "png", "svg"):
+            output.fail(f"cannot tell the format from {out.name}: name it .csv, .png or .svg")
+        with connected(ctx) as client:
+            content = client.nyquist_file(analysis_id, fmt, file)  # type: ignore[arg-type]
+        try:
+            out.write_bytes(content)
+        except OSError as exc:
+            output.fail(f"cannot write {out}: {exc}")
+        output.console.print(f"Nyquist plot of analysis {analysis_id} saved to {escape(str(out))}.")
+        return
+    with connected(ctx) as client:
+        answer = client.nyquist(analysis_id, file)
+    if wants_json(ctx, json_output):
+        output.print_json(answer)
+        return
+    output.console.print(
+        f"[bold]Analysis {analysis_id}[/] · {escape(answer.file.name)}: {escape(answer.method)}"
+    )
+    table = Table("spectrum", "points", "from Hz", "to Hz", "Re(Z) min Ω", "Re(Z) max Ω", "−Im(Z) max Ω")
+    for spectrum in answer.spectra:
+        table.add_row(
+            escape(spectrum.label),
+            str(len(spectrum.frequency_Hz)),
+            output.number(spectrum.frequency_Hz[0], digits=4),
+            output.number(spectrum.frequency_Hz[-1], digits=4),
+            output.number(min(spectrum.re_Z_ohm), digits=4),
+            output.number(max(spectrum.re_Z_ohm), digits=4),
+            output.number(max(spectrum.minus_im_Z_ohm), digits=4),
+        )
+    output.console.print(table)

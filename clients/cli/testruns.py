@@ -1,10 +1,12 @@
-"""`cellprov test upload|show|cycles|plot|void|check`: a cell's test runs, their cycles and metrics."""
+"""`cellprov test upload|show|cycles|plot|dqdv|dvdq|profiles|void|check`: a cell's test runs, their cycles,
+metrics and differential analysis."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -14,12 +16,22 @@ from rich.table import Table
 
 from clients.cli import output
 from clients.cli.connect import JsonFlag, connected, wants_json
+from clients.client import Client
 from schemas import (
     Quantity,
 )
-from schemas.cycling import CycleOut, TestOptions, TestRunOut
+from schemas.cycling import (
+    CycleOut,
+    DifferentialCapacity,
+    DifferentialVoltage,
+    TestOptions,
+    TestRunOut,
+    VoltageProfiles,
+)
 
-app = typer.Typer(help="Test runs: upload a cell's cycler file, show its cycles and metrics.")
+app = typer.Typer(
+    help="Test runs: upload a cell's cycler file; its cycles, metrics, dQ/dV, dV/dQ and voltage profiles."
+)
 
 
 class _Progress:
@@ -162,6 +174,242 @@ def test_plot(
     except OSError as exc:
         output.fail(f"cannot write {out}: {exc}")
     output.console.print(f"Plot of test {test_id} saved to {escape(str(out))} ({len(content):,} bytes).")
+
+
+Differential = Literal["dqdv", "dvdq", "profiles"]
+SheetFormat = Literal["csv", "png", "svg"]
+CyclesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cycles", "-c", help="Cycle numbers, e.g. 1,50,100 (default: the first and the last complete)."
+    ),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="csv, png or svg (default: from the --out file's suffix; a table on the terminal without -o).",
+    ),
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write the CSV or figure to this file (.csv, .png, .svg).")
+]
+SmoothingOption = Annotated[
+    int, typer.Option("--smoothing", min=1, max=51, help="Points of the centred moving average.")
+]
+
+
+def _cycles(text: str | None) -> list[int] | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        output.fail(f"--cycles {text!r}: give whole cycle numbers separated by commas, e.g. 1,50,100")
+
+
+def _format(fmt: str | None, out: Path | None) -> SheetFormat | None:
+    """The format asked for, else the one the file's suffix names; None for a table on the terminal."""
+    chosen = (fmt or (out.suffix.lstrip(".") if out is not None else "")).lower()
+    if not chosen:
+        if out is not None:
+            output.fail(
+                f"cannot tell the format from {out.name}: name it .csv, .png or .svg, or give --format"
+            )
+        return None
+    if chosen not in ("csv", "png", "svg"):
+        output.fail(f"--format {chosen!r}: choose csv, png or svg")
+    if chosen in ("png", "svg") and out is None:
+        output.fail(f"a {chosen.upper()} figure needs a file: add -o FILE.{chosen}")
+    return chosen  # type: ignore[return-value]
+
+
+def _write(content: bytes, out: Path | None, what: str, test_id: int) -> None:
+    if out is None:
+        sys.stdout.write(content.decode())
+        return
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        output.fail(f"cannot write {out}: {exc}")
+    output.console.print(f"{what} of test {test_id} saved to {escape(str(out))} ({len(content):,} bytes).")
+
+
+def _peak(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
+    """Where |y| is largest: the strongest dQ/dV peak of a half cycle."""
+    if not ys:
+        return None
+    at = max(range(len(ys)), key=lambda i: abs(ys[i]))
+    return xs[at], ys[at]
+
+
+def _differential_table(
+    answer: DifferentialCapacity | DifferentialVoltage | VoltageProfiles,
+) -> Table:
+    if isinstance(answer, DifferentialCapacity):
+        table = Table("cycle", "half", "points", "from V", "to V", "strongest peak at V", "dQ/dV mAh/V")
+        for c in answer.curves:
+            peak = _peak(c.voltage_V, c.dqdv_mAh_per_V)
+            table.add_row(
+                str(c.cycle),
+                c.direction,
+                str(len(c.voltage_V)),
+                output.number(c.voltage_V[0] if c.voltage_V else None, digits=4),
+                output.number(c.voltage_V[-1] if c.voltage_V else None, digits=4),
+                output.number(peak[0] if peak else None, digits=4),
+                output.number(peak[1] if peak else None, digits=4),
+            )
+        return table
+    if isinstance(answer, DifferentialVoltage):
+        table = Table("cycle", "half", "points", "capacity mAh", "smallest |dV/dQ| at mAh", "dV/dQ V/mAh")
+        for slope in answer.curves:
+            ys = slope.dvdq_V_per_mAh
+            at = min(range(len(ys)), key=lambda i: abs(ys[i])) if ys else None
+            table.add_row(
+                str(slope.cycle),
+                slope.direction,
+                str(len(ys)),
+                output.number(slope.capacity_mAh[-1] if slope.capacity_mAh else None, digits=4),
+                output.number(slope.capacity_mAh[at] if at is not None else None, digits=4),
+                output.number(ys[at] if at is not None else None, digits=4),
+            )
+        return table
+    table = Table("cycle", "half", "points", "capacity mAh", "capacity mAh/g", "from V", "to V")
+    for p in answer.profiles:
+        table.add_row(
+            str(p.cycle),
+            p.direction,
+            str(len(p.voltage_V)),
+            output.number(p.capacity_mAh[-1] if p.capacity_mAh else None, digits=4),
+            output.number(p.capacity_mAh_g[-1] if p.capacity_mAh_g else None, digits=4),
+            output.number(p.voltage_V[0] if p.voltage_V else None, digits=4),
+            output.number(p.voltage_V[-1] if p.voltage_V else None, digits=4),
+        )
+    return table
+
+
+Answer = DifferentialCapacity | DifferentialVoltage | VoltageProfiles
+
+
+def _differential(
+    ctx: typer.Context,
+    what: Differential,
+    test_id: int,
+    cycles: str | None,
+    fmt: str | None,
+    out: Path | None,
+    json_output: bool,
+    fetch: Callable[[Client, list[int] | None], Answer],
+    **params: float,
+) -> None:
+    """The table (or JSON) on the terminal, or the CSV sheet or figure in a file."""
+    chosen, sheet = _cycles(cycles), _format(fmt, out)
+    name = {"dqdv": "dQ/dV", "dvdq": "dV/dQ", "profiles": "Voltage profiles"}[what]
+    with connected(ctx) as client:
+        if sheet is not None:
+            _write(client.differential_file(test_id, what, sheet, chosen, **params), out, name, test_id)
+            return
+        answer = fetch(client, chosen)
+    if wants_json(ctx, json_output):
+        output.print_json(answer)
+        return
+    output.console.print(f"[bold]{name}[/] of test {test_id}: {escape(answer.method)}")
+    output.console.print(_differential_table(answer))
+
+
+@app.command("dqdv")
+def test_dqdv(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    cycles: CyclesOption = None,
+    fmt: FormatOption = None,
+    out: OutOption = None,
+    resolution_mV: Annotated[
+        float, typer.Option("--resolution-mv", min=0.1, max=100, help="The voltage grid's step, mV.")
+    ] = 5.0,
+    smoothing: SmoothingOption = 5,
+    json_output: JsonFlag = False,
+) -> None:
+    """dQ/dV of chosen cycles from the raw records, with the method it was computed by.
+
+    \b
+    cellprov test dqdv 7                            first and last complete cycles: each half's strongest peak
+    cellprov test dqdv 7 --cycles 1,50 -o dqdv.svg  the figure (charge solid, discharge negative and dashed)
+    cellprov test dqdv 7 -c 1,50 --format csv       the sheet, on stdout (or -o dqdv.csv)
+    """
+    _differential(
+        ctx,
+        "dqdv",
+        test_id,
+        cycles,
+        fmt,
+        out,
+        json_output,
+        lambda client, chosen: client.dqdv(test_id, chosen, resolution_mV, smoothing),
+        resolution_mV=resolution_mV,
+        smoothing=smoothing,
+    )
+
+
+@app.command("dvdq")
+def test_dvdq(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    cycles: CyclesOption = None,
+    fmt: FormatOption = None,
+    out: OutOption = None,
+    points: Annotated[
+        int, typer.Option("--points", min=20, max=5000, help="Capacity grid points across each half cycle.")
+    ] = 500,
+    smoothing: SmoothingOption = 5,
+    json_output: JsonFlag = False,
+) -> None:
+    """dV/dQ of chosen cycles against the capacity passed: plateaus are its minima, steps its peaks.
+
+    \b
+    cellprov test dvdq 7 --cycles 1,50              a table: where each half's dV/dQ is smallest
+    cellprov test dvdq 7 --cycles 1,50 -o dvdq.png  the figure; -o dvdq.csv for the sheet
+    """
+    _differential(
+        ctx,
+        "dvdq",
+        test_id,
+        cycles,
+        fmt,
+        out,
+        json_output,
+        lambda client, chosen: client.dvdq(test_id, chosen, points, smoothing),
+        points=points,
+        smoothing=smoothing,
+    )
+
+
+@app.command("profiles")
+def test_profiles(
+    ctx: typer.Context,
+    test_id: Annotated[int, typer.Argument(help="Test run id.")],
+    cycles: CyclesOption = None,
+    fmt: FormatOption = None,
+    out: OutOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Voltage against capacity of chosen cycles, each half cycle apart (per gram when the mass is known).
+
+    \b
+    cellprov test profiles 7 --cycles 1,100         a table: each half's capacity and voltage range
+    cellprov test profiles 7 -c 1,100 -o v.svg      the figure; -o v.csv for the sheet
+    """
+    _differential(
+        ctx,
+        "profiles",
+        test_id,
+        cycles,
+        fmt,
+        out,
+        json_output,
+        lambda client, chosen: client.profiles(test_id, chosen),
+    )
 
 
 @app.command("show")

@@ -1,5 +1,7 @@
 """Recording analyses and turning calculator inputs into stored analyses."""
 
+import csv
+import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,15 +19,19 @@ from schemas.analyses import (
     ArrheniusIn,
     BruceVincentIn,
     CalculationBase,
+    Nyquist,
+    NyquistSpectrum,
     ResultIn,
     ResultOut,
     TafelIn,
 )
-from service.analyses import calculators
+from service.analyses import calculators, eis
 from service.analyses.tables import Analysis, AnalysisFile, AnalysisSubject
 from service.auth.tables import User
+from service.cycling.plots import PlotFormat, Trace, plot_xy
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound, problem
+from service.files.store import FileStore
 from service.files.tables import StoredFile
 from service.items.logic import get_item
 from service.items.tables import Item
@@ -254,6 +260,73 @@ def _analysis_out(
         created_at=analysis.created_at,
         created_by=authors.get(analysis.created_by_id, "?"),
     )
+
+
+NYQUIST_METHOD = (
+    "impedance as the instrument recorded it (EC-Lab's Re(Z)/Ohm and -Im(Z)/Ohm), one spectrum per run of "
+    "points with a frequency; rows without one (rests, other techniques) are left out; nothing is fitted"
+)
+
+
+def nyquist(session: Session, store: FileStore, analysis_id: int, chosen: str | None = None) -> Nyquist:
+    """The impedance spectra of the analysis's first file that holds any (or of the file `chosen`, by name,
+    label or SHA-256); a 422 saying why, per file, when none does."""
+    shown = analysis_out(session, get_analysis(session, analysis_id))
+    if not shown.files:
+        raise eis.NotASpectrum(
+            f"analysis {analysis_id} has no file; attach an EC-Lab PEIS/GEIS file (.mpt) for a Nyquist plot",
+            [problem("/files", "no file attached", expected="an EC-Lab PEIS/GEIS file")],
+        )
+    candidates = [f for f in shown.files if chosen in (None, f.sha256, f.name, f.label)]
+    # EC-Lab's own names first: each file tried is fetched from the store, and an SEM image can be large.
+    candidates.sort(key=lambda f: not eis.named_like_ec_lab(f.name))
+    if not candidates:
+        raise Invalid(
+            f"analysis {analysis_id} has no file {chosen!r}",
+            [problem("query:file", "a name, label or SHA-256 of one of its files", got=chosen)],
+        )
+    refusals: list[eis.NotASpectrum] = []
+    for attached in candidates:
+        with store.local_copy(attached.sha256) as path:
+            try:
+                spectra = eis.read_spectra(path, attached.name)
+            except eis.NotASpectrum as refused:
+                refusals.append(refused)
+                continue
+        return Nyquist(
+            analysis=analysis_id,
+            file=attached,
+            method=NYQUIST_METHOD,
+            spectra=[NyquistSpectrum(**vars(spectrum)) for spectrum in spectra],
+        )
+    if len(refusals) == 1:
+        raise refusals[0]
+    raise eis.NotASpectrum(
+        f"none of the {len(refusals)} files of analysis {analysis_id} is an impedance spectrum",
+        [found for refused in refusals for found in refused.errors],
+    )
+
+
+def nyquist_csv(answer: Nyquist) -> str:
+    out = io.StringIO()
+    out.write(f"# {answer.method}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["spectrum", "technique", "sequence", "frequency_Hz", "re_Z_ohm", "minus_im_Z_ohm"])
+    for spectrum in answer.spectra:
+        sequence = "" if spectrum.sequence is None else spectrum.sequence
+        for row in zip(spectrum.frequency_Hz, spectrum.re_Z_ohm, spectrum.minus_im_Z_ohm, strict=True):
+            writer.writerow([spectrum.label, spectrum.technique, sequence, *row])
+    return out.getvalue()
+
+
+def nyquist_figure(answer: Nyquist, fmt: PlotFormat) -> bytes:
+    """−Im(Z) against Re(Z) on equal axes, so a semicircle looks round; one colour per spectrum."""
+    traces = [
+        Trace(spectrum.label, spectrum.re_Z_ohm, spectrum.minus_im_Z_ohm, index)
+        for index, spectrum in enumerate(answer.spectra)
+    ]
+    title = f"analysis {answer.analysis} · {answer.file.name} · Nyquist"
+    return plot_xy(traces, "Re(Z) / Ω", "−Im(Z) / Ω", title, fmt, equal_aspect=True, markers=True)
 
 
 def _value(quantity: Quantity, unit: str, pointer: str) -> float:

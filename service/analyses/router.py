@@ -1,18 +1,21 @@
 """HTTP routes for analyses and the electrochemistry calculators."""
 
 from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from schemas.analyses import AnalysisIn, AnalysisOut, ArrheniusIn, BruceVincentIn, TafelIn
+from schemas.analyses import AnalysisIn, AnalysisOut, ArrheniusIn, BruceVincentIn, Nyquist, TafelIn
 from schemas.common import VoidIn
 from service.analyses import logic
 from service.analyses.tables import Analysis
 from service.auth.deps import Reader, Recorder
 from service.auth.tables import User
 from service.db import ReadSession, RowId, WriteSession
+from service.files import logic as files
 from service.writes import commit_once
 
 router = APIRouter(tags=["analyses"])
@@ -37,6 +40,42 @@ def add_analysis(body: AnalysisIn, request: Request, session: WriteSession, user
 @router.get("/analyses/{analysis_id}")
 def get_analysis(analysis_id: int, session: ReadSession, _: Reader) -> AnalysisOut:
     return logic.analysis_out(session, logic.get_analysis(session, analysis_id))
+
+
+IMAGES = {"png": "image/png", "svg": "image/svg+xml"}
+CSV_PNG_SVG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}, "image/png": {}, "image/svg+xml": {}}}
+}
+
+
+@router.get("/analyses/{analysis_id}/nyquist", response_model=Nyquist, responses=CSV_PNG_SVG)
+def analysis_nyquist(
+    analysis_id: RowId,
+    request: Request,
+    session: ReadSession,
+    _: Reader,
+    file: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="which file: its name, label or SHA-256 (default: the first spectrum)"
+        ),
+    ] = None,
+    format: Literal["json", "csv", "png", "svg"] = "json",
+) -> Nyquist | Response:
+    """The Nyquist plot of an EIS analysis's BioLogic PEIS/GEIS file (.mpt; .mpr with the optional extra
+    cellprov[biologic]): −Im(Z) against Re(Z) in ohms, equal axes, nothing fitted. A file that holds no
+    impedance spectrum is a 422 saying what it holds instead."""
+    store = files.store_for(request.app.state.settings)
+    answer = logic.nyquist(session, store, analysis_id, file)
+    if format == "csv":
+        return PlainTextResponse(
+            logic.nyquist_csv(answer),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="analysis-{analysis_id}-nyquist.csv"'},
+        )
+    if format == "png" or format == "svg":
+        return Response(logic.nyquist_figure(answer, format), media_type=IMAGES[format])
+    return answer
 
 
 @router.post("/analyses/{analysis_id}/void", response_model=AnalysisOut)

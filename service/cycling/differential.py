@@ -5,6 +5,12 @@ integrated from current over time (trapezoids) across the half's steps; voltage 
 maximum on charge, minimum on discharge, so a CV tail or noise cannot fold the curve back); capacity is
 interpolated linearly onto an even voltage grid; a centred moving average smooths it; dQ/dV is the central
 difference on the grid (numpy.gradient). Charge peaks are positive, discharge peaks negative.
+
+dV/dQ (as in dV/dQ analysis after Bloom et al., and BEEP's featurisation) takes capacity as the independent
+variable instead: per half cycle, records where no charge passed are dropped, voltage is interpolated linearly
+onto an even capacity grid of a stated number of points across the half, smoothed by the same centred moving
+average, and differentiated by central differences. Plateaus are its minima, the steps between them its peaks;
+discharge values are negative (the voltage falls as capacity passes).
 """
 
 from dataclasses import dataclass
@@ -51,12 +57,36 @@ def _dqdv(volts: np.ndarray, charge: np.ndarray, resolution_V: float, smoothing:
     if volts.size < 3 or volts[-1] - volts[0] < 2 * resolution_V:
         return np.array([]), np.array([])
     grid = np.arange(volts[0], volts[-1] + resolution_V / 2, resolution_V)
-    on_grid = np.interp(grid, volts, charge)
-    if smoothing > 1 and grid.size > smoothing:
-        pad = smoothing // 2
-        padded = np.pad(on_grid, pad, mode="edge")
-        on_grid = np.convolve(padded, np.ones(smoothing) / smoothing, mode="valid")
+    on_grid = _smoothed(np.interp(grid, volts, charge), smoothing)
     return grid, np.gradient(on_grid, grid)
+
+
+@dataclass(frozen=True)
+class VoltageSlope:
+    cycle: int
+    direction: Direction
+    capacity_mAh: list[float]
+    dvdq_V_per_mAh: list[float]
+
+
+DEFAULT_DVDQ_POINTS = 500
+
+
+def dvdq_method(points: int, smoothing: int) -> str:
+    return (
+        f"capacity integrated from current per half cycle, voltage interpolated linearly on an even grid of "
+        f"{points} capacity points across the half, smoothed by a centred {smoothing}-point moving average, "
+        f"dV/dQ by central differences; discharge values negative"
+    )
+
+
+def _smoothed(values: np.ndarray, smoothing: int) -> np.ndarray:
+    """A centred moving average over `smoothing` points, the ends padded with their own value."""
+    if smoothing <= 1 or values.size <= smoothing:
+        return values
+    pad = smoothing // 2
+    padded = np.pad(values, (pad, smoothing - 1 - pad), mode="edge")
+    return np.convolve(padded, np.ones(smoothing) / smoothing, mode="valid")
 
 
 @dataclass(frozen=True)
@@ -135,3 +165,31 @@ def differential_capacity(
         grid, slope = _dqdv(volts, charge, resolution_V, smoothing)
         curves.append(Curve(cycle, direction, [round(float(v), 6) for v in grid], [float(d) for d in slope]))
     return curves
+
+
+def _dvdq(passed: np.ndarray, volts: np.ndarray, points: int, smoothing: int) -> tuple:
+    """Voltage on an even capacity grid across the half, smoothed, and its slope (V/mAh)."""
+    advanced = np.concatenate([[True], passed[1:] > passed[:-1]])  # np.interp needs rising capacity
+    passed, volts = passed[advanced], volts[advanced]
+    if passed.size < 3 or passed[-1] <= passed[0]:
+        return np.array([]), np.array([])
+    grid = np.linspace(passed[0], passed[-1], points)
+    on_grid = _smoothed(np.interp(grid, passed, volts), smoothing)
+    return grid, np.gradient(on_grid, grid)
+
+
+def differential_voltage(
+    frame: pl.DataFrame,
+    summary: Summary,
+    cycle_by: str,
+    cycles: list[int],
+    points: int = DEFAULT_DVDQ_POINTS,
+    smoothing: int = DEFAULT_SMOOTHING_POINTS,
+) -> list[VoltageSlope]:
+    slopes = []
+    for cycle, direction, times, volts, amps in _halves(frame, summary, cycle_by, cycles):
+        grid, slope = _dvdq(_passed(times, amps), volts, points, smoothing)
+        slopes.append(
+            VoltageSlope(cycle, direction, [round(float(q), 9) for q in grid], [float(d) for d in slope])
+        )
+    return slopes

@@ -20,6 +20,7 @@ from schemas.cycling import (
     CycleOut,
     DifferentialCapacity,
     DifferentialCurve,
+    DifferentialVoltage,
     Metric,
     Plausibility,
     TestFile,
@@ -27,6 +28,7 @@ from schemas.cycling import (
     TestRunOut,
     VoltageProfile,
     VoltageProfiles,
+    VoltageSlopeCurve,
 )
 from schemas.templates import TemplateKind
 from service.auth.tables import User
@@ -34,7 +36,12 @@ from service.cycling import cohorts as lineage_cohorts
 from service.cycling import metrics as metric_rules
 from service.cycling import plausibility
 from service.cycling.detect import read_cycler_file
-from service.cycling.differential import differential_capacity, voltage_profiles
+from service.cycling.differential import (
+    differential_capacity,
+    differential_voltage,
+    dvdq_method,
+    voltage_profiles,
+)
 from service.cycling.differential import method as differential_method
 from service.cycling.plots import BandKind, PlotFormat, Series, group_band, plot_cycles
 from service.cycling.queries import cathode_inputs
@@ -469,6 +476,17 @@ def chosen_cycles(session: Session, run: TestRun, text: str | None) -> list[int]
     return list(dict.fromkeys(wanted))
 
 
+def showcase_cycles(session: Session, run: TestRun) -> list[int]:
+    """A few cycles that tell a run's story: the first complete one after formation, the middle one, the last
+    complete one (fewer when the run is short)."""
+    formed = _formation_of(run)
+    complete = [c.cycle for c in cycles_of(session, run) if c.complete]
+    after = [c for c in complete if c > formed] or complete
+    if not after:
+        return []
+    return sorted({after[0], after[len(after) // 2], after[-1]})
+
+
 def differential(
     session: Session, store_path: Path, run: TestRun, cycles: list[int], resolution_V: float, smoothing: int
 ) -> DifferentialCapacity:
@@ -534,6 +552,47 @@ def differential_csv(answer: DifferentialCapacity) -> str:
     return out.getvalue()
 
 
+def voltage_slopes(
+    session: Session, store_path: Path, run: TestRun, cycles: list[int], points: int, smoothing: int
+) -> DifferentialVoltage:
+    """dV/dQ of the chosen cycles against the capacity passed, from the run's stored file read again."""
+    options = TestOptions.model_validate(run.options)
+    records, summary = read_and_summarise(store_path, options, run.protocol)
+    slopes = differential_voltage(records.frame, summary, options.cycle_by, cycles, points, smoothing)
+    mass = run.active_mass_g
+    assert run.id is not None
+    return DifferentialVoltage(
+        test=run.id,
+        method=dvdq_method(points, smoothing),
+        points=points,
+        smoothing_points=smoothing,
+        curves=[
+            VoltageSlopeCurve(
+                cycle=s.cycle,
+                direction=s.direction,
+                capacity_mAh=s.capacity_mAh,
+                capacity_mAh_g=[q / mass for q in s.capacity_mAh] if mass else None,
+                dvdq_V_per_mAh=s.dvdq_V_per_mAh,
+            )
+            for s in slopes
+        ],
+    )
+
+
+def voltage_slopes_csv(answer: DifferentialVoltage) -> str:
+    out = io.StringIO()
+    out.write(f"# {answer.method}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["cycle", "direction", "capacity_mAh", "capacity_mAh_g", "dvdq_V_per_mAh"])
+    for curve in answer.curves:
+        per_gram: list[float | str] = [""] * len(curve.capacity_mAh)
+        if curve.capacity_mAh_g is not None:
+            per_gram = list(curve.capacity_mAh_g)
+        for q, q_g, slope in zip(curve.capacity_mAh, per_gram, curve.dvdq_V_per_mAh, strict=True):
+            writer.writerow([curve.cycle, curve.direction, q, q_g, slope])
+    return out.getvalue()
+
+
 def stored_file_of(session: Session, run: TestRun) -> StoredFile:
     stored = session.get(StoredFile, run.file_id)
     assert stored is not None
@@ -586,11 +645,15 @@ def series_of(session: Session, run: TestRun, label: str) -> tuple[Series, str]:
     )
 
 
-def plot_test(session: Session, run: TestRun, fmt: PlotFormat, from_zero: bool = False) -> bytes:
+def figure_title(session: Session, run: TestRun) -> str:
     cell = session.get(Item, run.item_id)
     assert cell is not None
+    return f"{cell.code} · {run.protocol} · test {run.id}"
+
+
+def plot_test(session: Session, run: TestRun, fmt: PlotFormat, from_zero: bool = False) -> bytes:
     series, unit = series_of(session, run, "")
-    return plot_cycles([series], unit, f"{cell.code} · {run.protocol} · test {run.id}", fmt, from_zero)
+    return plot_cycles([series], unit, figure_title(session, run), fmt, from_zero)
 
 
 def _group_keys(session: Session, cell_ids: list[int], by: str) -> dict[int, str]:

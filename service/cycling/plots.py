@@ -4,7 +4,7 @@ import io
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import matplotlib
 
@@ -18,6 +18,9 @@ MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 # Okabe & Ito (2008), the colour-blind-safe palette Nature Methods recommends: blue, vermillion, bluish green,
 # reddish purple, orange, sky blue, yellow, black.
 OKABE_ITO = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000"]
+# Text stays text in SVG, so a figure for a paper can be edited (font, size) without redrawing it; a fixed
+# salt for the ids matplotlib gives clip paths and markers keeps the bytes identical for identical data.
+SVG_STYLE: dict[Any, Any] = {"svg.fonttype": "none", "svg.hashsalt": "cellprov"}
 # The capacity axis spans at least this share of the largest capacity unless asked to start from zero.
 MIN_SPAN = 0.2
 
@@ -145,6 +148,10 @@ def cycle_figure(
         handles += [line, ce_line]
     capacity_axis.set_xlabel("cycle")
     capacity_axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    drawn_cycles = [c for one in series for c in one.cycles]
+    if drawn_cycles and max(drawn_cycles) - min(drawn_cycles) < 2:
+        # One or two cycles: matplotlib's autoscale spans less than one cycle and ticks at 0.96, 0.98 ...
+        capacity_axis.set_xlim(min(drawn_cycles) - 1, max(drawn_cycles) + 1)
     capacity_axis.set_ylabel(f"capacity / {capacity_unit}")
     ce_axis.set_ylabel("coulombic efficiency / %")
     if single:
@@ -170,6 +177,90 @@ def cycle_figure(
 def plot_cycles(
     series: list[Series], capacity_unit: str, title: str, fmt: PlotFormat = "png", from_zero: bool = False
 ) -> bytes:
-    # Text stays text in SVG, so a figure for a paper can be edited (font, size) without redrawing it.
-    with plt.rc_context({"svg.fonttype": "none"}):
+    with plt.rc_context(SVG_STYLE):
         return _render(cycle_figure(series, capacity_unit, title, from_zero), fmt)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One line of an x–y figure: a half cycle's dQ/dV, dV/dQ or voltage profile, or an impedance spectrum."""
+
+    label: str
+    x: list[float]
+    y: list[float]
+    colour_index: int = 0
+    dashed: bool = False
+
+
+def half_cycle_traces(curves: list[tuple[int, str, list[float], list[float]]]) -> list[Trace]:
+    """(cycle, direction, x, y) per half cycle as traces: one colour per cycle, charge solid, discharge
+    dashed, each named `cycle N · charge|discharge` in the legend."""
+    colour_of: dict[int, int] = {}
+    traces = []
+    for cycle, direction, x, y in curves:
+        colour = colour_of.setdefault(cycle, len(colour_of))
+        traces.append(Trace(f"cycle {cycle} · {direction}", x, y, colour, dashed=direction == "discharge"))
+    return traces
+
+
+def _robust_limits(traces: list[Trace]) -> tuple[float, float] | None:
+    """The y range of a derivative without the end-of-half spikes: the 1st–99th percentile of every value,
+    widened by a fifth. A steep rise at a cut-off voltage would otherwise flatten every peak."""
+    values = sorted(v for t in traces for v in t.y if math.isfinite(v))
+    if len(values) < 20:
+        return None
+    low, high = values[len(values) // 100], values[-1 - len(values) // 100]
+    low, high = min(low, 0.0), max(high, 0.0)
+    margin = 0.2 * (high - low) or 1.0
+    return low - margin, high + margin
+
+
+def xy_figure(
+    traces: list[Trace],
+    x_label: str,
+    y_label: str,
+    title: str,
+    equal_aspect: bool = False,
+    markers: bool = False,
+    clip_spikes: bool = False,
+) -> "plt.Figure":
+    """Lines in the Okabe–Ito palette with labelled axes and a legend (the look of `cycle_figure`). Equal
+    aspect for a Nyquist plot, where a semicircle must look round; `clip_spikes` keeps a derivative's
+    end-of-half spikes from setting the y range."""
+    figure, axis = plt.subplots(figsize=(7, 4.2) if not equal_aspect else (6.2, 5.2))
+    for trace in traces:
+        axis.plot(
+            trace.x,
+            trace.y,
+            ("o" if markers else "") + ("--" if trace.dashed else "-"),
+            ms=3.5,
+            lw=1.2,
+            mfc="none",
+            color=_series_colour(trace.colour_index),
+            label=trace.label,
+        )
+    axis.set_xlabel(x_label)
+    axis.set_ylabel(y_label)
+    axis.ticklabel_format(useOffset=False)
+    if equal_aspect:
+        axis.set_aspect("equal", adjustable="datalim")
+    if clip_spikes and (limits := _robust_limits(traces)) is not None:
+        axis.set_ylim(*limits)
+    if any(v < 0 for t in traces for v in t.y if math.isfinite(v)):
+        axis.axhline(0, color="#000000", lw=0.6, alpha=0.5)
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    if traces:
+        axis.legend(loc="best", fontsize=8, framealpha=0.8)
+    else:
+        axis.text(
+            0.5, 0.5, "no data for the chosen cycles", ha="center", va="center", transform=axis.transAxes
+        )
+    return figure
+
+
+def plot_xy(
+    traces: list[Trace], x_label: str, y_label: str, title: str, fmt: PlotFormat, **style: bool
+) -> bytes:
+    with plt.rc_context(SVG_STYLE):
+        return _render(xy_figure(traces, x_label, y_label, title, **style), fmt)

@@ -12,6 +12,7 @@ from schemas.cycling import (
     Comparison,
     CycleOut,
     DifferentialCapacity,
+    DifferentialVoltage,
     Metric,
     TestOptions,
     TestRunOut,
@@ -20,7 +21,8 @@ from schemas.cycling import (
 from schemas.steps import ProtocolRef
 from service.auth.deps import Reader, Recorder
 from service.config import Settings
-from service.cycling import bdf, logic
+from service.cycling import bdf, figures, logic
+from service.cycling.differential import DEFAULT_DVDQ_POINTS
 from service.cycling.plots import MEDIA_TYPES
 from service.db import ReadSession, WriteSession, open_writer
 from service.files import logic as files
@@ -181,22 +183,35 @@ def test_metrics(
     return metrics
 
 
-@router.get(
-    "/tests/{test_id}/dqdv",
-    response_model=DifferentialCapacity,
-    responses={200: {"content": {"text/csv": {}}}},
-)
+CSV_PNG_SVG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}, "image/png": {}, "image/svg+xml": {}}}
+}
+Resolution = Annotated[float, Query(gt=0.1, le=100, description="dQ/dV: the voltage grid's step, mV")]
+Smoothing = Annotated[int, Query(ge=1, le=51, description="moving-average points")]
+FigureFormat = Literal["json", "csv", "png", "svg"]
+
+
+def _figure(content: bytes, fmt: str, test_id: int, what: str) -> Response:
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'inline; filename="test-{test_id}-{what}.{fmt}"'},
+    )
+
+
+@router.get("/tests/{test_id}/dqdv", response_model=DifferentialCapacity, responses=CSV_PNG_SVG)
 def test_dqdv(
     test_id: int,
     request: Request,
     session: ReadSession,
     _: Reader,
     cycles: ChosenCycles = None,
-    resolution_mV: Annotated[float, Query(gt=0.1, le=100)] = 5.0,
-    smoothing: Annotated[int, Query(ge=1, le=51, description="moving-average points")] = 5,
-    format: Literal["json", "csv"] = "json",
-) -> DifferentialCapacity | PlainTextResponse:
-    """Differential capacity dQ/dV per half cycle from the raw records; the answer states the method."""
+    resolution_mV: Resolution = 5.0,
+    smoothing: Smoothing = 5,
+    format: FigureFormat = "json",
+) -> DifferentialCapacity | Response:
+    """Differential capacity dQ/dV per half cycle from the raw records; the answer states the method. As a
+    figure (png, svg): dQ/dV against voltage, one colour per cycle, discharge dashed."""
     run = logic.get_test(session, test_id)
     chosen = logic.chosen_cycles(session, run, cycles)
     store = files.store_for(request.app.state.settings)
@@ -204,23 +219,51 @@ def test_dqdv(
         answer = logic.differential(session, path, run, chosen, resolution_mV / 1000, smoothing)
     if format == "csv":
         return _csv(logic.differential_csv(answer), f"test-{test_id}-dqdv.csv")
+    if format == "png" or format == "svg":
+        title = logic.figure_title(session, run)
+        return _figure(figures.dqdv_figure(answer, title, format), format, test_id, "dqdv")
     return answer
 
 
-@router.get(
-    "/tests/{test_id}/profiles",
-    response_model=VoltageProfiles,
-    responses={200: {"content": {"text/csv": {}}}},
-)
+@router.get("/tests/{test_id}/dvdq", response_model=DifferentialVoltage, responses=CSV_PNG_SVG)
+def test_dvdq(
+    test_id: int,
+    request: Request,
+    session: ReadSession,
+    _: Reader,
+    cycles: ChosenCycles = None,
+    points: Annotated[
+        int, Query(ge=20, le=5000, description="capacity grid points across each half cycle")
+    ] = DEFAULT_DVDQ_POINTS,
+    smoothing: Smoothing = 5,
+    format: FigureFormat = "json",
+) -> DifferentialVoltage | Response:
+    """Differential voltage dV/dQ per half cycle against the capacity passed, from the raw records; the
+    answer states the method. Plateaus are its minima, the steps between them its peaks."""
+    run = logic.get_test(session, test_id)
+    chosen = logic.chosen_cycles(session, run, cycles)
+    store = files.store_for(request.app.state.settings)
+    with store.local_copy(logic.stored_file_of(session, run).sha256) as path:
+        answer = logic.voltage_slopes(session, path, run, chosen, points, smoothing)
+    if format == "csv":
+        return _csv(logic.voltage_slopes_csv(answer), f"test-{test_id}-dvdq.csv")
+    if format == "png" or format == "svg":
+        title = logic.figure_title(session, run)
+        return _figure(figures.dvdq_figure(answer, title, format), format, test_id, "dvdq")
+    return answer
+
+
+@router.get("/tests/{test_id}/profiles", response_model=VoltageProfiles, responses=CSV_PNG_SVG)
 def test_profiles(
     test_id: int,
     request: Request,
     session: ReadSession,
     _: Reader,
     cycles: ChosenCycles = None,
-    format: Literal["json", "csv"] = "json",
-) -> VoltageProfiles | PlainTextResponse:
-    """Voltage against capacity for chosen cycles, each half cycle apart."""
+    format: FigureFormat = "json",
+) -> VoltageProfiles | Response:
+    """Voltage against capacity for chosen cycles, each half cycle apart (per gram in the figure when the
+    active mass is known)."""
     run = logic.get_test(session, test_id)
     chosen = logic.chosen_cycles(session, run, cycles)
     store = files.store_for(request.app.state.settings)
@@ -228,6 +271,9 @@ def test_profiles(
         answer = logic.profiles(session, path, run, chosen)
     if format == "csv":
         return _csv(logic.profiles_csv(answer), f"test-{test_id}-profiles.csv")
+    if format == "png" or format == "svg":
+        title = logic.figure_title(session, run)
+        return _figure(figures.profiles_figure(answer, title, format), format, test_id, "profiles")
     return answer
 
 

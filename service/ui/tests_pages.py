@@ -4,9 +4,8 @@ as its API route (POST /api/v1/items/{code}/tests, POST /api/v1/analyses)."""
 
 import re
 from typing import Annotated
-from urllib.parse import quote
 
-from fastapi import Form, Request, UploadFile
+from fastapi import Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
@@ -15,7 +14,10 @@ from schemas.common import Quantity
 from schemas.cycling import TestOptions
 from schemas.templates import TemplateKind
 from service.analyses import logic as analyses
+from service.analyses.eis import NotASpectrum, named_like_ec_lab
+from service.cycling import figures
 from service.cycling import logic as cycling
+from service.cycling.figures import Figure
 from service.db import open_writer, reading
 from service.errors import DomainError, Invalid, NotFound, problem
 from service.files import logic as files
@@ -85,13 +87,32 @@ def upload_test(
 
 
 @router.get("/tests/{test_id}")
-def test_page(test_id: int, request: Request, session: ReadSession, user: Viewer) -> HTMLResponse:
+def test_page(
+    test_id: int,
+    request: Request,
+    session: ReadSession,
+    user: Viewer,
+    cycles: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """The run's metrics, capacity/CE plot, dQ/dV of a few cycles (first after formation, middle, last; or
+    the cycles asked for), and its per-cycle table."""
     run = cycling.get_test(session, test_id)
+    shown = cycling.showcase_cycles(session, run)
+    refused = ""
+    if cycles and cycles.strip():
+        try:
+            shown = cycling.chosen_cycles(session, run, cycles.replace(" ", ""))
+        except Invalid as bad:
+            refused = "; ".join([bad.detail, *(e.detail for e in bad.errors)])
     return page(
         request,
         "test_run.html",
+        422 if refused else 200,
         run=cycling.run_out(session, run),
         cycles=cycling.cycles_of(session, run),
+        shown=",".join(str(c) for c in shown),
+        asked=cycles or "",
+        refused=refused,
     )
 
 
@@ -100,6 +121,41 @@ def test_plot(test_id: int, session: ReadSession, user: Viewer) -> Response:
     """The capacity and CE plot of a test run (the API's), behind the session cookie."""
     png = cycling.plot_test(session, cycling.get_test(session, test_id), "png")
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+def _figure(
+    request: Request, session: ReadSession, test_id: int, what: Figure, cycles: str | None
+) -> Response:
+    run = cycling.get_test(session, test_id)
+    chosen = cycling.chosen_cycles(session, run, cycles)
+    store = files.store_for(request.app.state.settings)
+    svg = figures.draw(session, store, run, what, chosen, "svg")
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
+
+
+ChosenCycles = Annotated[str | None, Query(max_length=200, description="e.g. 1,50,100")]
+
+
+@router.get("/tests/{test_id}/dqdv.svg")
+def test_dqdv_figure(
+    test_id: int, request: Request, session: ReadSession, user: Viewer, cycles: ChosenCycles = None
+) -> Response:
+    """dQ/dV of the chosen cycles (the API's figure, GET /api/v1/tests/{id}/dqdv?format=svg)."""
+    return _figure(request, session, test_id, "dqdv", cycles)
+
+
+@router.get("/tests/{test_id}/dvdq.svg")
+def test_dvdq_figure(
+    test_id: int, request: Request, session: ReadSession, user: Viewer, cycles: ChosenCycles = None
+) -> Response:
+    return _figure(request, session, test_id, "dvdq", cycles)
+
+
+@router.get("/tests/{test_id}/profiles.svg")
+def test_profiles_figure(
+    test_id: int, request: Request, session: ReadSession, user: Viewer, cycles: ChosenCycles = None
+) -> Response:
+    return _figure(request, session, test_id, "profiles", cycles)
 
 
 @router.get("/tests/{test_id}/cycles.csv")
@@ -215,10 +271,46 @@ def record_analysis(
 
 
 @router.get("/analyses/{analysis_id}")
-def analysis_page(analysis_id: int, session: ReadSession, user: Viewer) -> Response:
-    """An analysis is shown on the page of what it characterises (a search hit lands there)."""
+def analysis_page(analysis_id: int, request: Request, session: ReadSession, user: Viewer) -> HTMLResponse:
+    """An analysis: what it characterises, its results and files, and the Nyquist plot of an impedance
+    spectrum among its files."""
     shown = analyses.analysis_out(session, analyses.get_analysis(session, analysis_id))
-    if not shown.subjects:
-        raise NotFound(f"analysis {analysis_id} has no subject to show it on")
-    code = quote(shown.subjects[0], safe="")
-    return RedirectResponse(f"/ui/items/{code}#analysis-{analysis_id}", status_code=303)
+    spectrum, why = None, ""
+    # Only where a spectrum may be: trying a file fetches it from the store, and an XRD or SEM file is no EIS.
+    if shown.files and (shown.technique == "EIS" or any(named_like_ec_lab(f.name) for f in shown.files)):
+        try:
+            spectrum = analyses.nyquist(session, files.store_for(request.app.state.settings), analysis_id)
+        except NotASpectrum as refused:
+            why = refused.detail
+    return page(request, "analysis.html", analysis=shown, spectrum=spectrum, why=why)
+
+
+@router.get("/analyses/{analysis_id}/nyquist.svg")
+def analysis_nyquist(analysis_id: int, request: Request, session: ReadSession, user: Viewer) -> Response:
+    """The Nyquist plot of the analysis's impedance spectrum (the API's, GET
+    /api/v1/analyses/{id}/nyquist?format=svg), behind the session cookie."""
+    answer = analyses.nyquist(session, files.store_for(request.app.state.settings), analysis_id)
+    return Response(
+        analyses.nyquist_figure(answer, "svg"),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=300"},
+    )
+
+
+@router.get("/analyses/{analysis_id}/files/{sha256}")
+def analysis_file(
+    analysis_id: int, sha256: str, request: Request, session: ReadSession, user: Viewer
+) -> StreamingResponse:
+    """A file of the analysis as it was uploaded, streamed from the file store."""
+    shown = analyses.analysis_out(session, analyses.get_analysis(session, analysis_id))
+    attached = next((f for f in shown.files if f.sha256 == sha256), None)
+    if attached is None:
+        raise NotFound(f"analysis {analysis_id} has no file {sha256[:12]}")
+    store = files.store_for(request.app.state.settings)
+    if not store.exists(sha256):
+        raise Missing(sha256)
+    return StreamingResponse(
+        files.chunks_of(store, sha256),
+        media_type=attached.media_type,
+        headers={"Content-Disposition": files.disposition(attached.name)},
+    )
