@@ -68,6 +68,7 @@ POLICY: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/tests/{test_id}/dqdv"): ALL,
     ("GET", "/api/v1/tests/{test_id}/profiles"): ALL,
     ("GET", "/api/v1/tests/{test_id}/dvdq"): ALL,
+    ("GET", "/api/v1/tests/{test_id}/records"): ALL,
     ("GET", "/api/v1/tests/{test_id}/plot.png"): ALL,
     ("GET", "/api/v1/tests/{test_id}/plot.svg"): ALL,
     ("POST", "/api/v1/analyses"): RECORDERS,
