@@ -118,7 +118,9 @@ def lineage(source: Client, tmp_path: Path) -> dict[str, Any]:
                 StepInputIn(role="binder", item=lots["PVDF"], amount=q(100, "mg")),
                 StepInputIn(role="conductive_additive", item=lots["carbon black"], amount=q(0.1, "g")),
                 StepInputIn(role="solvent", item=lots["NMP"], amount=q(4, "mL")),
-                StepInputIn(role="current_collector", item=lots["carbon-coated Al foil"], amount=q(1, "count")),
+                StepInputIn(
+                    role="current_collector", item=lots["carbon-coated Al foil"], amount=q(1, "count")
+                ),
             ],
             outputs=[
                 StepOutputIn(
@@ -135,7 +137,11 @@ def lineage(source: Client, tmp_path: Path) -> dict[str, Any]:
     assembly = source.log_step(
         StepIn(
             protocol="cr2025-assembly@1",
-            parameters={"o2_ppm": q(0.05, "ppm"), "h2o_ppm": q(0.05, "ppm"), "electrolyte_volume": q(40, "µL")},
+            parameters={
+                "o2_ppm": q(0.05, "ppm"),
+                "h2o_ppm": q(0.05, "ppm"),
+                "electrolyte_volume": q(40, "µL"),
+            },
             inputs=[
                 StepInputIn(role="anode", item=lots["Li foil disc"], amount=q(1, "count")),
                 StepInputIn(role="cathode", item=sheet, amount=CATHODE_DISC_AREA),
@@ -232,10 +238,24 @@ def normalised(lineage: dict[str, Any], ids: dict[str, dict[int, int]] | None) -
     return doc
 
 
-ITEM_FIELDS = (
-    "code kind type name status quantity remaining supplier catalog_number supplier_lot received_on "
-    "expires_on properties created_at updated_at void_reason"
-).split()
+ITEM_FIELDS = [
+    "code",
+    "kind",
+    "type",
+    "name",
+    "status",
+    "quantity",
+    "remaining",
+    "supplier",
+    "catalog_number",
+    "supplier_lot",
+    "received_on",
+    "expires_on",
+    "properties",
+    "created_at",
+    "updated_at",
+    "void_reason",
+]
 
 
 def test_a_cellprov_archive_comes_back_as_the_same_records(
@@ -299,7 +319,17 @@ def test_a_cellprov_archive_comes_back_as_the_same_records(
     # The test run: the same raw file, per-cycle data and metrics.
     run = lineage["test"]
     mine, theirs = read(http, f"/tests/{run}"), read(target, f"/tests/{ids['test_run'][run]}")
-    for key in ("cell", "protocol", "kind", "file", "format", "parser", "parser_version", "metrics", "options"):
+    for key in (
+        "cell",
+        "protocol",
+        "kind",
+        "file",
+        "format",
+        "parser",
+        "parser_version",
+        "metrics",
+        "options",
+    ):
         assert theirs[key] == mine[key], key
     assert theirs["file"]["sha256"] == lineage["raw"]
     assert read(target, f"/tests/{ids['test_run'][run]}/cycles") == read(http, f"/tests/{run}/cycles")
@@ -329,8 +359,16 @@ def test_a_cellprov_archive_comes_back_as_the_same_records(
     assert all(e["data"]["imported"]["archive_sha256"] == archive_sha for e in imported)
     assert all(e["actor_name"] == "sam" for e in imported)
     lot = next(e for e in imported if e["entity_id"] == lineage["lots"]["LFP"])
-    assert lot["data"]["imported"]["original_author"] == "sam" and lot["data"]["imported"]["original_created_at"]
-    assert {"step.imported", "test_run.imported", "analysis.imported", "entry.imported", "eln.imported"} <= actions
+    assert (
+        lot["data"]["imported"]["original_author"] == "sam" and lot["data"]["imported"]["original_created_at"]
+    )
+    assert {
+        "step.imported",
+        "test_run.imported",
+        "analysis.imported",
+        "entry.imported",
+        "eln.imported",
+    } <= actions
 
     # The same archive again: nothing is created, and the answer says so.
     count = len(events)
@@ -397,3 +435,95 @@ def test_the_same_server_finds_its_own_records_and_entries_mode_still_makes_entr
     notes = send(api, archive, mode="entries")
     assert notes.status_code == 201, notes.text
     assert notes.json()["path"] == "entries" and notes.json()["entries"] >= 1
+
+
+def test_cellprov_import_of_an_export_says_it_came_back_as_records(
+    source: Client,
+    target_app: FastAPI,
+    target: TestClient,
+    lineage: dict[str, Any],
+    people: dict[Role, Person],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from clients import cli
+    from clients.cli import connect
+
+    path = tmp_path / "cell.eln"
+    path.write_bytes(source.export(lineage["cell"], "eln"))
+    monkeypatch.setattr(
+        connect,
+        "Client",
+        lambda url, token: Client(token=token, http=TestClient(target_app, raise_server_exceptions=False)),
+    )
+    token = people[Role.scientist].token
+    runner = CliRunner()
+    dry = runner.invoke(cli.app, ["--token", token, "import", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would create the same records" in " ".join(dry.output.split())
+    assert target.get(f"/items/{lineage['cell']}").status_code == 404
+    done = runner.invoke(cli.app, ["--token", token, "import", str(path), "--json"])
+    assert done.exit_code == 0, done.output
+    answer = json.loads(done.stdout)
+    assert answer["path"] == "records" and answer["created"]["items"] == 11
+    assert target.get(f"/items/{lineage['cell']}").json()["type"] == "CR2025 coin cell"
+    again = runner.invoke(cli.app, ["--token", token, "import", str(path)])
+    assert again.exit_code == 0 and "Already imported" in again.output
+
+
+def _rewritten(archive: bytes, change: Callable[[dict[str, Any]], None], member: str = "") -> bytes:
+    """The archive with its cellprov-records.json changed (or, with `member`, that member's bytes)."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rewritten:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename.endswith("/cellprov-records.json"):
+                document = json.loads(content)
+                change(document)
+                content = json.dumps(document).encode()
+            if member and info.filename.endswith(member):
+                content = b"not the bytes the record names"
+            rewritten.writestr(info.filename, content)
+    return out.getvalue()
+
+
+def test_a_tampered_cellprov_archive_is_refused_and_writes_nothing(
+    source: Client, target: TestClient, lineage: dict[str, Any], tmp_path: Path
+) -> None:
+    archive = source.export(lineage["cell"], "eln")
+
+    def no_items(document: dict[str, Any]) -> None:
+        document["items"] = "none"
+
+    def naive(document: dict[str, Any]) -> None:
+        document["items"][0]["created_at"] = "2025-01-01T00:00:00"
+
+    def bad_amount(document: dict[str, Any]) -> None:
+        document["steps"][0]["inputs"][0]["amount"] = {"value": 1, "unit": "kelvin"}
+
+    def unknown(document: dict[str, Any]) -> None:
+        document["version"] = 99
+
+    cases = {
+        "not records": _rewritten(archive, no_items),
+        "naive time": _rewritten(archive, naive),
+        "amount in another dimension": _rewritten(archive, bad_amount),
+        "unknown version": _rewritten(archive, unknown),
+        "a member not its digest": _rewritten(archive, lambda _: None, member="crimped_cell.png"),
+    }
+    for case, content in cases.items():
+        for params in ({"dry_run": "true"}, {}):
+            refused = send(target, content, **params)
+            if case == "a member not its digest" and params:
+                assert refused.status_code == 200, (case, refused.text)  # found when read, not planned
+                continue
+            assert refused.status_code == 422, (case, refused.text)
+            assert refused.headers["content-type"].startswith("application/problem+json")
+        assert target.get(f"/items/{lineage['cell']}").status_code == 404, case
+        assert target.get("/entries").json()["items"] == [], case

@@ -131,9 +131,37 @@ def recognise(crate: Crate) -> Records | None:
                 for e in exc.errors(include_url=False)[:50]
             ],
         ) from None
-    return Records(
+    records = Records(
         document.exported_from, document.people, document.items, document.steps, tests, analyses, entries
     )
+    naive = [
+        f"{kind}:{getattr(record, 'id', None) or getattr(record, 'code', '?')}"
+        for kind, many in (
+            ("item", records.items),
+            ("step", records.steps),
+            ("test_run", [t for t, _ in tests]),
+            ("analysis", [a for a, _ in analyses]),
+            ("entry", [e for e, _ in entries]),
+        )
+        for record in many
+        if _has_naive_time(record.model_dump())
+    ]
+    if naive:
+        raise Invalid(
+            f"{RECORDS_FILE} has times without a zone",
+            [problem(where, "timestamps with their UTC offset, as cellprov writes them", got=naive[:20])],
+        )
+    return records
+
+
+def _has_naive_time(value: Any) -> bool:
+    if isinstance(value, datetime):
+        return value.tzinfo is None
+    if isinstance(value, dict):
+        return any(_has_naive_time(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_naive_time(v) for v in value)
+    return False
 
 
 # --- planning: what is here, what is new, what is missing ------------------------------------------------
@@ -160,7 +188,10 @@ class _Plan:
 
 
 def _same_time(a: datetime, b: datetime) -> bool:
-    return abs((a - b).total_seconds()) < 1e-3
+    try:
+        return abs((a - b).total_seconds()) < 1e-3
+    except TypeError:  # a naive time is refused before; never the same as a stored one
+        return False
 
 
 def _same_item(here: Item, archived: ItemOut, type_name: str) -> bool:
@@ -246,6 +277,7 @@ def _plan(session: Session, crate: Crate, records: Records) -> _Plan:
             continue
         plan.new_steps.append(step)
 
+    _check_amounts(plan, archived, missing)
     _plan_tests(session, crate, records, plan, missing)
     _plan_analyses(session, crate, records, plan, missing)
     _plan_entries(session, crate, records, plan, missing)
@@ -260,6 +292,29 @@ def _plan(session: Session, crate: Crate, records: Records) -> _Plan:
             f"the archive names {len(missing)} thing(s) this server lacks; nothing was imported", missing
         )
     return plan
+
+
+def _check_amounts(plan: _Plan, archived: dict[str, ItemOut], missing: list) -> None:
+    """Each amount a new step takes can be taken off its item in the item's own unit."""
+    for step in plan.new_steps:
+        for n, given in enumerate(step.inputs):
+            code = given.item.code
+            item = archived.get(code)
+            unit = (item.quantity.unit if item.quantity else None) if item else None
+            if item is None and code in plan.here:
+                unit = plan.here[code].quantity_unit
+            if given.amount is None or unit is None:
+                continue
+            try:
+                units.convert(given.amount, unit)
+            except Exception:  # pint's errors: a unit it does not know, or another dimension
+                missing.append(
+                    problem(
+                        f"/steps/{step.id}/inputs/{n}/amount",
+                        f"an amount of {code} in {unit} or a unit convertible to it",
+                        got=f"{given.amount.value} {given.amount.unit}",
+                    )
+                )
 
 
 def _need_file(
@@ -425,7 +480,7 @@ def _write_step(session: Session, user: User, archive: str, plan: _Plan, step: S
         used = plan.here[given.item.code]
         consumed = None
         if given.amount is not None and used.quantity_unit is not None:
-            consumed = units.convert(given.amount, used.quantity_unit)
+            consumed = units.convert(given.amount, used.quantity_unit)  # checked when planned
         insert_later(
             session,
             StepInput,
