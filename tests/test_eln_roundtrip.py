@@ -350,6 +350,12 @@ def test_a_cellprov_archive_comes_back_as_the_same_records(
     attached = target.get(f"/entries/{theirs['id']}/attachments/{photo}")
     assert attached.status_code == 200 and attached.content == lineage["photo"]
 
+    # The imported records are found by search, as any written here.
+    found = target.get("/search", params={"q": "Crimped"}).json()
+    assert any(hit.get("kind") == "entry" for hit in found["hits"]), found
+    found = target.get("/search", params={"q": cell}).json()
+    assert any(cell in json.dumps(hit) for hit in found["hits"]), found
+
     # The trail says imported, by whom and from which archive; nothing was received or logged here.
     events = trail(auditor)
     actions = {event["action"] for event in events}
