@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from clients.client import Client
 from clients.example import CATHODE_DISC_AREA, LOTS, q
@@ -533,3 +536,90 @@ def test_a_tampered_cellprov_archive_is_refused_and_writes_nothing(
             assert refused.headers["content-type"].startswith("application/problem+json")
         assert target.get(f"/items/{lineage['cell']}").status_code == 404, case
         assert target.get("/entries").json()["items"] == [], case
+
+
+def test_another_importer_is_accountable_and_the_original_author_is_data(
+    source: Client,
+    target_app: FastAPI,
+    auditor: TestClient,
+    lineage: dict[str, Any],
+    people: dict[Role, Person],
+) -> None:
+    admin = _client(target_app, people[Role.admin].token)
+    answer = send(admin, source.export(lineage["cell"], "eln"))
+    assert answer.status_code == 201, answer.text
+    cell = admin.get(f"/items/{lineage['cell']}").json()
+    assert cell["created_by"] == "ada"
+    made = [e for e in trail(auditor) if e["action"] == "item.imported" and e["entity_id"] == lineage["cell"]]
+    assert made[0]["actor_name"] == "ada" and made[0]["data"]["imported"]["original_author"] == "sam"
+    entry = next(e for e in answer.json()["entities"] if e["became"] == "entry")
+    assert admin.get(f"/entries/{entry['record'].split(':')[1]}").json()["author"] == "ada"
+
+
+def test_steps_out_of_order_are_refused(source: Client, target: TestClient, lineage: dict[str, Any]) -> None:
+    def reversed_steps(document: dict[str, Any]) -> None:
+        first, second = document["steps"]
+        first["id"], second["id"] = second["id"], first["id"]
+        for item in document["items"]:
+            if item["produced_by"] in (first["id"], second["id"]):
+                item["produced_by"] = second["id"] if item["produced_by"] == first["id"] else first["id"]
+
+    refused = send(target, _rewritten(source.export(lineage["cell"], "eln"), reversed_steps))
+    assert refused.status_code == 422, refused.text
+    assert target.get(f"/items/{lineage['cell']}").status_code == 404
+
+
+_LEAVES = (
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.text(max_size=12) | st.floats(allow_nan=False)
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for n, inner in enumerate(value):
+            found += _paths(inner, (*prefix, n))
+    return found
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_a_cellprov_archive_with_any_value_changed_never_gets_a_server_error(
+    fuzzed_archive: tuple[bytes, list[tuple[Any, ...]]], target: TestClient, data: st.DataObject
+) -> None:
+    archive, paths = fuzzed_archive
+    where = data.draw(st.sampled_from(paths))
+    value = data.draw(_VALUES)
+
+    def change(document: dict[str, Any]) -> None:
+        inner = document
+        for key in where[:-1]:
+            inner = inner[key]
+        inner[where[-1]] = value
+
+    content = _rewritten(archive, change)
+    for params in ({"dry_run": "true"}, {}):
+        answer = send(target, content, **params)
+        assert answer.status_code < 500, (where, value, answer.text)
+
+
+@pytest.fixture
+def fuzzed_archive(source: Client, lineage: dict[str, Any]) -> tuple[bytes, list[tuple[Any, ...]]]:
+    import io
+    import zipfile
+
+    archive = source.export(lineage["cell"], "eln")
+    with zipfile.ZipFile(io.BytesIO(archive)) as unpacked:
+        name = next(n for n in unpacked.namelist() if n.endswith("/cellprov-records.json"))
+        document = json.loads(unpacked.read(name))
+    return archive, _paths(document)

@@ -277,6 +277,7 @@ def _plan(session: Session, crate: Crate, records: Records) -> _Plan:
             continue
         plan.new_steps.append(step)
 
+    _check_order(plan, missing)
     _check_amounts(plan, archived, missing)
     _plan_tests(session, crate, records, plan, missing)
     _plan_analyses(session, crate, records, plan, missing)
@@ -292,6 +293,25 @@ def _plan(session: Session, crate: Crate, records: Records) -> _Plan:
             f"the archive names {len(missing)} thing(s) this server lacks; nothing was imported", missing
         )
     return plan
+
+
+def _check_order(plan: _Plan, missing: list) -> None:
+    """Each new step uses only what is here, what was received, or what an earlier step made (the order
+    the steps were logged in, which cellprov writes them in)."""
+    producing = {step.id for step in plan.new_steps}
+    new = {item.code for item in plan.new_items}
+    ready = set(plan.here) | {item.code for item in plan.new_items if item.produced_by not in producing}
+    for step in plan.new_steps:
+        for n, given in enumerate(step.inputs):
+            if given.item.code in new and given.item.code not in ready:
+                missing.append(
+                    problem(
+                        f"/steps/{step.id}/inputs/{n}/item",
+                        "an item received, here, or made by an earlier step of the archive",
+                        got=given.item.code,
+                    )
+                )
+        ready |= {item.code for item in plan.new_items if item.produced_by == step.id}
 
 
 def _check_amounts(plan: _Plan, archived: dict[str, ItemOut], missing: list) -> None:
