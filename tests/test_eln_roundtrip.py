@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,13 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from clients.client import Client
-from clients.example import CATHODE_DISC_AREA, LOTS, q
+from clients.example import ASSEMBLY, CATHODE_DISC_AREA, GLOVEBOX, LOTS, q
+from clients.example import _instruments as register_instruments
 from schemas import LotIn, Quantity, Role, StepIn, StepInputIn, StepOutputIn
 from schemas.analyses import AnalysisFileIn, AnalysisIn, ResultIn
 from schemas.cycling import TestOptions
 from schemas.entries import EntryIn
+from schemas.steps import StepInstrumentIn
 from service import migrate
 from service.app import create_app
 from service.config import Settings
@@ -77,6 +80,11 @@ def target_app(database_url: str, tmp_path: Path, people: dict[Role, Person]) ->
 
 @pytest.fixture
 def target(target_app: FastAPI, people: dict[Role, Person]) -> TestClient:
+    """The target's scientist; the lab there has the same glovebox registered (instruments are not
+    imported, like templates: the steps' instrument uses are)."""
+    http = TestClient(target_app, raise_server_exceptions=False)
+    with Client(token=people[Role.admin].token, http=http) as admin:
+        register_instruments(admin)
     return _client(target_app, people[Role.scientist].token)
 
 
@@ -137,9 +145,13 @@ def lineage(source: Client, tmp_path: Path) -> dict[str, Any]:
         )
     )
     sheet = casting.outputs[0].code
+    register_instruments(source)
     assembly = source.log_step(
         StepIn(
-            protocol="cr2025-assembly@1",
+            protocol=ASSEMBLY,
+            started_at=datetime(2025, 2, 5, 10, 0, tzinfo=UTC),
+            ended_at=datetime(2025, 2, 5, 10, 30, tzinfo=UTC),
+            instruments=[StepInstrumentIn(role="glovebox", instrument=GLOVEBOX.code)],
             parameters={
                 "o2_ppm": q(0.05, "ppm"),
                 "h2o_ppm": q(0.05, "ppm"),
@@ -307,6 +319,9 @@ def test_a_cellprov_archive_comes_back_as_the_same_records(
             theirs = read(target, f"/items/{code}/lineage?direction={direction}")
             assert normalised(theirs, ids) == normalised(mine, None), (code, direction)
 
+    up = read(target, f"/items/{cell}/lineage?direction=up")
+    assert [i["instrument"] for i in up["instruments"]] == [GLOVEBOX.code]  # the assembly's glovebox
+
     # Items: codes, types, quantities and what is left, properties, statuses, dates.
     for code in codes:
         mine, theirs = read(http, f"/items/{code}"), read(target, f"/items/{code}")
@@ -317,7 +332,15 @@ def test_a_cellprov_archive_comes_back_as_the_same_records(
         mine, theirs = read(http, f"/steps/{step}"), read(target, f"/steps/{ids['step'][step]}")
         for key in ("protocol", "status", "parameters", "inputs", "outputs", "notes", "deviating"):
             assert theirs[key] == mine[key], key
-        for key in ("deviations", "normalized", "computed", "started_at", "ended_at", "created_at"):
+        for key in (
+            "deviations",
+            "normalized",
+            "computed",
+            "started_at",
+            "ended_at",
+            "created_at",
+            "instruments",
+        ):
             assert theirs[key] == mine[key], key
     # The test run: the same raw file, per-cycle data and metrics.
     run = lineage["test"]
@@ -417,7 +440,7 @@ def test_codes_held_by_other_records_are_a_409_listing_them(
     assert target.get("/entries").json()["items"] == []
 
 
-def test_a_missing_template_is_a_422_naming_it(
+def test_a_missing_template_or_instrument_is_a_422_naming_it(
     source: Client, target: TestClient, target_app: FastAPI, lineage: dict[str, Any]
 ) -> None:
     archive = source.export(lineage["cell"], "eln")
@@ -426,10 +449,13 @@ def test_a_missing_template_is_a_422_naming_it(
     with target_app.state.engine.begin() as connection:
         # A server that never had the assembly template: its rows are gone (no step names them there).
         connection.execute(text("DELETE FROM templates WHERE name = 'cr2025-assembly'"))
+        # ... nor the glovebox the cell was assembled in.
+        for table in ("calibrations", "channels", "instruments"):
+            connection.execute(text(f"DELETE FROM {table}"))
     refused = send(target, archive)
     assert refused.status_code == 422, refused.text
     named = {e.get("got") for e in refused.json()["errors"]}
-    assert "cr2025-assembly@1" in named
+    assert {ASSEMBLY, GLOVEBOX.code} <= named
     assert target.get(f"/items/{lineage['cell']}").status_code == 404
 
 
@@ -541,6 +567,7 @@ def test_a_tampered_cellprov_archive_is_refused_and_writes_nothing(
 def test_another_importer_is_accountable_and_the_original_author_is_data(
     source: Client,
     target_app: FastAPI,
+    target: TestClient,
     auditor: TestClient,
     lineage: dict[str, Any],
     people: dict[Role, Person],

@@ -9,6 +9,7 @@ from service.analyses.tables import Analysis
 from service.cycling.tables import TestRun
 from service.entries.tables import Entry
 from service.files.tables import StoredFile
+from service.instruments.tables import Instrument
 from service.items.tables import Item
 from service.templates.tables import Template
 
@@ -53,3 +54,10 @@ def stored_files(session: Session, shas: Sequence[str]) -> dict[str, StoredFile]
         return {}
     rows = session.exec(select(StoredFile).where(col(StoredFile.sha256).in_(list(shas)))).all()
     return {row.sha256: row for row in rows}
+
+
+def instruments_with_codes(session: Session, codes: Sequence[str]) -> dict[str, Instrument]:
+    if not codes:
+        return {}
+    rows = session.exec(select(Instrument).where(col(Instrument.code).in_(list(codes)))).all()
+    return {row.code: row for row in rows}

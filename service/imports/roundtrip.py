@@ -12,8 +12,9 @@ The rules (README, "Round trip"):
   ids: a step is here already when its outputs are, a test run when its cell has one with the same protocol,
   raw file and creation time, an analysis by technique, title and creation time, an entry by title and
   creation time. So importing the same archive again (or an overlapping one) creates nothing twice.
-- The protocol templates and item types the archive names must be here (any status: a retired version still
-  describes the steps logged with it); a missing one refuses the import with a 422 naming them all.
+- The protocol templates, item types and instruments (of steps) the archive names must be here (any status:
+  a retired version still describes the steps logged with it); a missing one refuses the import with a 422
+  naming them all. Test runs' channel bindings and e-signatures are not recreated.
 - Quantities, what is left, statuses, parameters, amounts, deviations, per-cycle data and metrics are taken
   as the archive has them; nothing is recomputed or consumed again.
 - The records are attributed to the importing user here; each is noted in the audit trail as imported
@@ -54,6 +55,7 @@ from service.files.intake import Intake
 from service.files.store import Stored
 from service.imports import queries
 from service.imports.eln_archive import Crate
+from service.instruments.tables import StepInstrument
 from service.items import logic as items
 from service.items.tables import Item, ItemType
 from service.lineage.closure import extend_ancestry
@@ -171,6 +173,8 @@ def _has_naive_time(value: Any) -> bool:
 class _Plan:
     types: dict[str, ItemType] = field(default_factory=dict)
     templates: dict[str, int] = field(default_factory=dict)
+    instruments: dict[str, int] = field(default_factory=dict)
+    """Instrument code -> its id here, for the instruments the new steps were done with."""
     here: dict[str, Item] = field(default_factory=dict)
     """Items by code that are here already (the archive's own, or inputs it names)."""
     new_items: list[ItemOut] = field(default_factory=list)
@@ -277,6 +281,14 @@ def _plan(session: Session, crate: Crate, records: Records) -> _Plan:
             continue
         plan.new_steps.append(step)
 
+    used = sorted({i.instrument for step in plan.new_steps for i in step.instruments})
+    registered = queries.instruments_with_codes(session, used)
+    plan.instruments = {code: row.id or 0 for code, row in registered.items()}
+    missing += [
+        problem("/instruments", "an instrument a step was done with, not registered here", got=code)
+        for code in used
+        if code not in registered
+    ]
     _check_order(plan, missing)
     _check_amounts(plan, archived, missing)
     _plan_tests(session, crate, records, plan, missing)
@@ -513,6 +525,20 @@ def _write_step(session: Session, user: User, archive: str, plan: _Plan, step: S
                 "consumed_value": consumed,
             },
         )
+    excused = {d.field: d.justification for d in step.deviations}
+    for n, use in enumerate(step.instruments):
+        # As it was when the step was logged there: the calibration state is the step's, not today's.
+        session.add(
+            StepInstrument(
+                step_id=row.id,
+                instrument_id=plan.instruments[use.instrument],
+                role=use.role,
+                used_at=step.started_at or step.ended_at or step.created_at,
+                calibration_state=use.calibration_state,
+                calibration_due_on=use.calibration_due_on,
+                deviation=excused.get(f"/instruments/{n}"),
+            )
+        )
     _write_items(session, user, archive, plan, outputs, row.id)
     children = [plan.here[item.code].id or 0 for item in outputs]
     parents = [plan.here[given.item.code].id or 0 for given in step.inputs]
@@ -537,11 +563,8 @@ def _write_step(session: Session, user: User, archive: str, plan: _Plan, step: S
         "step",
         row.id,
         data={
-            **step.model_dump(mode="json", exclude={"id", "operator", "signatures", "instruments"}),
-            "imported": {
-                **_imported(archive, "step", step.id, step.operator, step.created_at),
-                "instruments_not_imported": [i.model_dump(mode="json") for i in step.instruments],
-            },
+            **step.model_dump(mode="json", exclude={"id", "operator", "signatures"}),
+            "imported": _imported(archive, "step", step.id, step.operator, step.created_at),
         },
     )
     return row.id
