@@ -246,10 +246,17 @@ def _plan(session: Session, crate: Crate, records: Records) -> _Plan:
                 problem(f"/items/{code}", "the step's input is here as another record", got=ref.type)
             )
 
-    for type_name in sorted({item.type for item in plan.new_items}):
+    kinds = {item.type: item.kind.value for item in plan.new_items}
+    for type_name in sorted(kinds):
         item_type = items.find_type(session, type_name)
         if item_type is None:
             missing.append(problem("/types", "an item type this server lacks", got=type_name))
+        elif item_type.kind != kinds[type_name]:
+            missing.append(
+                problem(
+                    "/types", f"{type_name} here is of kind {item_type.kind}", kinds[type_name], type_name
+                )
+            )
         else:
             plan.types[type_name] = item_type
     refs = sorted({step.protocol for step in records.steps} | {run.protocol for run, _ in records.tests})
