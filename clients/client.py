@@ -520,15 +520,21 @@ class Client:
         return FileOut.model_validate(response.json())
 
     def import_eln(
-        self, path: Path, dry_run: bool = False, progress: Callable[[int], None] | None = None
+        self,
+        path: Path,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+        *,
+        as_entries: bool = False,
     ) -> ElnImportOut:
-        """`POST /import/eln`: an .eln archive becomes notebook entries; `progress` gets the bytes sent."""
+        """`POST /import/eln`: an archive cellprov exported comes back as the same records, any other (or,
+        with `as_entries`, any at all) as notebook entries; `progress` gets the bytes sent."""
         with path.open("rb") as archive:
             sent = _Counted(archive, progress)
             response = self.request(
                 "POST",
                 "/import/eln",
-                params={"dry_run": str(dry_run).lower()},
+                params={"dry_run": str(dry_run).lower(), **({"mode": "entries"} if as_entries else {})},
                 files={"file": (path.name, sent, "application/vnd.eln+zip")},
             )
         return ElnImportOut.model_validate(response.json())

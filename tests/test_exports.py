@@ -275,7 +275,10 @@ def test_eln_of_a_cell_passes_the_validator_and_the_consortium_rules(
     folders = [node for node in nodes.values() if node["@type"] == "Dataset" and node["@id"] != "./"]
     datasets = [node for node in folders if node["@id"].startswith("items/")]
     # The root lists every folder (items, test runs, analyses, entries), plus the audit excerpt about them.
-    assert set(refs(root["hasPart"])) == {node["@id"] for node in folders} | {"audit-excerpt.jsonl"}
+    assert set(refs(root["hasPart"])) == {node["@id"] for node in folders} | {
+        "audit-excerpt.jsonl",
+        "cellprov-records.json",  # what cellprov reads back on import (the round trip)
+    }
     assert {node["identifier"] for node in datasets} >= {cell, example.fecl3_lot, example.mof_copc}
     for dataset in datasets:
         assert dataset["name"] and nodes[dataset["author"]["@id"]]["@type"] == "Person"
@@ -355,7 +358,12 @@ def test_eln_carries_the_audit_excerpt_and_signatures_it_is_given(
     )  # fmt: skip
     archive = to_eln(provenance, "https://creativecommons.org/licenses/by/4.0/")
     top, nodes, zipped = crate_of(archive)
-    assert set(refs(nodes["./"]["hasPart"])) == {"items/FECL-0001/", "audit-excerpt.jsonl", "signatures.json"}
+    assert set(refs(nodes["./"]["hasPart"])) == {
+        "items/FECL-0001/",
+        "audit-excerpt.jsonl",
+        "signatures.json",
+        "cellprov-records.json",
+    }
     lines = zipped.read(f"{top}/audit-excerpt.jsonl").decode().splitlines()
     assert [json.loads(line) for line in lines] == events
     assert json.loads(zipped.read(f"{top}/signatures.json")) == signatures

@@ -18,6 +18,9 @@ Layout, for an export of CC-0001:
     CC-0001/entries/<id>/files/<sha256>-<name>
     CC-0001/audit-excerpt.jsonl         when there are audit events
     CC-0001/signatures.json             when there are signatures
+    CC-0001/cellprov-records.json       every record as cellprov reads it back (the round trip of
+                                        POST /import/eln): items, steps with their parameters, inputs and
+                                        amounts, test runs, analyses, entries, and where their files are
 
 Every file carries `sha256` and `contentSize`. A part left out with `include=` (e.g. `-raw`) is still
 described, with the file's API address as its `@id` (a web entity), so the archive says what it lacks.
@@ -49,6 +52,9 @@ OpenBlob = Callable[[str], BinaryIO]
 SPOOL_BYTES = 8 * 1024 * 1024
 
 ELN_SPEC_VERSION = "1.0"
+RECORDS_FILE = "cellprov-records.json"
+RECORDS_FORMAT = "cellprov-records"
+RECORDS_VERSION = 1
 MEDIA_TYPE = "application/vnd.eln+zip"
 
 
@@ -127,6 +133,9 @@ class _Archive:
         self.top_files: list[str] = []
         self.datasets: list[str] = []
         self.protocols: set[str] = set()
+        # Where each record's files went in the archive (None: left out), for cellprov-records.json.
+        self.test_files: dict[int, dict[str, str | None]] = {}
+        self.record_files: dict[str, dict[str, str | None]] = {}
 
     def add(self, node: dict[str, Any]) -> None:
         properties = {key: value for key, value in node.items() if key != "@id"}
@@ -327,6 +336,7 @@ class _Archive:
                 "raw" in include,
             )
             parts = [record, raw]
+            self.test_files[run.id] = {"raw": raw if "raw" in include else None, "cycles": None}
             if "cycles" in include:
                 parts.append(
                     self.add_file(
@@ -337,6 +347,7 @@ class _Archive:
                         f"Per-cycle data of test run {run.id}, read from the raw file by {run.parser}",
                     )
                 )
+                self.test_files[run.id]["cycles"] = parts[-1]
             parts.append(
                 self.add_file(
                     f"{folder}metrics.csv",
@@ -403,6 +414,7 @@ class _Archive:
                         "files" in include,
                     )
                 )
+                self._file_at(f"analysis:{analysis.id}", f.sha256, parts[-1], "files" in include)
             results = []
             for n, result in enumerate(analysis.results):
                 node = _property_value(
@@ -469,6 +481,7 @@ class _Archive:
                         "files" in include,
                     )
                 )
+                self._file_at(f"entry:{entry.id}", a.sha256, parts[-1], "files" in include)
             self.add_folder(
                 folder,
                 {
@@ -484,6 +497,57 @@ class _Archive:
                     "hasPart": [{"@id": ref} for ref in parts],
                 },
             )
+
+    def _file_at(self, record: str, sha256: str, path: str, inside: bool) -> None:
+        self.record_files.setdefault(record, {})[sha256] = path if inside else None
+
+    def describe_records(self) -> None:
+        """cellprov-records.json: every exported record as the API shows it, so that cellprov can import the
+        archive as the same records (the crate's nodes are for other readers; they flatten parameters and
+        lose what a step consumed). A File of the root like the audit excerpt; recognised by `format`."""
+        provenance = self.provenance
+        document = {
+            "format": RECORDS_FORMAT,
+            "version": RECORDS_VERSION,
+            "exported_from": provenance.api_url,
+            "exported_at": provenance.exported_at.isoformat(),
+            "root": provenance.root,
+            "direction": provenance.direction,
+            "max_depth": provenance.max_depth,
+            "include": sorted(provenance.include),
+            "people": {
+                person.username: {"full_name": person.full_name, "role": person.role}
+                for person in provenance.people.values()
+            },
+            "items": [item.model_dump(mode="json") for item in provenance.items],
+            "steps": [step.model_dump(mode="json") for step in provenance.steps],
+            "tests": [
+                {"record": run.model_dump(mode="json"), "files": self.test_files.get(run.id, {})}
+                for run in provenance.tests
+            ],
+            "analyses": [
+                {
+                    "record": analysis.model_dump(mode="json"),
+                    "files": self.record_files.get(f"analysis:{analysis.id}", {}),
+                }
+                for analysis in provenance.analyses
+            ],
+            "entries": [
+                {
+                    "record": entry.model_dump(mode="json", exclude={"signatures"}),
+                    "files": self.record_files.get(f"entry:{entry.id}", {}),
+                }
+                for entry in provenance.entries
+            ],
+        }
+        self.add_file(
+            RECORDS_FILE,
+            json_bytes(document),
+            "application/json",
+            RECORDS_FILE,
+            "The exported records as cellprov reads them back on import (items, steps, test runs, "
+            "analyses, entries and where their files are in this archive)",
+        )
 
     def _record_refs(self, links: list[str]) -> list[str]:
         """An entry's links as the crate's own nodes, where the linked record is in the export."""
@@ -551,6 +615,7 @@ def write_eln(
     archive.describe_analyses()
     archive.describe_entries()
     archive.describe_audit()
+    archive.describe_records()
     # ro-crate-py lists every file in the root's hasPart; the .eln format lists the folders there and
     # each folder's files in the folder's own hasPart. The audit excerpt and signatures belong to the root.
     # hasPart is always a list, even of one: the consortium's metadata checker crashes on a single object.

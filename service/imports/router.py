@@ -1,6 +1,6 @@
 """HTTP route for bulk import."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Request, Response, UploadFile
 from sqlalchemy import text
@@ -10,7 +10,7 @@ from schemas.imports import MAX_OPERATIONS, ImportIn, ImportOut
 from service.auth.deps import Importer, Recorder
 from service.db import WriteSession
 from service.files import logic as files
-from service.imports import eln, logic
+from service.imports import eln, logic, roundtrip
 from service.imports.eln_archive import open_crate
 from service.writes import commit_once
 
@@ -106,18 +106,26 @@ def import_eln(
     user: Recorder,
     file: Annotated[UploadFile, File(description="an .eln archive (RO-Crate in a zip)")],
     dry_run: bool = False,
+    mode: Literal["auto", "entries"] = "auto",
 ) -> Response:
-    """Import an ELN Consortium `.eln` archive (multipart `file`): each Dataset becomes a notebook entry with
-    the archive's text, original authors and dates, and its files as attachments; the answer lists, per
-    entity, what it became or why it was skipped. `dry_run=true` answers the same and writes nothing. All
-    or nothing; the same archive again creates nothing. Refused with a 4xx problem: not a zip, names outside
-    the archive's folder, no or an oversized `ro-crate-metadata.json`, more members, bytes or entities than
-    the settings allow."""
+    """Import an ELN Consortium `.eln` archive (multipart `file`). An archive cellprov exported (it holds
+    `cellprov-records.json`) is recreated as the same records (`path: records`): items under their codes,
+    steps, test runs, analyses, entries and files; a code held here by another record is a 409 listing them,
+    a protocol template or item type this server lacks a 422 naming them. Any other archive (or
+    `mode=entries`) takes the entries path: each Dataset becomes a notebook entry with the archive's text,
+    original authors and dates, and its files as attachments. The answer says which path was taken and
+    lists, per entity, what it became or why it was skipped. `dry_run=true` answers the same and writes
+    nothing. All or nothing; the same archive again creates nothing. Refused with a 4xx problem: not a zip,
+    names outside the archive's folder, no or an oversized `ro-crate-metadata.json`, more members, bytes or
+    entities than the settings allow."""
     settings = request.app.state.settings
     crate = open_crate(file.file, settings)
+    records = roundtrip.recognise(crate) if mode == "auto" else None
     with files.Intake(files.store_for(settings)) as arriving:
 
         def apply() -> ElnImportOut:
+            if records is not None:
+                return roundtrip.import_records(session, user, crate, records, arriving, dry_run=dry_run)
             return eln.import_crate(session, user, crate, arriving, dry_run=dry_run)
 
         if dry_run:

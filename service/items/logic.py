@@ -399,6 +399,41 @@ def create_output(
     return item
 
 
+def import_item(session: Session, user: User, item: Item, imported: dict[str, Any]) -> None:
+    """An item brought in by an .eln round trip under the code it had where it was exported (the one way to
+    write an item with a given code besides a lot's or an output's `code`): checked free, added as version 1,
+    and noted as `item.imported` (the archive and the original author and dates in `imported`), never as
+    received or made here. The normal code path (`next_code`) is not involved."""
+    assert user.id is not None
+    if queries.code_taken(session, item.code):
+        raise Conflict(
+            "the code is taken", [problem("/code", "an item with this code exists", got=item.code)]
+        )
+    item.version = 1
+    session.add(item)
+    session.flush()
+    assert item.id is not None
+    work = work_of(session)
+    work.usernames[user.id] = user.username
+    work.items_changed[item.code] = item
+    state = item_out(session, item).model_dump(mode="json")
+    insert_later(
+        session,
+        ItemVersion,
+        {
+            "item_id": item.id,
+            "version": 1,
+            "action": "imported",
+            "at": utcnow(),
+            "by_id": user.id,
+            "reason": f"imported from .eln archive {imported.get('archive_sha256')}",
+            "state": state,
+        },
+    )
+    work.item_states[item.id] = (1, state)
+    note_event(session, "item.imported", "item", item.code, version=1, data={**state, "imported": imported})
+
+
 def check_if_match(item: Item, if_match: str | None) -> None:
     versions.check_if_match(item.code, item.version, if_match)
 
