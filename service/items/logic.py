@@ -403,9 +403,9 @@ def import_item(session: Session, user: User, item: Item, imported: dict[str, An
     """An item brought in by an .eln round trip under the code it had where it was exported (the one way to
     write an item with a given code besides a lot's or an output's `code`): checked free, added as version 1,
     and noted as `item.imported` (the archive and the original author and dates in `imported`), never as
-    received or made here. The normal code path (`next_code`) is not involved."""
+    received or made here. The normal code path (`next_codes`) is not involved."""
     assert user.id is not None
-    if queries.code_taken(session, item.code):
+    if queries.codes_taken(session, [item.code]):
         raise Conflict(
             "the code is taken", [problem("/code", "an item with this code exists", got=item.code)]
         )
