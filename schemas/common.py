@@ -47,6 +47,15 @@ def storable_problem(value: Any, depth: int = 0) -> str | None:
     return None
 
 
+def records_by_kind(refs: list[str]) -> dict[str, list[str]]:
+    """References grouped by kind: ["item:CC-0001", "step:12"] -> {"item": ["CC-0001"], "step": ["12"]}."""
+    grouped: dict[str, list[str]] = {}
+    for ref in refs:
+        kind, _, key = ref.partition(":")
+        grouped.setdefault(kind, []).append(key)
+    return grouped
+
+
 class Contract(BaseModel):
     """Base of every request shape: unknown fields are errors, never silently dropped, and every value must
     be storable as it came (see `storable_problem`)."""

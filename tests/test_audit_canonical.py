@@ -3,22 +3,20 @@ module's text byte for byte, or every trail recorded before would stop verifying
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, insert, text
 
 from clients.audit_file import verify_export
-from schemas.events import GENESIS_HASH, canonical_json, timestamp_text
+from schemas.events import canonical_json, timestamp_text
 from service import migrate
 from service.audit.export import stream
 from service.audit.logic import verify
 from service.config import Settings
 from service.db import make_engine, open_session
-from tests.test_audit_migration import _table_at_0007
+from tests.test_audit_migration import record_events_at_0007
 
 
 def json_module_text(value: Any) -> str:
@@ -58,35 +56,15 @@ TRICKY = [
 ]
 
 
-def _record_json_module_chain(url: str) -> str:
-    """Three events as revision 0007 stored them, hashed over the json module's text: the head hash."""
-    engine = create_engine(url)
-    prev_hash = GENESIS_HASH
-    with engine.begin() as connection:
-        for seq, data in enumerate(TRICKY, 1):
-            event = {
-                **dict.fromkeys(["actor_id", "actor_name", "actor_role", "changes", "reason", "request_id"]),
-                "seq": seq,
-                "at": datetime(2026, 1, 2, 3, 4, 5, 6000 * seq, tzinfo=UTC),
-                "action": "item.corrected",
-                "entity_type": "item",
-                "entity_id": f"FE-{seq}",
-                "entity_version": 2,
-                "data": data,
-                "prev_hash": prev_hash,
-            }
-            hashed = json_module_text({**event, "at": timestamp_text(event["at"])})
-            prev_hash = hashlib.sha256(hashed.encode()).hexdigest()
-            connection.execute(insert(_table_at_0007()), {**event, "hash": prev_hash})
-        connection.execute(text("UPDATE audit_head SET seq = 3, hash = :hash"), {"hash": prev_hash})
-    engine.dispose()
-    return prev_hash
+def _json_module_hash(event: dict[str, Any]) -> str:
+    hashed = json_module_text({**event, "at": timestamp_text(event["at"])})
+    return hashlib.sha256(hashed.encode()).hexdigest()
 
 
 def test_a_trail_hashed_over_the_json_module_text_still_verifies(empty_database_url, tmp_path: Path):
     url = Settings(database_url=empty_database_url).sqlalchemy_url
     migrate.upgrade(url, "0007")
-    head_hash = _record_json_module_chain(url)
+    head_hash = record_events_at_0007(url, TRICKY, _json_module_hash)
     migrate.upgrade(url)  # gives each event its hashed text, through canonical_json
 
     engine = make_engine(Settings(database_url=empty_database_url))

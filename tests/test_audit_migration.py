@@ -1,7 +1,9 @@
 """Trails recorded before events kept their hashed text: the migration gives it to them from their columns."""
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import JSON, Column, MetaData, Table, create_engine, insert, text
 
@@ -27,12 +29,16 @@ def _table_at_0007() -> Table:
     )
 
 
-def _record_three_events(url: str) -> str:
-    """Three events as revision 0007 stored them; returns the head hash."""
+def record_events_at_0007(
+    url: str,
+    datas: Sequence[Any] = ({"code": "FE-1", "note": "Fe·6H2O"}, None, {"remaining": 2.5}),
+    hash_of: Callable[[dict[str, Any]], str] = event_hash,
+) -> str:
+    """An event per `datas` as revision 0007 stored them (hashed by `hash_of`); returns the head hash."""
     engine = create_engine(url)
     prev_hash = GENESIS_HASH
     with engine.begin() as connection:
-        for seq, data in enumerate([{"code": "FE-1", "note": "Fe·6H2O"}, None, {"remaining": 2.5}], 1):
+        for seq, data in enumerate(datas, 1):
             event = {
                 **dict.fromkeys(["actor_id", "actor_name", "actor_role", "changes", "reason", "request_id"]),
                 "seq": seq,
@@ -44,9 +50,11 @@ def _record_three_events(url: str) -> str:
                 "data": data,
                 "prev_hash": prev_hash,
             }
-            prev_hash = event_hash(event)
+            prev_hash = hash_of(event)
             connection.execute(insert(_table_at_0007()), {**event, "hash": prev_hash})
-        connection.execute(text("UPDATE audit_head SET seq = 3, hash = :hash"), {"hash": prev_hash})
+        connection.execute(
+            text("UPDATE audit_head SET seq = :seq, hash = :hash"), {"seq": len(datas), "hash": prev_hash}
+        )
     engine.dispose()
     return prev_hash
 
@@ -54,7 +62,7 @@ def _record_three_events(url: str) -> str:
 def test_existing_events_verify_and_export_after_the_migration(empty_database_url, tmp_path: Path):
     url = Settings(database_url=empty_database_url).sqlalchemy_url
     migrate.upgrade(url, "0007")
-    head_hash = _record_three_events(url)
+    head_hash = record_events_at_0007(url)
     migrate.upgrade(url)
 
     engine = make_engine(Settings(database_url=empty_database_url))

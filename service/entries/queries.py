@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from schemas.common import records_by_kind
 from service.auth.tables import User
 from service.entries.tables import Entry, EntryLink, EntryTag
 
@@ -50,12 +51,8 @@ def list_entries(session: Session, where: EntryFilter, before_id: int | None, li
 def entries_about(session: Session, refs: list[str]) -> list[Entry]:
     """The entries linked to any of these records ("item:CC-0001", ...), each once, oldest first: one query
     per kind of record, however many records an export holds."""
-    by_kind: dict[str, list[str]] = {}
-    for ref in refs:
-        record_type, _, record_id = ref.partition(":")
-        by_kind.setdefault(record_type, []).append(record_id)
     ids: set[int] = set()
-    for record_type, record_ids in by_kind.items():
+    for record_type, record_ids in records_by_kind(refs).items():
         ids |= set(
             session.exec(
                 select(EntryLink.entry_id).where(

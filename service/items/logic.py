@@ -81,32 +81,39 @@ def create_type(session: Session, body: ItemTypeIn) -> ItemType:
 
 
 # Item types are only ever added, never changed (but for their code counter, which is never read from
-# these objects): a transaction reads their rows once, as plain tuples, and keeps them out of the session.
+# these objects): a transaction reads their rows once, as plain tuples, and builds a model (which costs
+# far more than the row) only for the few types it asks for.
 _TYPE_ROWS = sa_select(
     col(ItemType.id), col(ItemType.name), col(ItemType.kind), col(ItemType.prefix), col(ItemType.description)
 )
 
 
-def _known_types(session: Session) -> dict[int | str, ItemType]:
-    """Every item type by id and by name, read once per transaction (a handful of rows)."""
+def _known_type(session: Session, key: int | str) -> ItemType | None:
+    """The item type with this id or name as this transaction knows it (None: not when it read them)."""
     work = work_of(session)
     if work.item_types is None:
         work.item_types = {}
         for row in session.connection().execute(_TYPE_ROWS).all():
-            item_type = ItemType(
-                id=row.id, name=row.name, kind=row.kind, prefix=row.prefix, description=row.description
-            )
-            work.item_types[row.id] = work.item_types[row.name] = item_type
-    return work.item_types
+            work.item_types[row.id] = work.item_types[row.name] = row
+    known = work.item_types.get(key)
+    if known is None or isinstance(known, ItemType):
+        return known
+    item_type = ItemType(
+        id=known.id, name=known.name, kind=known.kind, prefix=known.prefix, description=known.description
+    )
+    work.item_types[known.id] = work.item_types[known.name] = item_type
+    return item_type
 
 
 def _remember_type(session: Session, item_type: ItemType) -> None:
-    known = _known_types(session)
+    _known_type(session, item_type.name)  # the rows are read first, so they cannot overwrite it
+    known = work_of(session).item_types
+    assert known is not None
     known[item_type.id or 0] = known[item_type.name] = item_type
 
 
 def find_type(session: Session, name: str) -> ItemType | None:
-    found = _known_types(session).get(name)
+    found = _known_type(session, name)
     if found is None:  # added by another session since this one read them
         found = session.exec(select(ItemType).where(ItemType.name == name)).first()
         if found is not None:
@@ -115,7 +122,7 @@ def find_type(session: Session, name: str) -> ItemType | None:
 
 
 def type_of(session: Session, item: Item) -> ItemType:
-    found = _known_types(session).get(item.type_id)
+    found = _known_type(session, item.type_id)
     if found is None:
         found = session.get(ItemType, item.type_id)
         assert found is not None

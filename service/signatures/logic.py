@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypeVar
 from sqlmodel import Session, col, select
 
 from schemas import Role
+from schemas.common import records_by_kind
 from schemas.events import canonical_json
 from schemas.signatures import Meaning, SignatureIn, SignatureOut
 from service.auth.passwords import check_password
@@ -113,12 +114,8 @@ def sign(session: Session, user: User, body: SignatureIn, signable: Mapping[str,
 def signed_refs(session: Session, refs: list[str]) -> set[str]:
     """Which of these records ("item:CC-0001", ...) carry any signature: one query per kind of record, so a
     caller reads (and hashes) only the records that were signed."""
-    by_kind: dict[str, list[str]] = {}
-    for ref in refs:
-        record_type, _, record_id = ref.partition(":")
-        by_kind.setdefault(record_type, []).append(record_id)
     signed: set[str] = set()
-    for record_type, record_ids in by_kind.items():
+    for record_type, record_ids in records_by_kind(refs).items():
         rows = session.exec(
             select(Signature.record_id)
             .where(Signature.record_type == record_type, col(Signature.record_id).in_(record_ids))
