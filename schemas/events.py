@@ -35,8 +35,9 @@ class AuditEvent(BaseModel):
 # orjson writes floats below 1e-4 differently from Python's repr (0.00001 for 1e-05, 1e-7 for 1e-07), and
 # every hash since the first event was taken over Python's text; such a float, or anything orjson refuses
 # (integers past 64 bits, keys that are not strings), is written by the json module instead. The pattern
-# also matches inside strings: that costs the slower path, never a different text.
-_ORJSON_DIFFERS = re.compile(rb"e-|0\.0000")
+# (a digit, then "e-"; or "0.0000") can also match inside a string: that costs the slower path, never a
+# different text. A plain "e-" would match half the lab's names ("nh2-mil-101-fe-hydrothermal").
+_ORJSON_DIFFERS = re.compile(rb"[0-9]e-|0\.0000")
 
 
 def canonical_json(value: Any) -> str:
@@ -45,7 +46,7 @@ def canonical_json(value: Any) -> str:
     try:
         text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:
-        text = b"e-"  # whatever orjson cannot write, the json module decides about
+        text = b"0e-"  # whatever orjson cannot write, the json module decides about
     if _ORJSON_DIFFERS.search(text) is None:
         return text.decode()
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
