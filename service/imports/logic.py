@@ -26,6 +26,7 @@ from service.cycling.summary import Summary
 from service.errors import DomainError, Invalid, NotFound, problem
 from service.files import logic as files
 from service.files.store import FileStore
+from service.files.tables import StoredFile
 from service.items import logic as items
 from service.steps import logic as steps
 from service.work import note_event
@@ -98,22 +99,23 @@ def _record_test(
     user: User,
     store: FileStore,
     test: TestRunIn,
-    read: dict[tuple[str, str], tuple[Records, Summary]],
+    read: dict[tuple[str, str], tuple[StoredFile, Records, Summary]],
 ) -> None:
-    """A test run of a stored file. The file is read once per import and options: a batch of cells tested
-    with one file (or the same file named again) costs one parse, and each run still gets its own rows."""
-    try:
-        stored = files.get_file(session, test.file)
-    except NotFound:
-        raise Invalid(
-            "the test run names a file that is not stored",
-            [problem("/file", "upload it with POST /files first", got=test.file)],
-        ) from None
+    """A test run of a stored file. The file is looked up and read once per import and options: a batch of
+    cells tested with one file (or the same file named again) costs one parse, and each run still gets its
+    own rows."""
     key = (test.file, test.options.model_dump_json())
     if key not in read:
+        try:
+            stored = files.get_file(session, test.file)
+        except NotFound:
+            raise Invalid(
+                "the test run names a file that is not stored",
+                [problem("/file", "upload it with POST /files first", got=test.file)],
+            ) from None
         with store.local_copy(stored.sha256) as path:
-            read[key] = cycling.read_and_summarise(path, test.options, test.protocol)
-    records, summary = read[key]
+            read[key] = (stored, *cycling.read_and_summarise(path, test.options, test.protocol))
+    stored, records, summary = read[key]
     cycling.record_test(session, user, test.cell, test.protocol, test.options, stored, records, summary)
 
 
@@ -121,7 +123,7 @@ def apply(session: Session, user: User, body: ImportIn, store: FileStore, *, max
     """Run each operation as its own request would (template check, inventory, closure, audit events), in the
     caller's transaction. The first refusal stops the import; the caller's rollback undoes the rest."""
     counts = {"lots": 0, "steps": 0, "items_made": 0, "test_runs": 0, "analyses": 0}
-    read: dict[tuple[str, str], tuple[Records, Summary]] = {}
+    read: dict[tuple[str, str], tuple[StoredFile, Records, Summary]] = {}
     for index, operation in enumerate(body.root):
         try:
             if isinstance(operation, ReceiveLotOperation):
