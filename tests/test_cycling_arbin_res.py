@@ -71,14 +71,17 @@ def test_a_damaged_res_gets_a_422_naming_the_format_and_nothing_is_recorded(api,
     assert stored_names(settings) == []
 
 
-def test_an_uploaded_res_gives_cellpys_per_cycle_capacities_in_anode_mode(api):
+@pytest.mark.parametrize("cycle_by", ["hardware", "auto"])
+def test_an_uploaded_res_gives_cellpys_per_cycle_capacities_in_anode_mode(api, cycle_by):
+    """By Arbin's Cycle_Index, or numbered by cellprov leading with the discharge (a one-record 0.66 µA step
+    between the first rest and the first discharge passes no capacity and is no charge)."""
     cell = make_cells(api, {"bare Li": 1}, active_mass_mg=None)["bare Li"][0]
     created = upload(
         api,
         cell,
         fixture(RES).read_bytes(),
         name="20160805_test001_45_cc_01.res",
-        cycle_by="hardware",
+        cycle_by=cycle_by,
         ce_convention="charge/discharge",
     )
     assert created.status_code == 201, created.text
