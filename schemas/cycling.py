@@ -14,6 +14,7 @@ CycleFormat = Literal[
     "neware_csv",
     "neware_xlsx",
     "arbin_csv",
+    "arbin_res",
     "maccor_txt",
     "biologic_mpr",
     "biologic_mpt",

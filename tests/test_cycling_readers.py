@@ -369,13 +369,6 @@ def test_a_truncated_ndax_is_refused(tmp_path):
         read_cycler_file(path, ReadOptions())
 
 
-def test_an_arbin_res_is_refused_with_what_to_upload_instead():
-    with pytest.raises(UnreadableFile) as refused:
-        read_cycler_file(fixture("arbin_res/20160805_test001_45_cc_01.res"), ReadOptions())
-    assert refused.value.file_format == "arbin_res"
-    assert "CSV" in refused.value.why
-
-
 def test_detection_ignores_the_file_name(tmp_path):
     disguised = tmp_path / "results.txt"
     disguised.write_bytes(fixture("neware_nda/new_nda_file.nda").read_bytes())

@@ -11,6 +11,7 @@ from service.cycling.readers import (
     ReadOptions,
     UnreadableFile,
     arbin_csv,
+    arbin_res,
     biologic,
     generic_csv,
     maccor,
@@ -25,6 +26,7 @@ READERS: dict[CycleFormat, Reader] = {
     "neware_csv": neware_text.read_csv,
     "neware_xlsx": neware_text.read_xlsx,
     "arbin_csv": arbin_csv.read,
+    "arbin_res": arbin_res.read,
     "maccor_txt": maccor.read,
     "biologic_mpr": biologic.read_mpr,
     "biologic_mpt": biologic.read_mpt,
@@ -53,11 +55,7 @@ def detect_format(path: Path) -> str:
     if head.startswith(b"BIO-LOGIC MODULAR FILE"):
         return "biologic_mpr"
     if head.startswith(b"\x00\x01\x00\x00Standard Jet DB"):
-        raise UnreadableFile(
-            "arbin_res",
-            "Arbin .res files are Microsoft Access databases, which cellprov does not read; "
-            "export the test to CSV from MITS Pro (or Data Watcher) and upload that",
-        )
+        return "arbin_res"  # an Access (Jet) database: Arbin's .res; the reader checks its tables
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as archive:

@@ -16,6 +16,11 @@ Kind = Literal["charge", "discharge", "rest"]
 CycleBy = Literal["auto", "hardware"]
 # A step whose current never reaches this share of the test's largest current is a rest.
 REST_SHARE = 1e-3
+# So is a step (without a type in the file) that passes at most this share of the largest step's capacity:
+# one record at 0.66 µA between an Arbin rest and its first discharge (2e-9 of a step) is not a charge that
+# starts a cycle. Calling such a step a rest moves no capacity by more than 1e-7 of it; a real short step
+# (a 1C pulse of 10 s: ≈3e-3, a one-record tail of an Arbin step: ≈7e-7) keeps its kind.
+PASSED_SHARE = 1e-7
 # The last cycle of a file counts as cut short (the test stopped mid-cycle) when it returns less than this
 # share of the cycle before it: no cell loses half its capacity in one cycle and then stops being tested.
 TRUNCATED_SHARE = 0.5
@@ -110,11 +115,14 @@ def segments_of(frame: pl.DataFrame) -> list[Segment]:
         )
     )
     largest = float(frame.get_column("current_mA").abs().max() or 0.0)  # type: ignore[arg-type]
+    passed = pl.when(pl.col("capacity").is_not_null()).then(pl.col("capacity")).otherwise(pl.col("abs_q"))
+    most = float(steps.select(passed.max()).item() or 0.0)
     segments = []
     for row in steps.iter_rows(named=True):
         kind = row["kind"]
         if kind is None:
-            if largest == 0 or row["max_current"] <= REST_SHARE * largest:
+            moved = row["capacity"] if row["capacity"] is not None else row["abs_q"]
+            if largest == 0 or row["max_current"] <= REST_SHARE * largest or moved <= PASSED_SHARE * most:
                 kind = "rest"
             else:
                 direction = row["net_q"] if row["net_q"] != 0 else row["mean_current"]
