@@ -99,21 +99,25 @@ class WriterGate:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._held = threading.local()  # a thread already inside (a nested write session) does not wait
+        # Threads inside, so a nested write session of one does not wait for itself. A set, not a
+        # thread-local: a request's transaction may begin in one thread of the pool and end in another.
+        self._holders: set[int] = set()
 
     def enter(self, info: dict[str, Any]) -> None:
-        if getattr(self._held, "depth", 0):
+        thread = threading.get_ident()
+        if thread in self._holders:
             return
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)  # releases the GIL while it waits
-        info["writer_gate"] = fd
-        self._held.depth = 1
+        info["writer_gate"] = (fd, thread)
+        self._holders.add(thread)
 
     def leave(self, info: dict[str, Any]) -> None:
-        fd = info.pop("writer_gate", None)
-        if fd is not None:
+        held = info.pop("writer_gate", None)
+        if held is not None:
+            fd, thread = held
+            self._holders.discard(thread)
             os.close(fd)  # closing the descriptor releases its lock
-            self._held.depth = 0
 
 
 def open_session(engine: Engine, *, write: bool, before_commit: Sequence[BeforeCommit] = ()) -> WorkSession:
