@@ -4,6 +4,7 @@ once."""
 import csv
 import io
 import statistics
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -527,29 +528,44 @@ def profiles(session: Session, store_path: Path, run: TestRun, cycles: list[int]
     )
 
 
-def profiles_csv(answer: VoltageProfiles) -> str:
+def _sheet(method: str, header: list[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV sheet of curves, headed by the method they were computed by."""
     out = io.StringIO()
-    out.write(f"# {answer.method}\n")
+    out.write(f"# {method}\n")
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["cycle", "direction", "capacity_mAh", "capacity_mAh_g", "voltage_V"])
-    for profile in answer.profiles:
-        per_gram: list[float | str] = [""] * len(profile.capacity_mAh)
-        if profile.capacity_mAh_g is not None:
-            per_gram = list(profile.capacity_mAh_g)
-        for q, q_g, v in zip(profile.capacity_mAh, per_gram, profile.voltage_V, strict=True):
-            writer.writerow([profile.cycle, profile.direction, q, q_g, v])
+    writer.writerow(header)
+    writer.writerows(rows)
     return out.getvalue()
+
+
+def _per_gram(capacity_mAh: list[float], capacity_mAh_g: list[float] | None) -> list[float | str]:
+    return list(capacity_mAh_g) if capacity_mAh_g is not None else [""] * len(capacity_mAh)
+
+
+def profiles_csv(answer: VoltageProfiles) -> str:
+    return _sheet(
+        answer.method,
+        ["cycle", "direction", "capacity_mAh", "capacity_mAh_g", "voltage_V"],
+        (
+            [p.cycle, p.direction, q, q_g, v]
+            for p in answer.profiles
+            for q, q_g, v in zip(
+                p.capacity_mAh, _per_gram(p.capacity_mAh, p.capacity_mAh_g), p.voltage_V, strict=True
+            )
+        ),
+    )
 
 
 def differential_csv(answer: DifferentialCapacity) -> str:
-    out = io.StringIO()
-    out.write(f"# {answer.method}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["cycle", "direction", "voltage_V", "dqdv_mAh_per_V"])
-    for curve in answer.curves:
-        for volts, slope in zip(curve.voltage_V, curve.dqdv_mAh_per_V, strict=True):
-            writer.writerow([curve.cycle, curve.direction, volts, slope])
-    return out.getvalue()
+    return _sheet(
+        answer.method,
+        ["cycle", "direction", "voltage_V", "dqdv_mAh_per_V"],
+        (
+            [c.cycle, c.direction, volts, slope]
+            for c in answer.curves
+            for volts, slope in zip(c.voltage_V, c.dqdv_mAh_per_V, strict=True)
+        ),
+    )
 
 
 def voltage_slopes(
@@ -580,17 +596,17 @@ def voltage_slopes(
 
 
 def voltage_slopes_csv(answer: DifferentialVoltage) -> str:
-    out = io.StringIO()
-    out.write(f"# {answer.method}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["cycle", "direction", "capacity_mAh", "capacity_mAh_g", "dvdq_V_per_mAh"])
-    for curve in answer.curves:
-        per_gram: list[float | str] = [""] * len(curve.capacity_mAh)
-        if curve.capacity_mAh_g is not None:
-            per_gram = list(curve.capacity_mAh_g)
-        for q, q_g, slope in zip(curve.capacity_mAh, per_gram, curve.dvdq_V_per_mAh, strict=True):
-            writer.writerow([curve.cycle, curve.direction, q, q_g, slope])
-    return out.getvalue()
+    return _sheet(
+        answer.method,
+        ["cycle", "direction", "capacity_mAh", "capacity_mAh_g", "dvdq_V_per_mAh"],
+        (
+            [c.cycle, c.direction, q, q_g, slope]
+            for c in answer.curves
+            for q, q_g, slope in zip(
+                c.capacity_mAh, _per_gram(c.capacity_mAh, c.capacity_mAh_g), c.dvdq_V_per_mAh, strict=True
+            )
+        ),
+    )
 
 
 def stored_file_of(session: Session, run: TestRun) -> StoredFile:

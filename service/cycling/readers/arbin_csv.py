@@ -20,6 +20,23 @@ from service.cycling.readers import (
 FORMAT = "arbin_csv"
 
 
+def from_counters(frame: pl.DataFrame) -> pl.DataFrame:
+    """Steps and per-step capacity and energy from Arbin's counters (`_qc`, `_qd`, `_ec`, `_ed`, in mAh and
+    mWh, reset each cycle): a step ends where Step_Index or Cycle_Index changes. Both Arbin readers use it."""
+    frame = frame.with_columns(
+        step_ids(
+            (pl.col("step_index") != pl.col("step_index").shift(1))
+            | (pl.col("hw_cycle") != pl.col("hw_cycle").shift(1))
+        ).alias("step")
+    )
+    for counter in ("_qc", "_qd", "_ec", "_ed"):
+        frame = capacity_from_counter(frame, counter, counter + "_step", restarts=True)
+    return frame.with_columns(
+        (pl.col("_qc_step") + pl.col("_qd_step")).alias("capacity_mAh"),
+        (pl.col("_ec_step") + pl.col("_ed_step")).alias("energy_mWh"),
+    )
+
+
 def _plain(name: str) -> str:
     """`Current(A)` and `Current` alike become `current`."""
     return re.sub(r"\s*\(.*\)\s*$", "", name).strip().lower()
@@ -55,16 +72,5 @@ def read(path: Path, options: ReadOptions) -> Records:
         *([col("datetime").alias("unix_time_s")] if "datetime" in columns else []),
         *([col("temperature").alias("surface_temperature_C")] if "temperature" in columns else []),
     )
-    frame = frame.with_columns(
-        step_ids(
-            (pl.col("step_index") != pl.col("step_index").shift(1))
-            | (pl.col("hw_cycle") != pl.col("hw_cycle").shift(1))
-        ).alias("step")
-    )
-    for counter in ("_qc", "_qd", "_ec", "_ed"):
-        frame = capacity_from_counter(frame, counter, counter + "_step", restarts=True)
-    frame = frame.with_columns(
-        (pl.col("_qc_step") + pl.col("_qd_step")).alias("capacity_mAh"),
-        (pl.col("_ec_step") + pl.col("_ed_step")).alias("energy_mWh"),
-    )
+    frame = from_counters(frame)
     return Records(canonical(frame, FORMAT), FORMAT, "cellprov.arbin_csv", own_version())

@@ -18,9 +18,8 @@ from service.cycling.readers import (
     Records,
     UnreadableFile,
     canonical,
-    capacity_from_counter,
-    step_ids,
 )
+from service.cycling.readers.arbin_csv import from_counters
 
 FORMAT = "arbin_res"
 RECORDS = "Channel_Normal_Table"
@@ -90,16 +89,5 @@ def read(path: Path, options: ReadOptions) -> Records:
         counter("Charge_Energy").alias("_ec"),
         counter("Discharge_Energy").alias("_ed"),
     )
-    frame = frame.with_columns(
-        step_ids(
-            (pl.col("step_index") != pl.col("step_index").shift(1))
-            | (pl.col("hw_cycle") != pl.col("hw_cycle").shift(1))
-        ).alias("step")
-    )
-    for name in ("_qc", "_qd", "_ec", "_ed"):
-        frame = capacity_from_counter(frame, name, name + "_step", restarts=True)
-    frame = frame.with_columns(
-        (pl.col("_qc_step") + pl.col("_qd_step")).alias("capacity_mAh"),
-        (pl.col("_ec_step") + pl.col("_ed_step")).alias("energy_mWh"),
-    )
+    frame = from_counters(frame)
     return Records(canonical(frame, FORMAT), FORMAT, "access-parser", parser_version, notes)
